@@ -1,0 +1,35 @@
+"""golf-rt: the Golf Optimizer deblurring network, from checkpoint to served product.
+
+`import golf_rt` is light: torch, ONNX Runtime, OpenVINO, TensorRT and tritonclient are
+imported only by the module that needs them.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from golf_rt.errors import (
+    BackendUnavailableError,
+    CheckpointError,
+    ConfigError,
+    EngineMismatchError,
+    ExportError,
+    GolfError,
+    InvalidImageError,
+)
+
+try:
+    __version__ = version("golf-rt")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+source"
+
+__all__ = [
+    "BackendUnavailableError",
+    "CheckpointError",
+    "ConfigError",
+    "EngineMismatchError",
+    "ExportError",
+    "GolfError",
+    "InvalidImageError",
+    "__version__",
+]

@@ -1,0 +1,126 @@
+"""The Golf Optimizer's networks F and G (Luo, Chen, Qian, Section 5.1, Table 1).
+
+Both are the same residual CNN with a different filter count: F (32 filters) makes one
+aggressive step from the blurry image, G (16 filters) refines recurrently. Pure modules:
+nothing here reads files or downloads anything.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+F_FILTERS = 32
+G_FILTERS = 16
+DEFAULT_ITERATIONS = 3
+
+
+def _conv(in_channels: int, out_channels: int, kernel_size: int) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=False)
+
+
+def _norm(channels: int) -> nn.InstanceNorm2d:
+    return nn.InstanceNorm2d(channels, affine=True)
+
+
+class BasicBlock(nn.Module):
+    """Conv 7x7, IN, ReLU, Conv 5x5, IN, ReLU plus a shortcut (IN + 1x1 conv when channels change)."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.residual = nn.Sequential(
+            _conv(in_channels, out_channels, 7),
+            _norm(out_channels),
+            nn.ReLU(inplace=True),
+            _conv(out_channels, out_channels, 5),
+            _norm(out_channels),
+            nn.ReLU(inplace=True),
+        )
+        self.shortcut: nn.Module = (
+            nn.Identity()
+            if in_channels == out_channels
+            else nn.Sequential(_norm(in_channels), _conv(in_channels, out_channels, 1))
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.residual(x) + self.shortcut(x)
+
+
+class GolfNet(nn.Module):
+    """One residual step x + r(x): the architecture shared by F and G.
+
+    The last convolution starts at zero, so an untrained network is the identity and the
+    residual branch learns the negative gradient of the image prior (the paper's Eq. 3, 11).
+    """
+
+    def __init__(self, filters: int) -> None:
+        super().__init__()
+        self.filters = filters
+        f = filters
+        self.branch = nn.Sequential(
+            _conv(3, f, 7),
+            BasicBlock(f, f), BasicBlock(f, f),
+            BasicBlock(f, f), BasicBlock(f, f),
+            BasicBlock(f, f), BasicBlock(f, f),
+            BasicBlock(f, 3), BasicBlock(3, 3),
+            _conv(3, 3, 7),
+        )  # fmt: skip
+        nn.init.zeros_(self.branch[-1].weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.branch(x)
+
+
+def build_f() -> GolfNet:
+    """F: the aggressive first step, 466,348 parameters."""
+    return GolfNet(F_FILTERS)
+
+
+def build_g() -> GolfNet:
+    """G: the recurrent refiner, 120,188 parameters."""
+    return GolfNet(G_FILTERS)
+
+
+class GUnrolled(nn.Module):
+    """G applied a fixed number of times: the shape TensorRT and Triton want."""
+
+    def __init__(self, g: GolfNet, iterations: int) -> None:
+        super().__init__()
+        if iterations < 1:
+            raise ValueError(f"iterations must be at least 1, got {iterations}")
+        self.g = g
+        self.iterations = iterations
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for _ in range(self.iterations):
+            x = self.g(x)
+        return x
+
+
+class GolfOptimizer(nn.Module):
+    """The full model: x0 = F(y), x_i = G(x_{i-1}) for i = 1..iterations."""
+
+    def __init__(self, f: GolfNet, g: GolfNet, iterations: int = DEFAULT_ITERATIONS) -> None:
+        super().__init__()
+        if iterations < 0:
+            raise ValueError(f"iterations must be non-negative, got {iterations}")
+        self.f = f
+        self.g = g
+        self.iterations = iterations
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        x = self.f(y)
+        for _ in range(self.iterations):
+            x = self.g(x)
+        return x
+
+    def trajectory(self, y: torch.Tensor, iterations: int) -> list[torch.Tensor]:
+        """Every iterate x_0..x_iterations, for training (Eq. 4) and evaluation tables."""
+        xs = [self.f(y)]
+        for _ in range(iterations):
+            xs.append(self.g(xs[-1]))
+        return xs
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,162 @@
+"""Training pairs: GoPro as distributed, or synthetic camera shake generated on the fly.
+
+Every synthetic pair is a pure function of (seed, index), so runs are reproducible and the
+validation split is fixed. Images are float32 HxWx3 in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from golf_rt.synthetic import BlurSpec, dead_leaves, degrade
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+# scikit-image's bundled images used for training. Held out for evaluation (never trained on):
+# rocket, motorcycle_left/right, plus matplotlib's grace_hopper and scikit-learn's china/flower.
+SKIMAGE_TRAINING = (
+    "astronaut.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png",
+    "retina.jpg", "color.png", "camera.png", "brick.png", "grass.png", "gravel.png",
+    "moon.png", "text.png", "page.png", "coins.png", "cell.png", "chessboard_RGB.png",
+)  # fmt: skip
+
+
+def to_rgb_float(array: np.ndarray) -> np.ndarray:
+    """Any 8/16-bit grey, RGB or RGBA array as float32 RGB in [0, 1]."""
+    scale = 65535.0 if array.dtype == np.uint16 else 255.0
+    image = array.astype(np.float32) / scale
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    return np.ascontiguousarray(image[..., :3])
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    with Image.open(path) as handle:
+        return to_rgb_float(np.asarray(handle.convert("RGB") if handle.mode not in ("L", "RGB", "I;16") else handle))
+
+
+def skimage_images() -> list[np.ndarray]:
+    import skimage
+
+    folder = Path(skimage.__file__).parent / "data"
+    return [read_image(folder / name) for name in SKIMAGE_TRAINING]
+
+
+def folder_images(folder: str | Path) -> list[np.ndarray]:
+    paths = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {folder}")
+    return [read_image(p) for p in paths]
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """What the on-the-fly generator draws from."""
+
+    crop: int = 96
+    procedural_fraction: float = 0.3
+    blur: BlurSpec = field(default_factory=BlurSpec)
+    scale_range: tuple[float, float] = (0.35, 1.0)
+    colour_jitter: bool = True
+
+    def __post_init__(self) -> None:
+        if self.crop < 16:
+            raise ValueError(f"crop must be at least 16 px, got {self.crop}")
+        if not 0.0 <= self.procedural_fraction <= 1.0:
+            raise ValueError(f"procedural_fraction must be in [0, 1], got {self.procedural_fraction}")
+
+
+def _random_crop(image: np.ndarray, rng: np.random.Generator, config: SyntheticConfig) -> np.ndarray:
+    size = config.crop
+    h, w = image.shape[:2]
+    low = max(config.scale_range[0], size / min(h, w))
+    scale = rng.uniform(low, max(low, config.scale_range[1]))
+    ch, cw = int(round(size / scale)), int(round(size / scale))
+    top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+    patch = image[top : top + ch, left : left + cw]
+    if (ch, cw) != (size, size):
+        channels = [Image.fromarray(patch[..., c]).resize((size, size), Image.BICUBIC) for c in range(3)]
+        patch = np.clip(np.stack([np.asarray(c) for c in channels], axis=2), 0, 1)
+    return patch
+
+
+def _augment(patch: np.ndarray, rng: np.random.Generator, jitter: bool) -> np.ndarray:
+    patch = np.rot90(patch, rng.integers(0, 4))
+    if rng.uniform() < 0.5:
+        patch = patch[:, ::-1]
+    if jitter:
+        patch = patch[..., rng.permutation(3)]
+        patch = patch ** rng.uniform(0.7, 1.4) * rng.uniform(0.75, 1.0)
+    return np.ascontiguousarray(patch, dtype=np.float32)
+
+
+class SyntheticPairs(Dataset):
+    """(blurry, sharp) CHW tensors; item i is determined by (seed, i) alone."""
+
+    def __init__(self, images: list[np.ndarray], config: SyntheticConfig, seed: int, length: int) -> None:
+        if not images and config.procedural_fraction < 1.0:
+            raise ValueError("no sharp images given and procedural_fraction < 1")
+        self.images = [im for im in images if min(im.shape[:2]) >= config.crop]
+        self.config = config
+        self.seed = seed
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def sharp(self, rng: np.random.Generator) -> np.ndarray:
+        if not self.images or rng.uniform() < self.config.procedural_fraction:
+            return dead_leaves(rng, self.config.crop)
+        image = self.images[rng.integers(len(self.images))]
+        return _augment(_random_crop(image, rng, self.config), rng, self.config.colour_jitter)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, index])
+        sharp = self.sharp(rng)
+        blurry, _ = degrade(sharp, rng, self.config.blur)
+        return torch.from_numpy(blurry.transpose(2, 0, 1).copy()), torch.from_numpy(sharp.transpose(2, 0, 1).copy())
+
+
+class GoProPairs(Dataset):
+    """GOPRO_Large/{train,test}/<sequence>/{blur,blur_gamma,sharp}/*.png, random crops and flips."""
+
+    def __init__(self, root: str | Path, split: str = "train", crop: int | None = 256,
+                 blur_folder: str = "blur", seed: int = 0) -> None:  # fmt: skip
+        self.root = Path(root) / split
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"GoPro split folder not found: {self.root}")
+        self.pairs = [
+            (blurry, blurry.parent.parent / "sharp" / blurry.name)
+            for blurry in sorted(self.root.glob(f"*/{blur_folder}/*.png"))
+        ]
+        missing = [str(s) for _, s in self.pairs if not s.is_file()]
+        if missing:
+            raise FileNotFoundError(f"{len(missing)} sharp images missing, e.g. {missing[0]}")
+        if not self.pairs:
+            raise FileNotFoundError(f"no {blur_folder}/*.png pairs under {self.root}")
+        self.crop = crop
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        blurry, sharp = (read_image(p) for p in self.pairs[index])
+        if self.crop is not None:
+            rng = np.random.default_rng([self.seed, index, int(torch.randint(1 << 30, (1,)))])
+            h, w = sharp.shape[:2]
+            top, left = rng.integers(0, h - self.crop + 1), rng.integers(0, w - self.crop + 1)
+            window = (slice(top, top + self.crop), slice(left, left + self.crop))
+            blurry, sharp = blurry[window], sharp[window]
+            if rng.uniform() < 0.5:
+                blurry, sharp = blurry[:, ::-1], sharp[:, ::-1]
+            if rng.uniform() < 0.5:
+                blurry, sharp = blurry[::-1], sharp[::-1]
+        return (torch.from_numpy(np.ascontiguousarray(blurry.transpose(2, 0, 1))),
+                torch.from_numpy(np.ascontiguousarray(sharp.transpose(2, 0, 1))))  # fmt: skip
