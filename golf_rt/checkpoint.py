@@ -92,7 +92,7 @@ def load(path: str | Path | None = None, iterations: int | None = None) -> GolfO
     f = GolfNet(int(metadata["filters"]["F"]))
     g = GolfNet(int(metadata["filters"]["G"]))
     for prefix, net in (("F.", f), ("G.", g)):
-        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
         try:
             net.load_state_dict(state, strict=True)
         except RuntimeError as exc:

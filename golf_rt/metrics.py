@@ -25,7 +25,12 @@ def ssim(output: np.ndarray, target: np.ndarray) -> float:
 
     return float(
         structural_similarity(
-            target, output, data_range=255, channel_axis=2,
-            gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+            target,
+            output,
+            data_range=255,
+            channel_axis=2,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
         )  # fmt: skip
     )

@@ -6,6 +6,7 @@ multiply-accumulates per pixel equal the conv parameter count.
 
 from __future__ import annotations
 
+
 def _block(cin: int, cout: int) -> tuple[int, int]:
     """(conv parameters, norm parameters) of one Basic-Block."""
     convs = cin * cout * 49 + cout * cout * 25 + (cin * cout if cin != cout else 0)
@@ -30,7 +31,11 @@ PAPER = {
     "params": {"F": 466_348, "G": 120_188},
     "size_mb": {"F": 1.78, "G": 0.46, "total": 2.24},
     "gopro": {"psnr": 28.06, "ssim": 0.85},
-    "ms_256": {"GTX 1080 Ti": (26.87, 10.91, 16.94), "GTX 1080": (28.52, 15.83, 17.30), "GT 750M": (106.17, 35.97, 40.66)},
+    "ms_256": {
+        "GTX 1080 Ti": (26.87, 10.91, 16.94),
+        "GTX 1080": (28.52, 15.83, 17.30),
+        "GT 750M": (106.17, 35.97, 40.66),
+    },
 }
 
 

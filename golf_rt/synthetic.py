@@ -52,7 +52,7 @@ def spline_trajectory(rng: np.random.Generator, steps: int = 512) -> np.ndarray:
     for i, count in enumerate(counts):
         p0, p1, p2, p3 = walk[i : i + 4]
         t = np.linspace(0, 1, count, endpoint=False)[:, None]
-        basis = np.hstack([-t**3 + 2 * t**2 - t, 3 * t**3 - 5 * t**2 + 2, -3 * t**3 + 4 * t**2 + t, t**3 - t**2])
+        basis = np.hstack([-(t**3) + 2 * t**2 - t, 3 * t**3 - 5 * t**2 + 2, -3 * t**3 + 4 * t**2 + t, t**3 - t**2])
         segments.append(0.5 * basis @ np.array([p0, p1, p2, p3]))
     return np.concatenate(segments)
 

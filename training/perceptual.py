@@ -19,7 +19,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def vgg11_bn_features() -> nn.Sequential:
-    """torchvision's `vgg11_bn().features`, same module indices, so state-dict keys match."""
+    """Torchvision's `vgg11_bn().features`, same module indices, so state-dict keys match."""
     layers: list[nn.Module] = []
     channels = 3
     for item in VGG11_LAYOUT:
@@ -52,7 +52,7 @@ class PerceptualLoss(nn.Module):
         super().__init__()
         self.features = vgg11_bn_features()
         state = load_vgg_state(weights)
-        features = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+        features = {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
         try:
             self.features.load_state_dict(features, strict=True)
         except RuntimeError as exc:

@@ -49,6 +49,7 @@ class TrainConfig:
     train_iterations: int = 5
     data: str = "synthetic"
     procedural_fraction: float = 0.3
+    scale_range: tuple[float, float] = (0.5, 1.0)
     kernel_extent: tuple[int, int] = (5, 31)
     noise_sigma: tuple[float, float] = (0.0, 0.02)
     seed: int = 0
@@ -88,10 +89,16 @@ def build_datasets(config: TrainConfig, rank: int) -> tuple[torch.utils.data.Dat
     synthetic = SyntheticConfig(
         crop=config.crop,
         procedural_fraction=config.procedural_fraction,
+        scale_range=config.scale_range,
         blur=BlurSpec(extent=config.kernel_extent, noise_sigma=config.noise_sigma),
     )
     train = SyntheticPairs(images, synthetic, seed=config.seed, length=config.steps * config.batch)
-    validation = SyntheticPairs(images, dataclasses.replace(synthetic, crop=128), seed=10_000 + config.seed, length=config.val_pairs)
+    # Validation looks like deployment: photos at native scale, 9-23 px shake, sigma 0.01, 8 bits.
+    native = SyntheticConfig(
+        crop=128, procedural_fraction=0.0, scale_range=(1.0, 1.0), colour_jitter=False,
+        blur=BlurSpec(extent=(9, 23), noise_sigma=(0.01, 0.01), quantize=True),
+    )  # fmt: skip
+    validation = SyntheticPairs(images, native, seed=10_000, length=config.val_pairs)
     return train, [validation[i] for i in range(len(validation))]
 
 
@@ -248,6 +255,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
         parser.add_argument(f"--{name}", type=int)
     for name in ("lr", "gamma", "decades", "lambda-p", "procedural-fraction"):
         parser.add_argument(f"--{name}", type=float)
+    parser.add_argument("--scale-range", type=float, nargs=2, metavar=("MIN", "MAX"), help="photo zoom-out range")
     parser.add_argument("--kernel-extent", type=int, nargs=2, metavar=("MIN", "MAX"))
     parser.add_argument("--noise-sigma", type=float, nargs=2, metavar=("MIN", "MAX"))
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
@@ -272,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     command = "python -m training.train " + " ".join(sys.argv[1:] if argv is None else argv)
     best = train(config, args.output, init=args.init, resume=args.resume, command=command)
-    print(best)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(best)
     return 0
 
 

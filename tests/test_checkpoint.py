@@ -1,0 +1,59 @@
+import pytest
+import torch
+
+from golf_rt import checkpoint
+from golf_rt.errors import CheckpointError
+from golf_rt.networks import GolfOptimizer, build_f, build_g
+
+
+def perturbed_model() -> GolfOptimizer:
+    torch.manual_seed(0)
+    model = GolfOptimizer(build_f(), build_g(), iterations=2)
+    for net in (model.f, model.g):
+        torch.nn.init.normal_(net.branch[-1].weight, std=0.01)
+    return model.eval()
+
+
+def test_round_trip_keeps_weights_and_metadata(tmp_path):
+    model = perturbed_model()
+    path = checkpoint.save(model, tmp_path / "m.safetensors", {"step": 7, "metrics": {"val_psnr": 25.0}})
+    meta = checkpoint.read_metadata(path)
+    assert meta["filters"] == {"F": 32, "G": 16}
+    assert meta["iterations"] == 2 and meta["step"] == 7
+    loaded = checkpoint.load(path)
+    x = torch.rand(1, 3, 21, 19)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
+    assert checkpoint.load(path, iterations=5).iterations == 5
+
+
+def test_missing_and_foreign_files_raise_checkpoint_error(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        checkpoint.load(tmp_path / "absent.safetensors")
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x00" * 64)
+    with pytest.raises(CheckpointError, match="not a readable safetensors"):
+        checkpoint.read_metadata(garbage)
+    from safetensors.torch import save_file
+
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(2)}, str(foreign))
+    with pytest.raises(CheckpointError, match="not a golf-rt checkpoint"):
+        checkpoint.read_metadata(foreign)
+
+
+def test_wrong_weights_are_refused(tmp_path):
+    model = GolfOptimizer(build_g(), build_g())  # F with 16 filters but metadata will say 32
+    path = checkpoint.save(model, tmp_path / "bad.safetensors", {})
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as handle:
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+        meta = json.loads(handle.metadata()["golf_rt"])
+    meta["filters"]["F"] = 32
+    save_file(tensors, str(path), metadata={"golf_rt": json.dumps(meta)})
+    with pytest.raises(CheckpointError, match="weights of F do not fit"):
+        checkpoint.load(path)

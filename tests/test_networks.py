@@ -1,0 +1,70 @@
+import pytest
+import torch
+
+from golf_rt import model_facts
+from golf_rt.networks import GolfOptimizer, GUnrolled, build_f, build_g, count_parameters
+
+
+def test_parameter_counts_match_the_paper():
+    assert count_parameters(build_f()) == 466_348
+    assert count_parameters(build_g()) == 120_188
+
+
+def test_block_parameter_counts_match_table_1():
+    g, f = build_g(), build_f()
+    blocks = lambda net, a, b: sum(count_parameters(m) for m in net.branch[a:b])  # noqa: E731
+    assert blocks(g, 1, 3) == 38_016
+    assert blocks(g, 7, 9) == 3_347
+    assert blocks(f, 1, 3) == 151_808
+    assert blocks(f, 7, 9) == 5_779
+    assert f.branch[-1].weight.numel() == 441
+
+
+def test_torch_free_facts_agree_with_the_modules():
+    facts = model_facts.summary()
+    assert facts["params"] == {"F": 466_348, "G": 120_188, "total": 586_536}
+    assert facts["size_mib_fp32"] == {"F": 1.78, "G": 0.46, "total": 2.24}
+    assert facts["gflop_256"] == pytest.approx(108.1, abs=0.1)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 37, 53), (2, 3, 16, 9), (1, 3, 64, 64)])
+def test_any_size_keeps_its_shape(shape):
+    model = GolfOptimizer(build_f(), build_g(), iterations=2).eval()
+    with torch.no_grad():
+        assert model(torch.rand(shape)).shape == shape
+
+
+def test_untrained_networks_are_the_identity():
+    x = torch.rand(1, 3, 37, 53)
+    model = GolfOptimizer(build_f(), build_g(), iterations=3).eval()
+    with torch.no_grad():
+        assert torch.equal(model(x), x)
+
+
+def test_residual_structure_adds_the_branch():
+    f = build_f().eval()
+    torch.nn.init.normal_(f.branch[-1].weight, std=0.01)
+    x = torch.rand(1, 3, 20, 20)
+    with torch.no_grad():
+        assert torch.allclose(f(x), x + f.branch(x))
+        assert not torch.allclose(f(x), x)
+
+
+def test_trajectory_and_unrolled_agree_with_the_full_model():
+    f, g = build_f().eval(), build_g().eval()
+    for net in (f, g):
+        torch.nn.init.normal_(net.branch[-1].weight, std=0.01)
+    model = GolfOptimizer(f, g, iterations=3)
+    x = torch.rand(1, 3, 24, 24)
+    with torch.no_grad():
+        xs = model.trajectory(x, 3)
+        assert len(xs) == 4
+        assert torch.allclose(xs[-1], model(x))
+        assert torch.allclose(GUnrolled(g, 3)(xs[0]), xs[-1])
+
+
+def test_invalid_iteration_counts_are_refused():
+    with pytest.raises(ValueError, match="iterations"):
+        GolfOptimizer(build_f(), build_g(), iterations=-1)
+    with pytest.raises(ValueError, match="iterations"):
+        GUnrolled(build_g(), 0)

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from golf_rt import synthetic
+from golf_rt.heldout import HELDOUT_BLUR, heldout_pairs
+
+
+@pytest.mark.parametrize("model", synthetic.TRAJECTORY_MODELS)
+def test_kernels_are_normalised_and_span_the_requested_extent(model):
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        kernel = synthetic.camera_shake_kernel(rng, (9, 23), model)
+        assert kernel.sum() == pytest.approx(1.0, abs=1e-5)
+        assert (kernel >= 0).all()
+        rows, cols = np.nonzero(kernel > 0)
+        extent = max(rows.ptp(), cols.ptp())
+        assert 8 <= extent <= 24
+        assert kernel.shape[0] % 2 == 1
+
+
+def test_blur_keeps_size_and_alignment():
+    image = np.zeros((31, 40, 3), np.float32)
+    image[15, 20] = 1.0
+    kernel = np.zeros((5, 5), np.float32)
+    kernel[2, 2] = 1.0
+    assert np.allclose(synthetic.blur(image, kernel), image, atol=1e-6)
+    shifted = np.zeros((5, 5), np.float32)
+    shifted[2, 3] = 1.0  # a kernel's mass to the right moves the image to the right
+    out = synthetic.blur(image, shifted)
+    assert out.shape == image.shape
+    assert np.unravel_index(out[..., 0].argmax(), out.shape[:2]) == (15, 21)
+
+
+def test_blur_conserves_brightness_with_reflected_borders():
+    rng = np.random.default_rng(1)
+    image = np.full((48, 48, 3), 0.6, np.float32)
+    out = synthetic.blur(image, synthetic.camera_shake_kernel(rng, (15, 15)))
+    assert np.allclose(out, 0.6, atol=1e-5)
+
+
+def test_degradation_is_deterministic_for_a_seed():
+    sharp = synthetic.dead_leaves(np.random.default_rng(3), 64)
+    a, ka = synthetic.degrade(sharp, np.random.default_rng(9), synthetic.BlurSpec())
+    b, kb = synthetic.degrade(sharp, np.random.default_rng(9), synthetic.BlurSpec())
+    c, _ = synthetic.degrade(sharp, np.random.default_rng(10), synthetic.BlurSpec())
+    assert np.array_equal(a, b) and np.array_equal(ka, kb)
+    assert not np.array_equal(a, c)
+
+
+def test_blur_spec_validates():
+    with pytest.raises(ValueError, match="trajectory model"):
+        synthetic.BlurSpec(model="linear")
+    with pytest.raises(ValueError, match="extent"):
+        synthetic.BlurSpec(extent=(9, 3))
+
+
+def test_heldout_set_is_fixed_and_uses_the_other_trajectory_model():
+    assert HELDOUT_BLUR.model == "spline" and HELDOUT_BLUR.extent == (9, 23)
+    first, second = heldout_pairs(crops_per_photo=1), heldout_pairs(crops_per_photo=1)
+    assert [p.name for p in first] == [p.name for p in second]
+    assert all(np.array_equal(a.blurry, b.blurry) for a, b in zip(first, second))
+    assert all(p.blurry.shape == (256, 256, 3) for p in first)
+    quantised = first[0].blurry * 255
+    assert np.allclose(quantised, np.round(quantised), atol=1e-3)

@@ -1,0 +1,90 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from golf_rt import checkpoint
+from training.train import TrainConfig, build_datasets, parse_args, train
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    """One small natural image: a task easy enough to learn in a few dozen steps."""
+    import skimage.data
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("images")
+    Image.fromarray(skimage.data.astronaut()).resize((64, 64), Image.BICUBIC).save(folder / "a.png")
+    return folder
+
+
+def tiny(stage: str, steps: int, folder: Path, **overrides) -> TrainConfig:
+    values = dict(
+        stage=stage, steps=steps, batch=4, crop=24, val_every=steps, val_pairs=2, seed=3, lr=1e-4, decades=0.0,
+        data=f"folder:{folder}", procedural_fraction=0.0, kernel_extent=(3, 5), noise_sigma=(0.0, 0.0), amp="none",
+    )  # fmt: skip
+    return TrainConfig(**{**values, **overrides})
+
+
+def fixed_loss(model, config: TrainConfig, stage: str) -> float:
+    """Training loss of the stage on a fixed batch from the training distribution."""
+    data, _ = build_datasets(config, rank=0)
+    pairs = [data[i] for i in range(8)]
+    blurry = torch.stack([p[0] for p in pairs])
+    sharp = torch.stack([p[1] for p in pairs])
+    with torch.no_grad():
+        xs = model.trajectory(blurry, config.train_iterations)
+    outputs = xs[:1] if stage == "F" else xs[1:]
+    return float(torch.stack([torch.nn.functional.mse_loss(x, sharp) for x in outputs]).mean())
+
+
+def test_each_stage_lowers_its_loss_and_resumes(tmp_path, image_folder):
+    config_f = tiny("F", 25, image_folder)
+    before = fixed_loss(checkpoint.load(train(tiny("F", 1, image_folder, lr=0.0), tmp_path / "F0")), config_f, "F")
+    f_path = train(config_f, tmp_path / "F")
+    trained_f = checkpoint.load(f_path)
+    assert fixed_loss(trained_f, config_f, "F") < 0.97 * before
+
+    config_g = tiny("G", 15, image_folder, train_iterations=2)
+    g_before = fixed_loss(trained_f, config_g, "G")
+    g_path = train(config_g, tmp_path / "G", init=str(f_path))
+    trained = checkpoint.load(g_path)
+    assert fixed_loss(trained, config_g, "G") < g_before
+    for a, b in zip(trained.f.parameters(), trained_f.parameters()):
+        assert torch.equal(a, b), "stage G must leave F frozen"
+    meta = checkpoint.read_metadata(g_path)
+    assert meta["stage"] == "G" and meta["training"]["train_iterations"] == 2
+
+    # resume: a longer run continues from the last step instead of starting again
+    log = tmp_path / "F" / "log.jsonl"
+    train(tiny("F", 30, image_folder, val_every=5), tmp_path / "F", resume=True)
+    steps = [json.loads(line)["step"] for line in log.read_text().splitlines()]
+    assert steps == [25, 30]
+    assert checkpoint.read_metadata(tmp_path / "F" / "last.safetensors")["step"] == 30
+
+
+def test_cli_presets_and_overrides():
+    config, args = parse_args(["--stage", "G", "--preset", "paper", "--output", "x", "--lambda-p", "0"])
+    assert (config.crop, config.batch, config.steps, config.train_iterations) == (256, 4, 200_000, 5)
+    assert config.decades == 11.0 and config.lr == 1e-3
+    config, _ = parse_args(["--stage", "F", "--output", "x", "--crop", "64", "--kernel-extent", "5", "9"])
+    assert config.crop == 64 and config.kernel_extent == (5, 9) and config.steps == 3000
+
+
+def test_data_parallel_training_with_two_cpu_processes(tmp_path):
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--standalone",
+        "-m", "training.train", "--stage", "F", "--steps", "3", "--crop", "32", "--batch", "2",
+        "--val-every", "3", "--val-pairs", "2", "--amp", "none", "--output", str(tmp_path / "ddp"),
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert checkpoint.read_metadata(tmp_path / "ddp" / "last.safetensors")["step"] == 3
+    assert len((tmp_path / "ddp" / "log.jsonl").read_text().splitlines()) == 1
