@@ -37,9 +37,8 @@ def info(as_json: bool = typer.Option(False, "--json", help="Print one JSON obje
     typer.echo(f"  total: {report['params']['total']:,} parameters, {report['size_mib_fp32']['total']:.2f} MiB fp32")
     typer.echo(f"  iterations of G at inference: {report['iterations']} ({report['gflop_256']} GFLOP at 256x256)")
     machine = report["machine"]
-    typer.echo(
-        f"  cpu: {machine['cpu']['name']} ({machine['cpu']['cores']} cores, native bf16: {machine['cpu']['native_bf16']})"
-    )
+    cpu = machine["cpu"]
+    typer.echo(f"  cpu: {cpu['name']} ({cpu['cores']} cores, native bf16: {cpu['native_bf16']})")
     typer.echo(f"  cuda devices: {machine['cuda_devices']}")
     for name, backend in machine["backends"].items():
         status = backend["version"] or "not installed"
