@@ -83,7 +83,8 @@ def onnx_from_module(module: nn.Module, path: str | Path, metadata: dict[str, st
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     example = torch.rand(2, 3, 64, 64)
-    dims = {0: torch.export.Dim("batch", min=1), 2: torch.export.Dim("height", min=2), 3: torch.export.Dim("width", min=2)}
+    Dim = torch.export.Dim
+    dims = {0: Dim("batch", min=1), 2: Dim("height", min=2), 3: Dim("width", min=2)}
     with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
         raw = Path(tmp) / "raw.onnx"
         try:
@@ -121,7 +122,8 @@ def _check(model: onnx.ModelProto, path: Path) -> None:
         raise ExportError(f"{path.name} fails onnx.checker: {exc}") from exc
     inputs, outputs = [i.name for i in model.graph.input], [o.name for o in model.graph.output]
     if inputs != [INPUT_NAME] or outputs != [OUTPUT_NAME]:
-        raise ExportError(f"{path.name} has inputs {inputs} and outputs {outputs}, expected [{INPUT_NAME}] and [{OUTPUT_NAME}]")
+        expected = f"[{INPUT_NAME!r}] and [{OUTPUT_NAME!r}]"
+        raise ExportError(f"{path.name} has inputs {inputs} and outputs {outputs}, expected {expected}")
 
 
 def max_difference_from_torch(path: str | Path, module: nn.Module, inputs: list[np.ndarray]) -> float:
