@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -194,9 +195,11 @@ def fp16_onnx_from_onnx(source: str | Path, destination: str | Path | None = Non
     source = Path(source)
     destination = source.with_name(f"{source.stem}_fp16.onnx") if destination is None else Path(destination)
     model = onnx.load(str(source))
-    converted = float16.convert_float_to_float16(
-        model, keep_io_types=True, op_block_list=list(FP16_KEEP_FP32_OPS), disable_shape_infer=False
-    )
+    with warnings.catch_warnings():  # it warns for every weight below FP16's range, which it clamps
+        warnings.simplefilter("ignore", UserWarning)
+        converted = float16.convert_float_to_float16(
+            model, keep_io_types=True, op_block_list=list(FP16_KEEP_FP32_OPS), disable_shape_infer=False
+        )
     del converted.metadata_props[:]
     for prop in model.metadata_props:
         converted.metadata_props.add(key=prop.key, value="fp16" if prop.key == META_PRECISION else prop.value)
