@@ -25,6 +25,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 __all__ = [
     "BackendUnavailableError",
+    "Deblurrer",
     "CheckpointError",
     "ConfigError",
     "EngineMismatchError",
@@ -33,3 +34,12 @@ __all__ = [
     "InvalidImageError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`golf_rt.Deblurrer` without importing the backends machinery at `import golf_rt`."""
+    if name == "Deblurrer":
+        from golf_rt.deblurrer import Deblurrer
+
+        return Deblurrer
+    raise AttributeError(f"module 'golf_rt' has no attribute {name!r}")

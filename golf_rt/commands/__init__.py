@@ -1,0 +1,1 @@
+"""The CLI's commands, grouped by topic; `golf_rt.cli` registers them."""
