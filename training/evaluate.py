@@ -85,6 +85,21 @@ def evaluate(model: torch.nn.Module, pairs: list[Pair], max_iterations: int = 5)
     return Report([p.name for p in pairs], psnrs, ssims)
 
 
+@torch.no_grad()
+def write_figure(model: torch.nn.Module, pairs: list[Pair], path: Path) -> Path:
+    """Rows of blurry input | model output | sharp ground truth, as one PNG."""
+    from PIL import Image
+
+    rows = []
+    for pair in pairs:
+        blurry = torch.from_numpy(np.ascontiguousarray(pair.blurry.transpose(2, 0, 1)))[None]
+        output = model(blurry)[0].permute(1, 2, 0).numpy()
+        rows.append(np.hstack([to_uint8(pair.blurry), to_uint8(output), to_uint8(pair.sharp)]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.vstack(rows)).save(path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", help="checkpoint to evaluate (default: the shipped one)")
@@ -92,9 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-iterations", type=int, default=5)
     parser.add_argument("--limit", type=int, help="evaluate only the first N pairs")
     parser.add_argument("--output", type=Path, help="write report JSON here")
+    parser.add_argument("--figure", type=Path, help="write a PNG of the first pairs: input | output | sharp")
     args = parser.parse_args(argv)
     model = checkpoint.load(args.checkpoint)
-    report = evaluate(model, load_pairs(args.data, args.limit), args.max_iterations)
+    pairs = load_pairs(args.data, args.limit)
+    report = evaluate(model, pairs, args.max_iterations)
+    if args.figure:
+        write_figure(model, pairs[:: max(1, len(pairs) // 4)][:4], args.figure)
     print(report.markdown())
     inference = str(model.iterations)
     print(f"\nworst per-image change at {inference} iterations: {-report.worst_loss_db(inference):+.2f} dB")

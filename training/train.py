@@ -184,6 +184,8 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
         schedule.step()
 
     train_set, validation = build_datasets(config, rank)
+    input_psnr = float(np.mean([psnr(to_uint8(b.permute(1, 2, 0).numpy()), to_uint8(s.permute(1, 2, 0).numpy()))
+                                for b, s in validation]))  # fmt: skip
     val_iterations = 0 if config.stage == "F" else 3
     metadata = {"training": {**dataclasses.asdict(config), "command": command},
                 "data": config.data, "stage": config.stage}  # fmt: skip
@@ -223,10 +225,11 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
         if done % config.val_every == 0 or done == config.steps:
             if rank == 0:
                 score = validate(model, validation, device, val_iterations)
-                record = {"step": done, "loss": loss.item(), "val_psnr": score, "seconds": time.time() - began}
+                record = {"step": done, "loss": loss.item(), "val_psnr": score, "val_input_psnr": input_psnr,
+                          "seconds": time.time() - began}  # fmt: skip
                 log.write(json.dumps(record) + "\n")
                 log.flush()
-                metrics = {"val_psnr": score, "step": done}
+                metrics = {"val_psnr": score, "val_input_psnr": input_psnr, "step": done}
                 checkpoint.save(model, output / "last.safetensors", {**metadata, "step": done, "metrics": metrics})
                 save_state(output / "last.state.safetensors", optimizer, done, max(best, score))
                 if score > best:
