@@ -16,6 +16,7 @@ from golf_rt.errors import (
     ExportError,
     GolfError,
     InvalidImageError,
+    ServerError,
 )
 
 try:
@@ -31,5 +32,6 @@ __all__ = [
     "ExportError",
     "GolfError",
     "InvalidImageError",
+    "ServerError",
     "__version__",
 ]
