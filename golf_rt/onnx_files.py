@@ -1,0 +1,91 @@
+"""The ONNX files golf-rt serves from: their fixed names, their metadata, and where to find them.
+
+Every model has one float32 input `BLURRY` and one float32 output `SHARP`, both
+[batch, 3, height, width] with dynamic batch, height and width. Files:
+
+- `f.onnx`: F, the first step;
+- `g.onnx`: one step of G;
+- `g_x{N}.onnx`: G unrolled N times (one set of weights);
+- `fused_x{N}.onnx`: F followed by G N times, the whole model in one graph.
+
+`find_onnx` needs no torch when the files exist: the shipped checkpoint's files live in
+`golf_rt/models/`, others in the cache folder, exported there (with torch) on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from golf_rt.errors import BackendUnavailableError, ConfigError
+from golf_rt.paths import cache_dir, shipped_models_dir
+
+logger = logging.getLogger(__name__)
+
+INPUT_NAME = "BLURRY"
+OUTPUT_NAME = "SHARP"
+PARTS = ("f", "g", "g_unrolled", "fused")
+DEFAULT_ITERATIONS = 3
+FP16_SUFFIX = "_fp16"
+META_CHECKPOINT = "golf_rt.checkpoint_sha256"
+META_ITERATIONS = "golf_rt.iterations"
+META_VERSION = "golf_rt.version"
+META_PART = "golf_rt.part"
+META_PRECISION = "golf_rt.precision"
+
+
+def onnx_file_name(part: str, iterations: int = DEFAULT_ITERATIONS, fp16: bool = False) -> str:
+    """The fixed file name of one part: f.onnx, g.onnx, g_x{N}.onnx or fused_x{N}.onnx (+ _fp16)."""
+    if part not in PARTS:
+        raise ConfigError(f"unknown model part {part!r}; choose one of {', '.join(PARTS)}")
+    if iterations < 1:
+        raise ConfigError(f"iterations must be at least 1, got {iterations}")
+    stem = {"f": "f", "g": "g", "g_unrolled": f"g_x{iterations}", "fused": f"fused_x{iterations}"}[part]
+    return f"{stem}{FP16_SUFFIX if fp16 else ''}.onnx"
+
+
+def read_onnx_metadata(path: str | Path) -> dict[str, str]:
+    """The golf-rt metadata_props of an ONNX file (checkpoint hash, iterations, version, part)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return {prop.key: prop.value for prop in model.metadata_props}
+
+
+def cached_models_dir(checkpoint_sha256: str) -> Path:
+    """The cache folder of one checkpoint's ONNX files, keyed by its content hash."""
+    return cache_dir() / "onnx" / checkpoint_sha256[:16]
+
+
+def find_onnx(
+    part: str = "fused", iterations: int = DEFAULT_ITERATIONS, checkpoint: str | Path | None = None, fp16: bool = False
+) -> Path:
+    """The ONNX file of `part` for `checkpoint` (None = shipped): shipped, cached, or exported now.
+
+    Exporting needs torch; without it only the shipped files (and earlier exports) can be used.
+    """
+    name = onnx_file_name(part, iterations, fp16)
+    if checkpoint is None and (shipped_models_dir() / name).is_file():
+        return shipped_models_dir() / name
+    from golf_rt import checkpoint as ckpt
+
+    sha = ckpt.file_sha256(ckpt.resolve(checkpoint))
+    folder = cached_models_dir(sha)
+    path = folder / name
+    if path.is_file():
+        return path
+    if fp16:
+        from golf_rt.export import fp16_onnx_from_onnx
+
+        return fp16_onnx_from_onnx(find_onnx(part, iterations, checkpoint), path)
+    from golf_rt.environment import installed
+
+    if not installed("torch"):
+        raise BackendUnavailableError(
+            f"{name} for this checkpoint is neither shipped nor cached, and exporting it needs torch: "
+            f"pip install torch, or run `golf-rt export` on a machine that has it"
+        )
+    from golf_rt.export import onnx_from_checkpoint
+
+    logger.info("exporting %s for checkpoint %s into %s", name, sha[:12], folder)
+    return onnx_from_checkpoint(checkpoint, part, iterations, folder)
