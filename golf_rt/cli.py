@@ -8,6 +8,7 @@ import sys
 import typer
 
 from golf_rt import __version__
+from golf_rt.commands import serving
 from golf_rt.errors import GolfError
 
 app = typer.Typer(
@@ -45,6 +46,9 @@ def info(as_json: bool = typer.Option(False, "--json", help="Print one JSON obje
         typer.echo(f"  {name:12s} {status:24s} {devices}")
 
 
+serving.register(app)
+
+
 def main() -> None:
     """Entry point: expected errors as one line on stderr and exit code 1."""
     try:
@@ -52,3 +56,7 @@ def main() -> None:
     except GolfError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

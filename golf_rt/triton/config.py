@@ -85,7 +85,8 @@ class _ModelConfig:
         _check_name("model name", self.name)
         if not 1 <= self.max_batch_size <= MAX_BATCH_SIZE:
             raise ConfigError(
-                f"model {self.name!r}: max_batch_size must be 1..{MAX_BATCH_SIZE} (batching on), got {self.max_batch_size}"
+                f"model {self.name!r}: max_batch_size must be 1..{MAX_BATCH_SIZE} (batching on), "
+                f"got {self.max_batch_size}"
             )
         if not self.inputs or not self.outputs:
             raise ConfigError(f"model {self.name!r} needs at least one input and one output")

@@ -18,31 +18,23 @@ from typing import Any
 
 import numpy as np
 
-from golf_rt.errors import GolfError
+from golf_rt.backends.base import Runner, validate_batch
+from golf_rt.errors import ConfigError, GolfError, InvalidImageError
 from golf_rt.onnx_files import INPUT_NAME, OUTPUT_NAME
 
 LOGGER = logging.getLogger(__name__)
 RUNTIMES = ("openvino", "onnxruntime")
-MIN_SIDE = 2
 
 
 def request_problem(batch: np.ndarray, max_pixels: int) -> str | None:
-    """Why `batch` cannot be deblurred (one sentence), or None when it is a valid N x 3 x H x W float32 batch."""
-    if batch.dtype != np.float32:
-        return f"{INPUT_NAME} must be float32, got {batch.dtype}"
-    if batch.ndim != 4:
-        return f"{INPUT_NAME} must be N x 3 x H x W, got {batch.ndim} dimensions {list(batch.shape)}"
-    count, channels, height, width = batch.shape
-    if channels != 3:
-        return f"{INPUT_NAME} must have 3 channels (RGB) in axis 1, got {channels} (shape {list(batch.shape)})"
-    if count == 0 or height == 0 or width == 0:
-        return f"{INPUT_NAME} is empty (shape {list(batch.shape)})"
-    if height < MIN_SIDE or width < MIN_SIDE:
-        return f"{INPUT_NAME} is {height}x{width}; height and width must be at least {MIN_SIDE}"
+    """Why `batch` cannot be deblurred (one sentence), or None: the runners' checks plus this server's size limit."""
+    try:
+        validate_batch(batch)
+    except InvalidImageError as exc:
+        return f"{INPUT_NAME}: {exc}"
+    height, width = batch.shape[2:]
     if height * width > max_pixels:
-        return f"{INPUT_NAME} is {height}x{width} = {height * width:,} pixels, over this server's limit of {max_pixels:,}"
-    if not np.isfinite(batch).all():
-        return f"{INPUT_NAME} contains NaN or Inf"
+        return f"{INPUT_NAME} is {height}x{width} = {height * width:,} pixels, over the limit of {max_pixels:,}"
     return None
 
 
@@ -51,15 +43,20 @@ def parameters_from_config(model_config: dict) -> dict[str, str]:
     return {key: value["string_value"] for key, value in model_config.get("parameters", {}).items()}
 
 
-def runner_from_parameters(model_dir: Path, parameters: dict[str, str]) -> Any:
+def runner_from_parameters(model_dir: Path, parameters: dict[str, str]) -> Runner:
     """The golf-rt runner that `parameters` ask for, on the ONNX file in `model_dir`."""
-    from golf_rt.backends import runner_from_onnx
-
     runtime = parameters.get("runtime", "openvino")
-    if runtime not in RUNTIMES:
-        raise GolfError(f"parameter runtime={runtime!r} is not one of {RUNTIMES}")
     threads = int(parameters.get("threads", "0")) or None
-    return runner_from_onnx(model_dir / parameters["model_file"], runtime=runtime, threads=threads)
+    path = model_dir / parameters["model_file"]
+    if runtime == "openvino":
+        from golf_rt.backends.openvino_runner import OpenVinoRunner
+
+        return OpenVinoRunner(path, threads=threads)
+    if runtime == "onnxruntime":
+        from golf_rt.backends.onnxruntime_runner import OnnxRuntimeRunner
+
+        return OnnxRuntimeRunner(path, threads=threads)
+    raise ConfigError(f"parameter runtime={runtime!r} is not one of {RUNTIMES}")
 
 
 class TritonPythonModel:
@@ -71,7 +68,7 @@ class TritonPythonModel:
         parameters = parameters_from_config(config)
         self._max_pixels = int(parameters.get("max_pixels", str(4096 * 4096)))
         model_dir = Path(args["model_repository"]) / args["model_version"]
-        self._runner = runner_from_parameters(model_dir, parameters)
+        self._runner = runner_from_parameters(model_dir, parameters).activate()
         LOGGER.info("%s: %s on %s", args["model_name"], parameters.get("runtime"), parameters["model_file"])
 
     def execute(self, requests: list[Any]) -> list[Any]:
@@ -107,8 +104,8 @@ class TritonPythonModel:
         return responses
 
     def finalize(self) -> None:
-        """Drop the runner (and its runtime session)."""
-        self._runner = None
+        """Free the runner (and its runtime session)."""
+        self._runner.deactivate()
 
 
 def _error(pb_utils: Any, message: str, code: Any) -> Any:

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from golf_rt.errors import ConfigError
+from golf_rt.onnx_files import INPUT_NAME, OUTPUT_NAME, find_onnx, onnx_file_name
 from golf_rt.triton.config import (
     DynamicBatching,
     EnsembleConfig,
@@ -43,8 +44,6 @@ LAYOUTS = ("ensemble", "fused")
 ENSEMBLE_STYLES = ("steps", "unrolled")
 RUNTIMES = ("openvino", "onnxruntime")
 PUBLIC_MODEL = "golf"
-INPUT_NAME = "BLURRY"
-OUTPUT_NAME = "SHARP"
 DEFAULT_MAX_PIXELS = 4096 * 4096
 MODEL_PY = '''"""Triton Python-backend entry point of a golf-rt model (written by `golf-rt repository`)."""
 
@@ -110,8 +109,6 @@ def _ensemble_steps(spec: RepositorySpec) -> tuple[EnsembleStep, ...]:
 
 def model_file_name(spec: RepositorySpec, part: str) -> str:
     """The file a model directory's version folder holds: the ONNX file (cpu) or the FP16 plan (gpu)."""
-    from golf_rt.onnx_files import onnx_file_name
-
     onnx_name = onnx_file_name(part, spec.iterations)
     return onnx_name if spec.target == "cpu" else onnx_name.replace(".onnx", "_fp16.plan")
 
@@ -170,8 +167,6 @@ def write_configs(spec: RepositorySpec, output: str | Path) -> Path:
 
 def _model_source(spec: RepositorySpec, part: str, checkpoint: str | Path | None, plans: Path | None) -> Path:
     if spec.target == "cpu":
-        from golf_rt.onnx_files import find_onnx
-
         return find_onnx(part, spec.iterations, checkpoint)
     name = model_file_name(spec, part)
     if plans is None or not (plans / name).is_file():
@@ -201,7 +196,6 @@ def write_repository(
 def cached_repository(spec: RepositorySpec | None = None, checkpoint: str | Path | None = None) -> Path:
     """A CPU repository in the cache, keyed by spec, checkpoint and golf-rt version; built on first use."""
     from golf_rt import __version__
-    from golf_rt.onnx_files import find_onnx
     from golf_rt.paths import cache_dir
 
     spec = spec or RepositorySpec()

@@ -161,7 +161,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 _CAUSES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"Address already in use|failed to start \w+ service", re.I), "port"),
     (re.compile(r"unable to (?:find|load) backend[^\n]*?(?=\.?\"|$)", re.I | re.M), "backend"),
-    (re.compile(r"Error parsing text-format inference.ModelConfig: ([^\n]+)[\s\S]*?model directory '([^']+)'"), "parse"),
+    (re.compile(r"Error parsing text-format inference.ModelConfig: ([^\n]+)[\s\S]*?directory '([^']+)'"), "parse"),
     (re.compile(r"failed to load '([^']+)' version \d+: ([^\n]+)"), "model"),
     (re.compile(r"failed to stat file ([^\n\"]+)|failed to open text file[^\n\"]*"), "repo"),
     (re.compile(r"error: creating server: ([^\n]+)"), "other"),
@@ -258,7 +258,9 @@ class TritonServer:
         if self.is_alive():
             raise ServerError(f"tritonserver is already running (pid {self.pid}); stop it first")
         if not self.config.repository.is_dir():
-            raise ServerError(f"model repository {self.config.repository} is not a directory; build one with golf-rt repository")
+            raise ServerError(
+                f"model repository {self.config.repository} is not a directory; build one with golf-rt repository"
+            )
         for name, port in (("http", self.config.http_port), ("grpc", self.config.grpc_port),
                            ("metrics", self.config.metrics_port)):  # fmt: skip
             if _port_in_use(self.config.host, port):
@@ -308,7 +310,8 @@ class TritonServer:
         while time.monotonic() < deadline:
             if not self.is_alive():
                 code = self._process.returncode if self._process is not None else None
-                raise ServerError(f"{cause_from_log(self.logs(), self.config)} (exit code {code}; log: {self.log_path})")
+                cause = cause_from_log(self.logs(), self.config)
+                raise ServerError(f"{cause} (exit code {code}; log: {self.log_path})")
             if all(self._ready(p) for p in paths):
                 LOGGER.info("tritonserver ready at %s", self.config.http_url)
                 return

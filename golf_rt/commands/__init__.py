@@ -1,0 +1,1 @@
+"""The `golf-rt` subcommands, grouped by topic; each module registers its commands on the app."""
