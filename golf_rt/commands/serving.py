@@ -21,7 +21,7 @@ def repository(
     max_batch_size: int = typer.Option(8, help="Largest batch Triton may form."),
     output: Path = typer.Option(Path("model_repository"), help="Folder to write."),
     checkpoint: Path | None = typer.Option(None, help="Checkpoint (default: the shipped model)."),
-    plans: Path | None = typer.Option(None, help="gpu: folder of plans from `golf-rt build-engine --fp16`."),
+    models: Path | None = typer.Option(None, help="Folder of ONNX files (cpu) or plans (gpu, from build-engine)."),
     configs_only: bool = typer.Option(False, "--configs-only", help="Write configs and model.py, no model files."),
 ) -> None:
     """Write a Triton model repository whose public model `golf` takes BLURRY and returns SHARP."""
@@ -34,7 +34,7 @@ def repository(
     if configs_only:
         write_configs(spec, output)
     else:
-        write_repository(spec, output, checkpoint=checkpoint, plans=plans)
+        write_repository(spec, output, checkpoint=checkpoint, models=models)
     typer.echo(f"wrote {target} {layout} repository to {output}")
 
 

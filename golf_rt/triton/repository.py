@@ -165,29 +165,35 @@ def write_configs(spec: RepositorySpec, output: str | Path) -> Path:
     return output
 
 
-def _model_source(spec: RepositorySpec, part: str, checkpoint: str | Path | None, plans: Path | None) -> Path:
+def _model_source(spec: RepositorySpec, part: str, checkpoint: str | Path | None, models: Path | None) -> Path:
+    name = model_file_name(spec, part)
+    if models is not None:
+        if not (models / name).is_file():
+            raise ConfigError(f"{models} has no {name}; the {spec.target} {spec.layout} repository needs it")
+        return models / name
     if spec.target == "cpu":
         return find_onnx(part, spec.iterations, checkpoint)
-    name = model_file_name(spec, part)
-    if plans is None or not (plans / name).is_file():
-        raise ConfigError(
-            f"the gpu repository needs TensorRT plan {name}; build plans on the GPU machine with "
-            f"`golf-rt build-engine --fp16` and pass their folder with --plans"
-        )
-    return plans / name
+    raise ConfigError(
+        f"the gpu repository needs TensorRT plan {name}; build plans on the GPU machine with "
+        f"`golf-rt build-engine --fp16` and pass their folder with --models"
+    )
 
 
 def write_repository(
     spec: RepositorySpec,
     output: str | Path,
     checkpoint: str | Path | None = None,
-    plans: str | Path | None = None,
+    models: str | Path | None = None,
 ) -> Path:
-    """Write a complete repository: configs plus the ONNX files (cpu) or plans (gpu) from `checkpoint`."""
+    """Write a complete repository: configs plus the ONNX files (cpu) or plans (gpu).
+
+    Model files come from the folder `models` when given (output of `golf-rt export` or
+    `golf-rt build-engine`), else for cpu from `checkpoint` (None = shipped, exported if needed).
+    """
     output = Path(output)
     write_configs(spec, output)
     for name, part in _part_models(spec).items():
-        source = _model_source(spec, part, checkpoint, Path(plans) if plans is not None else None)
+        source = _model_source(spec, part, checkpoint, Path(models) if models is not None else None)
         shutil.copy2(source, output / name / "1" / model_file_name(spec, part))
     LOGGER.info("wrote %s repository (%s layout) to %s", spec.target, spec.layout, output)
     return output
