@@ -26,6 +26,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 __all__ = [
     "BackendUnavailableError",
+    "Deblurrer",
     "CheckpointError",
     "ConfigError",
     "EngineMismatchError",
@@ -35,3 +36,12 @@ __all__ = [
     "ServerError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`golf_rt.Deblurrer` without importing the backends machinery at `import golf_rt`."""
+    if name == "Deblurrer":
+        from golf_rt.deblurrer import Deblurrer
+
+        return Deblurrer
+    raise AttributeError(f"module 'golf_rt' has no attribute {name!r}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,7 +84,8 @@ def onnx_from_module(module: nn.Module, path: str | Path, metadata: dict[str, st
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     example = torch.rand(2, 3, 64, 64)
-    dims = {0: torch.export.Dim("batch", min=1), 2: torch.export.Dim("height", min=2), 3: torch.export.Dim("width", min=2)}
+    Dim = torch.export.Dim
+    dims = {0: Dim("batch", min=1), 2: Dim("height", min=2), 3: Dim("width", min=2)}
     with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
         raw = Path(tmp) / "raw.onnx"
         try:
@@ -121,7 +123,8 @@ def _check(model: onnx.ModelProto, path: Path) -> None:
         raise ExportError(f"{path.name} fails onnx.checker: {exc}") from exc
     inputs, outputs = [i.name for i in model.graph.input], [o.name for o in model.graph.output]
     if inputs != [INPUT_NAME] or outputs != [OUTPUT_NAME]:
-        raise ExportError(f"{path.name} has inputs {inputs} and outputs {outputs}, expected [{INPUT_NAME}] and [{OUTPUT_NAME}]")
+        expected = f"[{INPUT_NAME!r}] and [{OUTPUT_NAME!r}]"
+        raise ExportError(f"{path.name} has inputs {inputs} and outputs {outputs}, expected {expected}")
 
 
 def max_difference_from_torch(path: str | Path, module: nn.Module, inputs: list[np.ndarray]) -> float:
@@ -192,9 +195,11 @@ def fp16_onnx_from_onnx(source: str | Path, destination: str | Path | None = Non
     source = Path(source)
     destination = source.with_name(f"{source.stem}_fp16.onnx") if destination is None else Path(destination)
     model = onnx.load(str(source))
-    converted = float16.convert_float_to_float16(
-        model, keep_io_types=True, op_block_list=list(FP16_KEEP_FP32_OPS), disable_shape_infer=False
-    )
+    with warnings.catch_warnings():  # it warns for every weight below FP16's range, which it clamps
+        warnings.simplefilter("ignore", UserWarning)
+        converted = float16.convert_float_to_float16(
+            model, keep_io_types=True, op_block_list=list(FP16_KEEP_FP32_OPS), disable_shape_infer=False
+        )
     del converted.metadata_props[:]
     for prop in model.metadata_props:
         converted.metadata_props.add(key=prop.key, value="fp16" if prop.key == META_PRECISION else prop.value)

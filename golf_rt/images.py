@@ -116,9 +116,7 @@ def _prepare_one(image: Any, what: str) -> tuple[np.ndarray, _Source]:
         return chw, _Source("pil", source.dtype, source.channels, source.alpha, image.mode)
     if isinstance(image, np.ndarray):
         return _array_to_chw(image, what)
-    raise InvalidImageError(
-        f"{what}: expected a numpy array, PIL image or path, got {type(image).__name__}"
-    )
+    raise InvalidImageError(f"{what}: expected a numpy array, PIL image or path, got {type(image).__name__}")
 
 
 def _array_to_chw(array: np.ndarray, what: str) -> tuple[np.ndarray, _Source]:
@@ -271,7 +269,8 @@ def save_image(path: str | Path, image: np.ndarray) -> Path:
     array = np.asarray(image)
     if array.dtype in _FLOATS:
         array = _from_float(array, np.dtype(np.uint8))
-    if array.dtype not in _SCALE or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 2, 3, 4)):
+    channels = array.shape[2] if array.ndim == 3 else 1
+    if array.dtype not in _SCALE or array.ndim not in (2, 3) or channels not in (1, 2, 3, 4):
         raise InvalidImageError(f"cannot save an array of shape {array.shape} and dtype {array.dtype} as an image")
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]

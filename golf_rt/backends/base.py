@@ -1,0 +1,105 @@
+"""The one interface every backend implements: a `Runner` deblurs N x 3 x H x W float32 batches.
+
+The base class validates a batch before a backend sees it, so every backend rejects bad input
+with the same `InvalidImageError`. Runners are context managers: entering loads the model
+(session, compiled model, engine), leaving frees it; `deblur` activates on first use too.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from typing import ClassVar
+
+import numpy as np
+
+from golf_rt.errors import BackendUnavailableError, InvalidImageError
+from golf_rt.images import MAX_PIXELS, MIN_SIDE
+
+logger = logging.getLogger(__name__)
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+TOLERANCE = {"fp32": 1e-4, "fp16": 5e-2, "bf16": 1e-1}
+"""Largest absolute difference from the fp32 PyTorch reference expected at each precision."""
+
+
+def validate_batch(batch: object) -> np.ndarray:
+    """The batch as a C-contiguous N x 3 x H x W float32 array, or InvalidImageError naming the problem."""
+    if not isinstance(batch, np.ndarray):
+        raise InvalidImageError(f"batch must be a numpy array, got {type(batch).__name__}")
+    if batch.dtype != np.float32:
+        raise InvalidImageError(f"batch must be float32, got {batch.dtype}")
+    if batch.ndim != 4 or batch.shape[1] != 3:
+        raise InvalidImageError(f"batch must be N x 3 x H x W, got shape {batch.shape}")
+    n, _, height, width = batch.shape
+    if n == 0:
+        raise InvalidImageError("batch is empty (N = 0)")
+    if height < MIN_SIDE or width < MIN_SIDE or height * width > MAX_PIXELS:
+        raise InvalidImageError(
+            f"batch images are {height}x{width}; sides must be at least {MIN_SIDE} and area at most {MAX_PIXELS:,}"
+        )
+    if not np.isfinite(batch).all():
+        raise InvalidImageError("batch contains NaN or Inf")
+    return np.ascontiguousarray(batch)
+
+
+class Runner(abc.ABC):
+    """Deblurs batches with one backend at one precision."""
+
+    name: ClassVar[str]
+    precisions: ClassVar[tuple[str, ...]] = ("fp32",)
+
+    @classmethod
+    def supported_precisions(cls) -> tuple[str, ...]:
+        """The precisions this backend can run on this machine."""
+        return cls.precisions
+
+    def __init__(self, precision: str = "fp32") -> None:
+        supported = self.supported_precisions()
+        if precision not in supported:
+            raise BackendUnavailableError(
+                f"{self.name} does not run {precision!r} here; choose one of {', '.join(supported)}"
+            )
+        self.precision = precision
+        self._active = False
+
+    @property
+    def is_active(self) -> bool:
+        return self._active
+
+    def activate(self) -> Runner:
+        """Load the model; idempotent."""
+        if not self._active:
+            self._activate()
+            self._active = True
+        return self
+
+    def deactivate(self) -> None:
+        """Free the model; idempotent."""
+        if self._active:
+            self._deactivate()
+            self._active = False
+
+    def deblur(self, batch: np.ndarray) -> np.ndarray:
+        """N x 3 x H x W float32 in [0, 1] -> N x 3 x H x W float32 (not clipped)."""
+        batch = validate_batch(batch)
+        self.activate()
+        return self._deblur(batch)
+
+    def __enter__(self) -> Runner:
+        return self.activate()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.deactivate()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(precision={self.precision!r})"
+
+    @abc.abstractmethod
+    def _activate(self) -> None: ...
+
+    @abc.abstractmethod
+    def _deblur(self, batch: np.ndarray) -> np.ndarray: ...
+
+    def _deactivate(self) -> None:  # noqa: B027 - most backends free everything by dropping references
+        """Drop the loaded model."""

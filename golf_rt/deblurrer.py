@@ -1,0 +1,77 @@
+"""`Deblurrer`: the one-line way to deblur images in-process with the fastest backend here.
+
+"auto" takes the first available backend of `AUTO_ORDER` that runs the asked precision. The
+order is static, from measurements, not a race at start-up (which would cost seconds and give
+different backends on a busy machine):
+
+- TensorRT, when there is an NVIDIA GPU: a GPU beats every CPU path by an order of magnitude;
+- OpenVINO on the CPU: 1.15-1.3x faster than ONNX Runtime at fp32 and 2.2x at bf16 on an
+  AVX512-BF16 processor (F + 3 G at 1x3x256x256, `benchmarks/test_cpu_backends.py`);
+- ONNX Runtime, then PyTorch eager (the slowest, and a 700 MB install).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from golf_rt import images
+from golf_rt.backends import PRECISIONS, Runner, available_backends, create_runner
+from golf_rt.errors import BackendUnavailableError
+from golf_rt.onnx_files import DEFAULT_ITERATIONS
+
+logger = logging.getLogger(__name__)
+
+AUTO_ORDER = ("tensorrt", "openvino", "onnxruntime", "torch")
+
+
+def auto_backend(precision: str = "fp32") -> str:
+    """The fastest backend available here that runs `precision`."""
+    here = available_backends()
+    for backend in AUTO_ORDER:
+        if precision in here.get(backend, ()):
+            return backend
+    offered = ", ".join(f"{name} ({'/'.join(p)})" for name, p in here.items()) or "none"
+    raise BackendUnavailableError(f"no backend here runs {precision}; available: {offered}")
+
+
+class Deblurrer:
+    """Deblur numpy arrays, PIL images, paths or batches of them; results come back as given.
+
+    >>> deblurrer = Deblurrer()  # doctest: +SKIP
+    >>> sharp = deblurrer.deblur("photo.png")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        backend: str = "auto",
+        precision: str = "fp32",
+        iterations: int = DEFAULT_ITERATIONS,
+        checkpoint: str | Path | None = None,
+        **options: Any,
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise BackendUnavailableError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        self.backend = auto_backend(precision) if backend == "auto" else backend
+        self.precision, self.iterations, self.checkpoint = precision, iterations, checkpoint
+        self.runner: Runner = create_runner(self.backend, precision, iterations, checkpoint, **options)
+        logger.info("deblurring with %s at %s, %d iterations of G", self.backend, precision, iterations)
+
+    def deblur(self, image: images.ImageLike) -> Any:
+        """One image or a batch of equal-size images, returned in the caller's kind (see golf_rt.images)."""
+        prepared = images.prepare(image)
+        return prepared.restore(self.runner.deblur(prepared.batch))
+
+    def close(self) -> None:
+        self.runner.deactivate()
+
+    def __enter__(self) -> Deblurrer:
+        self.runner.activate()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Deblurrer(backend={self.backend!r}, precision={self.precision!r}, iterations={self.iterations})"

@@ -1,0 +1,83 @@
+"""Shared fixtures: a small perturbed checkpoint and its ONNX files, made once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from golf_rt.environment import installed
+
+needs_torch = pytest.mark.skipif(not installed("torch"), reason="torch is not installed")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every test writes its cache (ONNX exports, timing caches) into a temporary folder."""
+    cache = tmp_path_factory.mktemp("golf-rt-cache")
+    os.environ["GOLF_RT_CACHE"] = str(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def checkpoint_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """F and G with random weights and a non-zero last layer, so the model is not the identity."""
+    torch = pytest.importorskip("torch")
+    from golf_rt import checkpoint
+    from golf_rt.networks import GolfOptimizer, build_f, build_g
+
+    torch.manual_seed(0)
+    f, g = build_f(), build_g()
+    with torch.no_grad():
+        for net in (f, g):
+            for parameter in net.parameters():
+                if parameter.ndim == 4:
+                    parameter.mul_(0.5)
+            net.branch[-1].weight.normal_(0.0, 0.01)
+    return checkpoint.save(GolfOptimizer(f, g, 3), tmp_path_factory.mktemp("ckpt") / "tiny.safetensors", {})
+
+
+@pytest.fixture(scope="session")
+def onnx_files(checkpoint_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The four ONNX files of the checkpoint, exported and verified once per session."""
+    from golf_rt.export import export_onnx
+
+    return export_onnx(checkpoint_path, 3, tmp_path_factory.mktemp("onnx"))
+
+
+@pytest.fixture(scope="session")
+def cached_onnx(checkpoint_path: Path, onnx_files: dict[str, Path]) -> Path:
+    """The same files placed where `find_onnx` looks for this checkpoint, so runners need no new export."""
+    from golf_rt.checkpoint import file_sha256
+    from golf_rt.onnx_files import cached_models_dir
+
+    folder = cached_models_dir(file_sha256(checkpoint_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in onnx_files.values():
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def blurry_batch() -> np.ndarray:
+    """Two blurred natural-like 40x56 images as a 2 x 3 x H x W float32 batch."""
+    from golf_rt.synthetic import BlurSpec, dead_leaves, degrade
+
+    rng = np.random.default_rng(7)
+    images = []
+    for _ in range(2):
+        blurry, _ = degrade(dead_leaves(rng, 56, shapes=120), rng, BlurSpec(extent=(5, 11), quantize=True))
+        images.append(np.clip(blurry[:40], 0, 1).transpose(2, 0, 1))
+    return np.ascontiguousarray(np.stack(images), dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def reference_output(checkpoint_path: Path, blurry_batch: np.ndarray) -> np.ndarray:
+    """The fp32 PyTorch output for `blurry_batch`."""
+    from golf_rt.backends.torch_runner import TorchRunner
+
+    with TorchRunner(checkpoint_path) as runner:
+        return runner.deblur(blurry_batch)
