@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from golf_rt.client.endpoint import OUTPUT_NAME, endpoint_from_url, request_tensors, retry_delays
-from golf_rt.client.errors import GolfClientError, ServerUnreachableError, client_error_from
+from golf_rt.client.errors import GolfClientError, retry_delay_or_raise
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,15 +52,8 @@ class AsyncGolfClient:
         for attempt in range(len(delays) + 1):
             try:
                 return await asyncio.wait_for(action(self._connection()), self.timeout)
-            except Exception as exc:  # noqa: BLE001 - translated below, or re-raised untouched
-                error = client_error_from(exc, self.endpoint.url)
-                if error is None:
-                    raise
-                if isinstance(error, ServerUnreachableError) and attempt < len(delays):
-                    LOGGER.info("%s; retrying in %.1f s", error, delays[attempt])
-                    await asyncio.sleep(delays[attempt])
-                    continue
-                raise error from exc
+            except Exception as exc:  # noqa: BLE001 - translated, or re-raised untouched
+                await asyncio.sleep(retry_delay_or_raise(exc, self.endpoint.url, attempt, delays))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def ready(self) -> bool:

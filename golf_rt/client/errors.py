@@ -7,9 +7,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 
 from golf_rt.errors import GolfError
+
+LOGGER = logging.getLogger(__name__)
 
 
 class GolfClientError(GolfError):
@@ -82,3 +85,18 @@ def client_error_from(exc: BaseException, where: str) -> GolfClientError | None:
     if status in _REJECTED_STATUSES:
         return ImageRejectedError(message)
     return ServerSideError(f"{where} failed to run the request ({status}): {message}")
+
+
+def retry_delay_or_raise(exc: Exception, where: str, attempt: int, delays: list[float]) -> float:
+    """Seconds to wait before retrying after `exc`; raises the typed error when it must not be retried.
+
+    Only connection errors are retried, and only while `delays` lasts; an exception tritonclient
+    did not raise is re-raised untouched (it is a bug, and its traceback matters).
+    """
+    error = client_error_from(exc, where)
+    if error is None:
+        raise exc
+    if isinstance(error, ServerUnreachableError) and attempt < len(delays):
+        LOGGER.info("%s; retrying in %.1f s", error, delays[attempt])
+        return delays[attempt]
+    raise error from exc

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from golf_rt.client.endpoint import OUTPUT_NAME, endpoint_from_url, request_tensors, retry_delays
-from golf_rt.client.errors import GolfClientError, ServerUnreachableError, client_error_from
+from golf_rt.client.errors import GolfClientError, retry_delay_or_raise
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,16 +93,10 @@ class GolfClient:
         for attempt in range(len(delays) + 1):
             try:
                 return action(self._connection()[0])
-            except Exception as exc:  # noqa: BLE001 - translated below, or re-raised untouched
-                error = client_error_from(exc, self.endpoint.url)
-                if error is None:
-                    raise
-                if isinstance(error, ServerUnreachableError) and attempt < len(delays):
-                    LOGGER.info("%s; retrying in %.1f s", error, delays[attempt])
-                    self._drop_connection()
-                    time.sleep(delays[attempt])
-                    continue
-                raise error from exc
+            except Exception as exc:  # noqa: BLE001 - translated, or re-raised untouched
+                delay = retry_delay_or_raise(exc, self.endpoint.url, attempt, delays)
+                self._drop_connection()
+                time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _kwargs(self) -> dict[str, Any]:

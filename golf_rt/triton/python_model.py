@@ -45,18 +45,13 @@ def parameters_from_config(model_config: dict) -> dict[str, str]:
 
 def runner_from_parameters(model_dir: Path, parameters: dict[str, str]) -> Runner:
     """The golf-rt runner that `parameters` ask for, on the ONNX file in `model_dir`."""
+    from golf_rt.backends import create_runner
+
     runtime = parameters.get("runtime", "openvino")
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"parameter runtime={runtime!r} is not one of {RUNTIMES}")
     threads = int(parameters.get("threads", "0")) or None
-    path = model_dir / parameters["model_file"]
-    if runtime == "openvino":
-        from golf_rt.backends.openvino_runner import OpenVinoRunner
-
-        return OpenVinoRunner(path, threads=threads)
-    if runtime == "onnxruntime":
-        from golf_rt.backends.onnxruntime_runner import OnnxRuntimeRunner
-
-        return OnnxRuntimeRunner(path, threads=threads)
-    raise ConfigError(f"parameter runtime={runtime!r} is not one of {RUNTIMES}")
+    return create_runner(runtime, onnx_path=model_dir / parameters["model_file"], threads=threads)
 
 
 class TritonPythonModel:

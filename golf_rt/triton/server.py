@@ -41,7 +41,11 @@ def _cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """Where the repository is and where the server listens; loopback only unless `host` says otherwise."""
+    """Where the repository is and where the server listens; loopback only unless `host` says otherwise.
+
+    `exit_timeout_s` bounds how long a stopping server waits for requests in flight and for idle
+    client connections to close (Triton waits on both).
+    """
 
     repository: Path
     host: str = "127.0.0.1"
@@ -53,6 +57,7 @@ class ServerConfig:
     exit_on_error: bool = True
     ready_models: tuple[str, ...] = ("golf",)
     log_verbose: int = 0
+    exit_timeout_s: int = 5
     extra_args: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -64,6 +69,8 @@ class ServerConfig:
             raise ConfigError(f"ports must be 1..65535, got http={ports[0]} grpc={ports[1]} metrics={ports[2]}")
         if len(set(ports)) != 3:
             raise ConfigError(f"http, grpc and metrics ports must differ, got {ports}")
+        if self.exit_timeout_s < 0:
+            raise ConfigError(f"exit timeout must be >= 0 seconds, got {self.exit_timeout_s}")
         if self.model_control_mode not in MODEL_CONTROL_MODES:
             raise ConfigError(f"model control mode {self.model_control_mode!r} is not one of {MODEL_CONTROL_MODES}")
 
@@ -151,6 +158,18 @@ def _server_env(libs: Path) -> dict[str, str]:
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     return env
+
+
+def process_group_running(pgid: int) -> bool:
+    """True while any process of group `pgid` is alive (zombies waiting to be reaped do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -248,7 +267,7 @@ class TritonServer:
             f"--model-control-mode={c.model_control_mode}",
             f"--exit-on-error={'true' if c.exit_on_error else 'false'}",
             f"--log-verbose={c.log_verbose}",
-            "--exit-timeout-secs=10",
+            f"--exit-timeout-secs={c.exit_timeout_s}",
         ]
         if c.model_control_mode == "explicit":
             args.append("--load-model=*")
@@ -345,6 +364,9 @@ class TritonServer:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)  # stragglers in the group (backend stubs)
             process.wait()
+            deadline = time.monotonic() + 10
+            while process_group_running(process.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
             self._process = None
         if self._log_handle is not None:
             self._log_handle.close()

@@ -23,7 +23,9 @@ def start_server(repository: Path, log_dir: Path | None = None) -> TritonServer:
     """A started server on free loopback ports."""
     http, grpc, metrics = free_ports(3)
     log = (log_dir or repository.parent) / f"tritonserver-{http}.log"
-    config = ServerConfig(repository=repository, http_port=http, grpc_port=grpc, metrics_port=metrics, log_file=log)
+    config = ServerConfig(
+        repository=repository, http_port=http, grpc_port=grpc, metrics_port=metrics, log_file=log, exit_timeout_s=1
+    )
     return TritonServer(config).start(timeout_s=180)
 
 

@@ -15,7 +15,14 @@ import pytest
 
 from golf_rt.client import GolfClient, ServerUnreachableError
 from golf_rt.errors import ConfigError, ServerError
-from golf_rt.triton.server import ServerConfig, TritonServer, backend_dir_from_pytriton, cause_from_log, free_ports
+from golf_rt.triton.server import (
+    ServerConfig,
+    TritonServer,
+    backend_dir_from_pytriton,
+    cause_from_log,
+    free_ports,
+    process_group_running,
+)
 
 from .conftest import start_server
 
@@ -28,11 +35,7 @@ def _config(repository: Path, **kwargs) -> ServerConfig:
 
 
 def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return process_group_running(pgid)
 
 
 def test_config_rejects_bad_ports_and_modes(tmp_path: Path) -> None:
