@@ -1,1 +1,1 @@
-"""The `golf-rt` subcommands, grouped by topic; each module registers its commands on the app."""
+"""The CLI's commands, grouped by topic; `golf_rt.cli` registers them."""

@@ -1,0 +1,48 @@
+"""The property every backend shares: it matches the fp32 PyTorch reference within its precision's tolerance."""
+
+import numpy as np
+import pytest
+
+from golf_rt.backends import TOLERANCE, available_backends, create_runner
+from golf_rt.errors import BackendUnavailableError
+
+from ..conftest import needs_torch
+
+pytestmark = needs_torch
+
+CASES = [(b, p) for b, precisions in available_backends().items() if b != "tensorrt" for p in precisions]
+
+
+@pytest.mark.parametrize(("backend", "precision"), CASES, ids=[f"{b}-{p}" for b, p in CASES])
+def test_runner_matches_pytorch_reference(
+    backend, precision, checkpoint_path, cached_onnx, blurry_batch, reference_output
+):
+    with create_runner(backend, precision, 3, checkpoint_path) as runner:
+        assert runner.name == backend and runner.precision == precision
+        out = runner.deblur(blurry_batch)
+        single = runner.deblur(blurry_batch[1:, :, :17, :23])  # another batch size and an odd size
+    assert out.shape == blurry_batch.shape and out.dtype == np.float32
+    assert np.abs(out - reference_output).max() <= TOLERANCE[precision]
+    assert single.shape == (1, 3, 17, 23)
+
+
+@pytest.mark.parametrize("part", ["f", "g", "g_unrolled"])
+def test_parts_run_on_onnxruntime(part, checkpoint_path, cached_onnx, blurry_batch):
+    from golf_rt import checkpoint
+    from golf_rt.export import module_for_part
+
+    torch = pytest.importorskip("torch")
+    module = module_for_part(checkpoint.load(checkpoint_path), part, 3)
+    with torch.no_grad():
+        expected = module(torch.from_numpy(blurry_batch)).numpy()
+    with create_runner("onnxruntime", "fp32", 3, checkpoint_path, part=part) as runner:
+        assert np.abs(runner.deblur(blurry_batch) - expected).max() <= TOLERANCE["fp32"]
+
+
+def test_unknown_or_unavailable_choices_are_named(checkpoint_path):
+    with pytest.raises(BackendUnavailableError, match="choose one of"):
+        create_runner("tflite")
+    with pytest.raises(BackendUnavailableError, match="choose one of"):
+        create_runner("torch", "int8")
+    with pytest.raises(BackendUnavailableError, match="runs fp32"):
+        create_runner("torch", "fp16", checkpoint=checkpoint_path)

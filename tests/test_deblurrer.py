@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+import golf_rt
+from golf_rt.backends import available_backends
+from golf_rt.deblurrer import AUTO_ORDER, Deblurrer, auto_backend
+from golf_rt.errors import BackendUnavailableError, InvalidImageError
+
+from .conftest import needs_torch
+
+pytestmark = needs_torch
+
+
+def test_auto_takes_the_first_available_backend_of_the_static_order():
+    here = available_backends()
+    assert auto_backend("fp32") == next(b for b in AUTO_ORDER if b in here)
+
+
+def test_no_backend_for_a_precision_is_explained(monkeypatch):
+    monkeypatch.setattr("golf_rt.deblurrer.available_backends", lambda: {"torch": ("fp32",)})
+    with pytest.raises(BackendUnavailableError, match="no backend here runs fp16; available: torch"):
+        auto_backend("fp16")
+
+
+def test_deblurrer_is_exported_lazily_from_the_package():
+    assert golf_rt.Deblurrer is Deblurrer
+
+
+def test_deblur_gives_back_the_callers_kind(checkpoint_path, cached_onnx, tmp_path):
+    image = (np.random.default_rng(0).random((20, 24, 3)) * 255).astype(np.uint8)
+    with Deblurrer(checkpoint=checkpoint_path) as deblurrer:
+        assert deblurrer.backend == auto_backend("fp32")
+        out = deblurrer.deblur(image)
+        assert out.dtype == np.uint8 and out.shape == image.shape
+        assert not np.array_equal(out, image), "the test model is not the identity"
+        assert isinstance(deblurrer.deblur(Image.fromarray(image).convert("L")), Image.Image)
+        path = golf_rt.images.save_image(tmp_path / "in.png", image)
+        np.testing.assert_array_equal(deblurrer.deblur(path), out)
+        batch = deblurrer.deblur(np.stack([image, image]))
+        assert batch.shape == (2, 20, 24, 3)
+        with pytest.raises(InvalidImageError, match="NaN"):
+            deblurrer.deblur(np.full((8, 8, 3), np.nan, np.float32))
+
+
+def test_torch_and_default_backend_agree(checkpoint_path, cached_onnx):
+    image = np.random.default_rng(1).random((16, 16, 3)).astype(np.float32)
+    reference = Deblurrer("torch", checkpoint=checkpoint_path).deblur(image)
+    fast = Deblurrer(checkpoint=checkpoint_path).deblur(image)
+    assert np.abs(reference - fast).max() < 1e-4
+
+
+def test_bad_precision_is_named():
+    with pytest.raises(BackendUnavailableError, match="choose one of"):
+        Deblurrer(precision="int4")
