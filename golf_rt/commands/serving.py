@@ -18,7 +18,7 @@ def repository(
     ensemble_style: str = typer.Option("unrolled", help="steps (G model called N times) or unrolled (G x N in one)."),
     runtime: str = typer.Option("openvino", help="CPU runtime inside Triton: openvino or onnxruntime."),
     threads: int = typer.Option(0, help="CPU threads per model instance (0 = all cores)."),
-    max_batch_size: int = typer.Option(8, help="Largest batch Triton may form."),
+    max_batch_size: int | None = typer.Option(None, help="Largest batch Triton may form [cpu 8, gpu 4]."),
     output: Path = typer.Option(Path("model_repository"), help="Folder to write."),
     checkpoint: Path | None = typer.Option(None, help="Checkpoint (default: the shipped model)."),
     models: Path | None = typer.Option(None, help="Folder of ONNX files (cpu) or plans (gpu, from build-engine)."),

@@ -45,6 +45,9 @@ ENSEMBLE_STYLES = ("steps", "unrolled")
 RUNTIMES = ("openvino", "onnxruntime")
 PUBLIC_MODEL = "golf"
 DEFAULT_MAX_PIXELS = 4096 * 4096
+CPU_MAX_BATCH = 8
+GPU_MAX_BATCH = 4
+"""The largest batch of `golf-rt build-engine`'s default optimization profile (4x3x720x1280)."""
 MODEL_PY = '''"""Triton Python-backend entry point of a golf-rt model (written by `golf-rt repository`)."""
 
 from golf_rt.triton.python_model import TritonPythonModel
@@ -63,7 +66,7 @@ class RepositorySpec:
     ensemble_style: str = "unrolled"
     runtime: str = "openvino"
     threads: int = 0
-    max_batch_size: int = 8
+    max_batch_size: int | None = None
     instances: int = 1
     max_queue_delay_us: int = 0
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -77,6 +80,8 @@ class RepositorySpec:
         ):
             if value not in choices:
                 raise ConfigError(f"{what} {value!r} is not one of {', '.join(choices)}")
+        if self.max_batch_size is None:  # the CPU default; on GPU the engines' default profile max batch
+            object.__setattr__(self, "max_batch_size", CPU_MAX_BATCH if self.target == "cpu" else GPU_MAX_BATCH)
         if not 1 <= self.iterations <= 16:
             raise ConfigError(f"iterations must be 1..16, got {self.iterations}")
         if self.threads < 0 or self.instances < 1 or self.max_pixels < 4:
@@ -109,8 +114,26 @@ def _ensemble_steps(spec: RepositorySpec) -> tuple[EnsembleStep, ...]:
 
 def model_file_name(spec: RepositorySpec, part: str) -> str:
     """The file a model directory's version folder holds: the ONNX file (cpu) or the FP16 plan (gpu)."""
-    onnx_name = onnx_file_name(part, spec.iterations)
-    return onnx_name if spec.target == "cpu" else onnx_name.replace(".onnx", "_fp16.plan")
+    from golf_rt.tensorrt_settings import engine_file_name
+
+    return (
+        onnx_file_name(part, spec.iterations)
+        if spec.target == "cpu"
+        else engine_file_name(part, spec.iterations, "fp16")
+    )
+
+
+def _check_plan_profile(spec: RepositorySpec, plan: Path) -> None:
+    """Triton refuses a plan whose optimization profile cannot hold max_batch_size: say so now."""
+    from golf_rt.tensorrt_settings import format_shape, read_sidecar
+
+    profile = read_sidecar(plan).profile
+    if profile.max[0] < spec.max_batch_size or profile.min[0] != 1 or profile.min[1] != 3:
+        raise ConfigError(
+            f"{plan.name} was built for batches {profile.min[0]}..{profile.max[0]} "
+            f"(profile max {format_shape(profile.max)}), but the repository asks for max_batch_size "
+            f"{spec.max_batch_size}; pass --max-batch-size {profile.max[0]} or rebuild with a larger --max"
+        )
 
 
 def _weights_config(spec: RepositorySpec, name: str, part: str) -> ModelConfig:
@@ -194,6 +217,8 @@ def write_repository(
     write_configs(spec, output)
     for name, part in _part_models(spec).items():
         source = _model_source(spec, part, checkpoint, Path(models) if models is not None else None)
+        if spec.target == "gpu":
+            _check_plan_profile(spec, source)
         shutil.copy2(source, output / name / "1" / model_file_name(spec, part))
     LOGGER.info("wrote %s repository (%s layout) to %s", spec.target, spec.layout, output)
     return output
