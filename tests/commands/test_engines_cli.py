@@ -64,7 +64,8 @@ def test_deblur_of_a_missing_input_is_one_line(tmp_path):
 def test_build_engine_without_a_gpu_is_one_clear_sentence():
     result = golf_rt("build-engine", "--fp16")
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: build-engine needs an NVIDIA GPU with TensorRT installed, and this machine has none."
+    expected = "error: build-engine needs an NVIDIA GPU with TensorRT installed, and this machine has none."
+    assert result.stderr.strip() == expected
 
 
 def test_build_engine_checks_its_options_first():
