@@ -189,6 +189,8 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
     val_iterations = 0 if config.stage == "F" else 3
     metadata = {"training": {**dataclasses.asdict(config), "command": command},
                 "data": config.data, "stage": config.stage}  # fmt: skip
+    if init:  # stage G records how the F it builds on was trained
+        metadata["init"] = {"sha256": checkpoint.file_sha256(init), **checkpoint.read_metadata(init)}
     log = open(output / "log.jsonl", "a") if rank == 0 else None
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=rank != 0,
                desc=f"stage {config.stage}", dynamic_ncols=True, file=sys.stderr)  # fmt: skip
