@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from golf_rt.environment import cpu_has_native_bf16
@@ -18,8 +19,21 @@ def test_fp32_is_asked_for_explicitly(onnx_files):
 
 
 def test_compiled_model_runs_at_the_asked_precision(onnx_files):
-    runner = OpenVinoRunner(onnx_files["g"], "fp32").activate()
-    assert str(runner._request.get_compiled_model().get_property("INFERENCE_PRECISION_HINT")) == "<Type: 'float32'>"
+    runner = OpenVinoRunner(onnx_files["g"], "fp32", shape_cache=0).activate()
+    request = runner._request_for((1, 3, 8, 8))
+    assert str(request.get_compiled_model().get_property("INFERENCE_PRECISION_HINT")) == "<Type: 'float32'>"
+
+
+def test_models_are_compiled_per_shape_and_the_oldest_is_dropped(onnx_files):
+    rng = np.random.default_rng(0)
+    static = OpenVinoRunner(onnx_files["g"], "fp32", shape_cache=2)
+    dynamic = OpenVinoRunner(onnx_files["g"], "fp32", shape_cache=0)
+    for shape in [(1, 3, 16, 16), (2, 3, 16, 24), (1, 3, 16, 16), (1, 3, 20, 20)]:
+        batch = rng.random(shape, dtype=np.float32)
+        np.testing.assert_allclose(static.deblur(batch), dynamic.deblur(batch), atol=1e-5)
+    assert list(static._requests) == [(1, 3, 16, 16), (1, 3, 20, 20)]
+    with pytest.raises(BackendUnavailableError, match="shape_cache"):
+        OpenVinoRunner(onnx_files["g"], shape_cache=-1)
 
 
 @pytest.mark.skipif(cpu_has_native_bf16(), reason="this CPU has native bf16")
