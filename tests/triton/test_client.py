@@ -115,3 +115,17 @@ def test_importing_the_client_loads_neither_torch_nor_runtimes() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_shared_memory_is_the_default_only_for_large_images_on_a_local_server():
+    import numpy as np
+
+    from golf_rt.client import GolfClient
+
+    large = np.zeros((1, 3, 720, 1280), np.float32)
+    small = np.zeros((1, 3, 256, 256), np.float32)
+    local = GolfClient("http://127.0.0.1:8000")
+    remote = GolfClient("grpc://10.1.2.3:8001")
+    assert local._use_shared_memory(large) and not local._use_shared_memory(small)
+    assert not remote._use_shared_memory(large)
+    assert not GolfClient("127.0.0.1:8000", shared_memory=False)._use_shared_memory(large)
