@@ -153,35 +153,28 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     torch.manual_seed(config.seed)
 
-    model = checkpoint.load(init) if init else GolfOptimizer(build_f(), build_g())
+    output.mkdir(parents=True, exist_ok=True)
+    resuming = resume and (output / "last.state.safetensors").is_file()
+    if resuming:
+        model = checkpoint.load(output / "last.safetensors")
+    else:
+        model = checkpoint.load(init) if init else GolfOptimizer(build_f(), build_g())
     model.to(device).train()
     trained = model.f if config.stage == "F" else model.g
     model.f.requires_grad_(config.stage == "F")
     step_module: nn.Module = nn.parallel.DistributedDataParallel(trained) if distributed else trained
     optimizer = torch.optim.Adam(trained.parameters(), lr=config.lr, betas=(0.9, 0.999))
+    start, best = load_state(output / "last.state.safetensors", optimizer) if resuming else (0, -float("inf"))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: config.gamma ** (config.decades * min(s, config.steps) / config.steps)
     )
+    for _ in range(start):  # bring the rate to where the resumed run left it
+        schedule.step()
     perceptual = None
     if config.lambda_p > 0:
         from training.perceptual import PerceptualLoss
 
         perceptual = PerceptualLoss(config.vgg_weights).to(device)
-
-    output.mkdir(parents=True, exist_ok=True)
-    start, best = 0, -float("inf")
-    if resume and (output / "last.state.safetensors").is_file():
-        model = checkpoint.load(output / "last.safetensors").to(device).train()
-        trained = model.f if config.stage == "F" else model.g
-        model.f.requires_grad_(config.stage == "F")
-        step_module = nn.parallel.DistributedDataParallel(trained) if distributed else trained
-        optimizer = torch.optim.Adam(trained.parameters(), lr=config.lr, betas=(0.9, 0.999))
-        start, best = load_state(output / "last.state.safetensors", optimizer)
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda s: config.gamma ** (config.decades * min(s, config.steps) / config.steps)
-        )
-        schedule.last_epoch = start - 1
-        schedule.step()
 
     train_set, validation = build_datasets(config, rank)
     input_psnr = float(np.mean([psnr(to_uint8(b.permute(1, 2, 0).numpy()), to_uint8(s.permute(1, 2, 0).numpy()))
