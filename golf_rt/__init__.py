@@ -16,6 +16,7 @@ from golf_rt.errors import (
     ExportError,
     GolfError,
     InvalidImageError,
+    ServerError,
 )
 
 try:
@@ -32,6 +33,7 @@ __all__ = [
     "ExportError",
     "GolfError",
     "InvalidImageError",
+    "ServerError",
     "__version__",
 ]
 

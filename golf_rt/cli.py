@@ -8,7 +8,7 @@ import sys
 import typer
 
 from golf_rt import __version__
-from golf_rt.commands import engines
+from golf_rt.commands import engines, serving
 from golf_rt.errors import GolfError
 
 app = typer.Typer(
@@ -48,6 +48,7 @@ def info(as_json: bool = typer.Option(False, "--json", help="Print one JSON obje
 
 
 engines.register(app)
+serving.register(app)
 
 
 def main() -> None:

@@ -29,3 +29,7 @@ class EngineMismatchError(GolfError):
 
 class ConfigError(GolfError, ValueError):
     """A configuration value is out of range or inconsistent."""
+
+
+class ServerError(GolfError):
+    """The Triton server could not start, become ready or stop (the message says why)."""

@@ -1,0 +1,102 @@
+"""Typed client errors, and the one place that turns tritonclient's exceptions into them.
+
+`GolfClientError` is a `GolfError`, so the CLI reports it in one line. Only
+`ServerUnreachableError` is worth retrying: the others mean the request reached the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+from golf_rt.errors import GolfError
+
+LOGGER = logging.getLogger(__name__)
+
+
+class GolfClientError(GolfError):
+    """Root of the errors `GolfClient` raises."""
+
+
+class ServerUnreachableError(GolfClientError, ConnectionError):
+    """Nothing answers at the server's address (not started, stopped, wrong host or port)."""
+
+
+class ModelNotReadyError(GolfClientError):
+    """The server answers, but the model is unknown to it or not loaded yet."""
+
+
+class ImageRejectedError(GolfClientError, ValueError):
+    """The server refused the input; `reason` is the server's own sentence."""
+
+    def __init__(self, reason: str) -> None:
+        """Keep the server's reason for callers that want it without the prefix."""
+        super().__init__(f"the server rejected the image: {reason}")
+        self.reason = reason
+
+
+class ServerSideError(GolfClientError):
+    """The request was valid but the server failed to run it."""
+
+
+class ClientTimeoutError(GolfClientError, TimeoutError):
+    """No answer within the client's timeout."""
+
+
+_UNREACHABLE_STATUSES = ("StatusCode.UNAVAILABLE",)
+_TIMEOUT_STATUSES = ("StatusCode.DEADLINE_EXCEEDED",)
+_REJECTED_STATUSES = ("400", "StatusCode.INVALID_ARGUMENT")
+_NOT_FOUND_STATUSES = ("404", "StatusCode.NOT_FOUND")
+_NOT_READY_WORDS = ("is not ready", "unknown model", "is not found", "not loaded")
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [ConnectionError, socket.gaierror]
+    try:
+        import aiohttp
+
+        errors.append(aiohttp.ClientConnectionError)
+    except ImportError:  # the aio extra is optional
+        pass
+    return tuple(errors)
+
+
+def client_error_from(exc: BaseException, where: str) -> GolfClientError | None:
+    """The typed error for an exception raised by tritonclient while talking to `where`, or None."""
+    from tritonclient.utils import InferenceServerException
+
+    if isinstance(exc, GolfClientError):
+        return exc
+    if isinstance(exc, (TimeoutError, socket.timeout, asyncio.TimeoutError)):
+        return ClientTimeoutError(f"no answer from {where} within the timeout; raise timeout= or check the server")
+    if isinstance(exc, _connection_errors()):
+        return ServerUnreachableError(f"cannot reach the Triton server at {where} ({exc}); is `golf-rt serve` running?")
+    if not isinstance(exc, InferenceServerException):
+        return None
+    status, message = str(exc.status()), (exc.message() or str(exc)).strip()
+    message = message.removeprefix("[request id: <id_unknown>] ")
+    if status in _UNREACHABLE_STATUSES:
+        return ServerUnreachableError(f"cannot reach the Triton server at {where} ({message}); is it running?")
+    if status in _TIMEOUT_STATUSES:
+        return ClientTimeoutError(f"no answer from {where} within the timeout ({message})")
+    if status in _NOT_FOUND_STATUSES or any(w in message for w in _NOT_READY_WORDS):
+        return ModelNotReadyError(f"{where}: {message}")
+    if status in _REJECTED_STATUSES:
+        return ImageRejectedError(message)
+    return ServerSideError(f"{where} failed to run the request ({status}): {message}")
+
+
+def retry_delay_or_raise(exc: Exception, where: str, attempt: int, delays: list[float]) -> float:
+    """Seconds to wait before retrying after `exc`; raises the typed error when it must not be retried.
+
+    Only connection errors are retried, and only while `delays` lasts; an exception tritonclient
+    did not raise is re-raised untouched (it is a bug, and its traceback matters).
+    """
+    error = client_error_from(exc, where)
+    if error is None:
+        raise exc
+    if isinstance(error, ServerUnreachableError) and attempt < len(delays):
+        LOGGER.info("%s; retrying in %.1f s", error, delays[attempt])
+        return delays[attempt]
+    raise error from exc

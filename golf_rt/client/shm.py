@@ -1,0 +1,68 @@
+"""System shared memory for a local server: the image and its result travel through /dev/shm, not a socket.
+
+One `SharedMemoryBuffers` belongs to one thread's client. It keeps an input and an output region
+registered with the server and reuses them while the request size stays the same.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+import numpy as np
+
+from golf_rt.client.endpoint import INPUT_NAME, OUTPUT_NAME, triton_dtype
+
+
+class SharedMemoryBuffers:
+    """Input and output regions of one byte size, registered with one server through `client`."""
+
+    def __init__(self, client: Any, module: Any) -> None:
+        """`client` is a tritonclient.http or .grpc client, `module` its package."""
+        self._client = client
+        self._module = module
+        self._byte_size = 0
+        self._handles: dict[str, Any] = {}
+        self._tag = f"golf_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+
+    def _ensure(self, byte_size: int) -> None:
+        import tritonclient.utils.shared_memory as shm
+
+        if byte_size == self._byte_size:
+            return
+        self.release()
+        for role in ("in", "out"):
+            name = f"{self._tag}_{role}"
+            self._handles[role] = shm.create_shared_memory_region(name, f"/{name}", byte_size)
+            self._client.register_system_shared_memory(name, f"/{name}", byte_size)
+        self._byte_size = byte_size
+
+    def infer(self, model: str, batch: np.ndarray, **kwargs: Any) -> np.ndarray:
+        """Run one request with `batch` and its result in shared memory; the result is copied out."""
+        import tritonclient.utils.shared_memory as shm
+
+        batch = np.ascontiguousarray(batch)
+        self._ensure(batch.nbytes)
+        shm.set_shared_memory_region(self._handles["in"], [batch])
+        tensor = self._module.InferInput(INPUT_NAME, list(batch.shape), triton_dtype(batch))
+        tensor.set_shared_memory(f"{self._tag}_in", batch.nbytes)
+        output = self._module.InferRequestedOutput(OUTPUT_NAME)
+        output.set_shared_memory(f"{self._tag}_out", batch.nbytes)
+        result = self._client.infer(model, [tensor], outputs=[output], **kwargs)
+        shape = result.get_output(OUTPUT_NAME)
+        dims = shape["shape"] if isinstance(shape, dict) else list(shape.shape)
+        return np.array(shm.get_contents_as_numpy(self._handles["out"], np.float32, dims))
+
+    def release(self) -> None:
+        """Unregister and destroy the regions (best effort: the server may be gone)."""
+        import tritonclient.utils.shared_memory as shm
+
+        for role, handle in self._handles.items():
+            try:
+                self._client.unregister_system_shared_memory(f"{self._tag}_{role}")
+            except Exception:  # noqa: BLE001 - the server may already be stopped; the region still goes
+                pass
+            shm.destroy_shared_memory_region(handle)
+        self._handles = {}
+        self._byte_size = 0

@@ -1,0 +1,99 @@
+"""`golf-rt repository`, `golf-rt serve` and `golf-rt demo`: thin wrappers over golf_rt.triton and golf_rt.demo."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import typer
+
+from golf_rt.errors import ServerError
+
+
+def repository(
+    target: str = typer.Option("cpu", help="cpu (Python backend) or gpu (TensorRT plans)."),
+    iterations: int = typer.Option(3, help="G iterations after F."),
+    layout: str = typer.Option("ensemble", help="ensemble (F then G) or fused (one model)."),
+    ensemble_style: str = typer.Option("unrolled", help="steps (G model called N times) or unrolled (G x N in one)."),
+    runtime: str = typer.Option("openvino", help="CPU runtime inside Triton: openvino or onnxruntime."),
+    threads: int = typer.Option(0, help="CPU threads per model instance (0 = all cores)."),
+    max_batch_size: int | None = typer.Option(None, help="Largest batch Triton may form [cpu 8, gpu 4]."),
+    output: Path = typer.Option(Path("model_repository"), help="Folder to write."),
+    checkpoint: Path | None = typer.Option(None, help="Checkpoint (default: the shipped model)."),
+    models: Path | None = typer.Option(None, help="Folder of ONNX files (cpu) or plans (gpu, from build-engine)."),
+    configs_only: bool = typer.Option(False, "--configs-only", help="Write configs and model.py, no model files."),
+) -> None:
+    """Write a Triton model repository whose public model `golf` takes BLURRY and returns SHARP."""
+    from golf_rt.triton.repository import RepositorySpec, write_configs, write_repository
+
+    spec = RepositorySpec(
+        target=target, iterations=iterations, layout=layout, ensemble_style=ensemble_style,
+        runtime=runtime, threads=threads, max_batch_size=max_batch_size,
+    )  # fmt: skip
+    if configs_only:
+        write_configs(spec, output)
+    else:
+        write_repository(spec, output, checkpoint=checkpoint, models=models)
+    typer.echo(f"wrote {target} {layout} repository to {output}")
+
+
+def serve(
+    repository_dir: Path | None = typer.Option(None, "--repository", help="Model repository (default: CPU, cached)."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind; 0.0.0.0 exposes the server to the network."),
+    http_port: int = typer.Option(8000, help="HTTP port."),
+    grpc_port: int = typer.Option(8001, help="gRPC port."),
+    metrics_port: int = typer.Option(8002, help="Prometheus metrics port."),
+    log_file: Path | None = typer.Option(None, help="Server log (default: ~/.cache/golf-rt/logs/)."),
+    checkpoint: Path | None = typer.Option(None, help="Checkpoint for the default repository."),
+    timeout: float = typer.Option(180.0, help="Seconds to wait for the model to be ready."),
+) -> None:
+    """Run Triton Inference Server on a golf-rt repository until Ctrl-C or SIGTERM."""
+    from golf_rt.triton.repository import cached_repository
+    from golf_rt.triton.server import ServerConfig, TritonServer
+
+    folder = repository_dir if repository_dir is not None else cached_repository(checkpoint=checkpoint)
+    config = ServerConfig(
+        repository=folder, host=host, http_port=http_port, grpc_port=grpc_port,
+        metrics_port=metrics_port, log_file=log_file,
+    )  # fmt: skip
+    server = TritonServer(config)
+
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.start(timeout_s=timeout)
+        typer.echo(f"golf is ready\n  http:    {config.http_url}\n  grpc:    {config.grpc_url}")
+        typer.echo(f"  metrics: {config.metrics_url}\n  log:     {server.log_path}\nCtrl-C to stop.")
+        while server.is_alive():
+            time.sleep(0.5)
+        raise ServerError(f"tritonserver exited unexpectedly; see {server.log_path}")
+    except KeyboardInterrupt:
+        typer.echo("stopping")
+    finally:
+        server.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def demo(
+    output: Path = typer.Option(Path("demo"), help="Folder for comparison.png."),
+    checkpoint: Path | None = typer.Option(None, help="Checkpoint (default: the shipped model)."),
+    size: int = typer.Option(256, help="Side of the sample image."),
+) -> None:
+    """Serve the model, deblur a synthetic sample through GolfClient, print PSNR and latency, stop."""
+    from golf_rt.demo import run_demo
+
+    result = run_demo(output, checkpoint=checkpoint, size=size)
+    typer.echo(f"served at {result.url} (log: {result.log})")
+    typer.echo(f"PSNR input  {result.psnr_input:.2f} dB\nPSNR output {result.psnr_output:.2f} dB")
+    typer.echo(f"latency     {result.latency_ms:.1f} ms (median, {size}x{size}, HTTP)")
+    typer.echo(f"comparison  {result.comparison} (input | output | ground truth)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the serving commands to the `golf-rt` app."""
+    app.command()(repository)
+    app.command()(serve)
+    app.command()(demo)

@@ -1,0 +1,250 @@
+"""A complete Triton model repository for golf-rt: configs, `model.py` entry points, model files.
+
+The public model is always `golf` (input BLURRY, output SHARP, FP32, dims [3, -1, -1], batching
+on). Layouts:
+
+- `ensemble`: `golf` is an ensemble that runs `golf_f` then G, either as `golf_g` three times
+  (`steps`) or once as `golf_g_x3`, G unrolled in one graph (`unrolled`, the default: fewer hops);
+- `fused`: `golf` is one model holding F and G x3.
+
+Targets: `cpu` uses Python-backend models on ONNX Runtime or OpenVINO (the only backend the
+pip-installed server has); `gpu` uses `tensorrt_plan` models for NVIDIA's tritonserver container,
+from plans built with `golf-rt build-engine --fp16`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from golf_rt.errors import ConfigError
+from golf_rt.onnx_files import INPUT_NAME, OUTPUT_NAME, find_onnx, onnx_file_name
+from golf_rt.triton.config import (
+    DynamicBatching,
+    EnsembleConfig,
+    EnsembleStep,
+    InstanceGroup,
+    ModelConfig,
+    PythonModelConfig,
+    TensorRTModelConfig,
+    TensorSpec,
+)
+from golf_rt.triton.generator import write_config
+
+LOGGER = logging.getLogger(__name__)
+
+TARGETS = ("cpu", "gpu")
+LAYOUTS = ("ensemble", "fused")
+ENSEMBLE_STYLES = ("steps", "unrolled")
+RUNTIMES = ("openvino", "onnxruntime")
+PUBLIC_MODEL = "golf"
+DEFAULT_MAX_PIXELS = 4096 * 4096
+CPU_MAX_BATCH = 8
+GPU_MAX_BATCH = 4
+"""The largest batch of `golf-rt build-engine`'s default optimization profile (4x3x720x1280)."""
+MODEL_PY = '''"""Triton Python-backend entry point of a golf-rt model (written by `golf-rt repository`)."""
+
+from golf_rt.triton.python_model import TritonPythonModel
+
+__all__ = ["TritonPythonModel"]
+'''
+
+
+@dataclass(frozen=True)
+class RepositorySpec:
+    """What repository to write; every choice has a default that serves well on a CPU machine."""
+
+    target: str = "cpu"
+    iterations: int = 3
+    layout: str = "ensemble"
+    ensemble_style: str = "unrolled"
+    runtime: str = "openvino"
+    threads: int = 0
+    max_batch_size: int | None = None
+    instances: int = 1
+    max_queue_delay_us: int = 0
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def __post_init__(self) -> None:
+        for value, choices, what in (
+            (self.target, TARGETS, "target"),
+            (self.layout, LAYOUTS, "layout"),
+            (self.ensemble_style, ENSEMBLE_STYLES, "ensemble style"),
+            (self.runtime, RUNTIMES, "runtime"),
+        ):
+            if value not in choices:
+                raise ConfigError(f"{what} {value!r} is not one of {', '.join(choices)}")
+        if self.max_batch_size is None:  # the CPU default; on GPU the engines' default profile max batch
+            object.__setattr__(self, "max_batch_size", CPU_MAX_BATCH if self.target == "cpu" else GPU_MAX_BATCH)
+        if not 1 <= self.iterations <= 16:
+            raise ConfigError(f"iterations must be 1..16, got {self.iterations}")
+        if self.threads < 0 or self.instances < 1 or self.max_pixels < 4:
+            raise ConfigError(
+                f"threads must be >= 0 (0 = all cores), instances >= 1 and max_pixels >= 4; got "
+                f"{self.threads}, {self.instances}, {self.max_pixels}"
+            )
+
+
+def _part_models(spec: RepositorySpec) -> dict[str, str]:
+    """Model name -> golf-rt part ("f", "g", "g_unrolled", "fused") for the models that hold weights."""
+    if spec.layout == "fused":
+        return {PUBLIC_MODEL: "fused"}
+    if spec.ensemble_style == "steps":
+        return {"golf_f": "f", "golf_g": "g"}
+    return {"golf_f": "f", f"golf_g_x{spec.iterations}": "g_unrolled"}
+
+
+def _step(model: str, source: str, target: str) -> EnsembleStep:
+    return EnsembleStep(model_name=model, input_map=((INPUT_NAME, source),), output_map=((OUTPUT_NAME, target),))
+
+
+def _ensemble_steps(spec: RepositorySpec) -> tuple[EnsembleStep, ...]:
+    if spec.ensemble_style == "unrolled":
+        return (_step("golf_f", INPUT_NAME, "x0"), _step(f"golf_g_x{spec.iterations}", "x0", OUTPUT_NAME))
+    names = [INPUT_NAME] + [f"x{i}" for i in range(spec.iterations)] + [OUTPUT_NAME]
+    models = ["golf_f"] + ["golf_g"] * spec.iterations
+    return tuple(_step(model, names[i], names[i + 1]) for i, model in enumerate(models))
+
+
+def model_file_name(spec: RepositorySpec, part: str) -> str:
+    """The file a model directory's version folder holds: the ONNX file (cpu) or the FP16 plan (gpu)."""
+    from golf_rt.tensorrt_settings import engine_file_name
+
+    return (
+        onnx_file_name(part, spec.iterations)
+        if spec.target == "cpu"
+        else engine_file_name(part, spec.iterations, "fp16")
+    )
+
+
+def _check_plan_profile(spec: RepositorySpec, plan: Path) -> None:
+    """Triton refuses a plan whose optimization profile cannot hold max_batch_size: say so now."""
+    from golf_rt.tensorrt_settings import format_shape, read_sidecar
+
+    profile = read_sidecar(plan).profile
+    if profile.max[0] < spec.max_batch_size or profile.min[0] != 1 or profile.min[1] != 3:
+        raise ConfigError(
+            f"{plan.name} was built for batches {profile.min[0]}..{profile.max[0]} "
+            f"(profile max {format_shape(profile.max)}), but the repository asks for max_batch_size "
+            f"{spec.max_batch_size}; pass --max-batch-size {profile.max[0]} or rebuild with a larger --max"
+        )
+
+
+def _weights_config(spec: RepositorySpec, name: str, part: str) -> ModelConfig:
+    io = {
+        "name": name,
+        "max_batch_size": spec.max_batch_size,
+        "inputs": (TensorSpec(INPUT_NAME),),
+        "outputs": (TensorSpec(OUTPUT_NAME),),
+        "dynamic_batching": DynamicBatching(max_queue_delay_us=spec.max_queue_delay_us),
+    }
+    if spec.target == "gpu":
+        return TensorRTModelConfig(
+            **io,
+            default_model_filename=model_file_name(spec, part),
+            instance_group=InstanceGroup(count=spec.instances, kind="KIND_GPU"),
+        )
+    parameters = {
+        "max_pixels": str(spec.max_pixels),
+        "model_file": model_file_name(spec, part),
+        "runtime": spec.runtime,
+        "threads": str(spec.threads),
+    }
+    return PythonModelConfig(
+        **io, parameters=tuple(sorted(parameters.items())), instance_group=InstanceGroup(count=spec.instances)
+    )
+
+
+def model_configs(spec: RepositorySpec) -> tuple[ModelConfig, ...]:
+    """Every model config of the repository, the public `golf` model first."""
+    weights = tuple(_weights_config(spec, name, part) for name, part in _part_models(spec).items())
+    if spec.layout == "fused":
+        return weights
+    ensemble = EnsembleConfig(
+        name=PUBLIC_MODEL,
+        max_batch_size=spec.max_batch_size,
+        inputs=(TensorSpec(INPUT_NAME),),
+        outputs=(TensorSpec(OUTPUT_NAME),),
+        steps=_ensemble_steps(spec),
+    )
+    return (ensemble, *weights)
+
+
+def write_configs(spec: RepositorySpec, output: str | Path) -> Path:
+    """Write every `config.pbtxt` (and `1/model.py` for Python-backend models); no model files."""
+    output = Path(output)
+    for config in model_configs(spec):
+        write_config(config, output)
+        version_dir = output / config.name / "1"
+        version_dir.mkdir(parents=True, exist_ok=True)
+        if isinstance(config, PythonModelConfig):
+            (version_dir / "model.py").write_text(MODEL_PY)
+    return output
+
+
+def _model_source(spec: RepositorySpec, part: str, checkpoint: str | Path | None, models: Path | None) -> Path:
+    name = model_file_name(spec, part)
+    if models is not None:
+        if not (models / name).is_file():
+            raise ConfigError(f"{models} has no {name}; the {spec.target} {spec.layout} repository needs it")
+        return models / name
+    if spec.target == "cpu":
+        return find_onnx(part, spec.iterations, checkpoint)
+    raise ConfigError(
+        f"the gpu repository needs TensorRT plan {name}; build plans on the GPU machine with "
+        f"`golf-rt build-engine --fp16` and pass their folder with --models"
+    )
+
+
+def write_repository(
+    spec: RepositorySpec,
+    output: str | Path,
+    checkpoint: str | Path | None = None,
+    models: str | Path | None = None,
+) -> Path:
+    """Write a complete repository: configs plus the ONNX files (cpu) or plans (gpu).
+
+    Model files come from the folder `models` when given (output of `golf-rt export` or
+    `golf-rt build-engine`), else for cpu from `checkpoint` (None = shipped, exported if needed).
+    """
+    output = Path(output)
+    write_configs(spec, output)
+    for name, part in _part_models(spec).items():
+        source = _model_source(spec, part, checkpoint, Path(models) if models is not None else None)
+        if spec.target == "gpu":
+            _check_plan_profile(spec, source)
+        shutil.copy2(source, output / name / "1" / model_file_name(spec, part))
+    LOGGER.info("wrote %s repository (%s layout) to %s", spec.target, spec.layout, output)
+    return output
+
+
+def cached_repository(spec: RepositorySpec | None = None, checkpoint: str | Path | None = None) -> Path:
+    """A CPU repository in the cache, keyed by spec, checkpoint and golf-rt version; built on first use."""
+    from golf_rt import __version__
+    from golf_rt.paths import cache_dir
+
+    spec = spec or RepositorySpec()
+    if spec.target != "cpu":
+        raise ConfigError("only a cpu repository can be built and cached here; gpu plans come from build-engine")
+    files = sorted(str(find_onnx(part, spec.iterations, checkpoint)) for part in _part_models(spec).values())
+    digest = hashlib.sha256()
+    digest.update(json.dumps([asdict(spec), __version__], sort_keys=True).encode())
+    for path in files:
+        digest.update(Path(path).read_bytes())
+    folder = cache_dir() / f"repository-{digest.hexdigest()[:16]}"
+    if (folder / PUBLIC_MODEL / "config.pbtxt").is_file():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".repository-", dir=folder.parent))
+    write_repository(spec, staging, checkpoint)
+    try:
+        os.replace(staging, folder)
+    except OSError:  # another process finished first
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder

@@ -1,0 +1,388 @@
+"""One class owns the `tritonserver` process that the nvidia-pytriton wheel ships.
+
+The wheel carries the server binary, its shared libraries (`nvidia_pytriton.libs`), the Python
+backend and one backend stub per Python version. `TritonServer` assembles a backend directory for
+the running Python, starts the server in its own process group (so stopping it also stops the
+stub processes), dies with its parent, and turns a failed start into one sentence read from the
+server's log: a port in use, a broken repository, a missing backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from golf_rt.errors import ConfigError, ServerError
+
+LOGGER = logging.getLogger(__name__)
+MODEL_CONTROL_MODES = ("none", "poll", "explicit")
+_PR_SET_PDEATHSIG = 1
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "golf-rt"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where the repository is and where the server listens; loopback only unless `host` says otherwise.
+
+    `exit_timeout_s` bounds how long a stopping server waits for requests in flight and for idle
+    client connections to close (Triton waits on both).
+    """
+
+    repository: Path
+    host: str = "127.0.0.1"
+    http_port: int = 8000
+    grpc_port: int = 8001
+    metrics_port: int = 8002
+    log_file: Path | None = None
+    model_control_mode: str = "none"
+    exit_on_error: bool = True
+    ready_models: tuple[str, ...] = ("golf",)
+    log_verbose: int = 0
+    exit_timeout_s: int = 5
+    extra_args: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "repository", Path(self.repository))
+        if self.log_file is not None:
+            object.__setattr__(self, "log_file", Path(self.log_file))
+        ports = (self.http_port, self.grpc_port, self.metrics_port)
+        if any(not 1 <= p <= 65535 for p in ports):
+            raise ConfigError(f"ports must be 1..65535, got http={ports[0]} grpc={ports[1]} metrics={ports[2]}")
+        if len(set(ports)) != 3:
+            raise ConfigError(f"http, grpc and metrics ports must differ, got {ports}")
+        if self.exit_timeout_s < 0:
+            raise ConfigError(f"exit timeout must be >= 0 seconds, got {self.exit_timeout_s}")
+        if self.model_control_mode not in MODEL_CONTROL_MODES:
+            raise ConfigError(f"model control mode {self.model_control_mode!r} is not one of {MODEL_CONTROL_MODES}")
+
+    @property
+    def client_host(self) -> str:
+        """The address a local client dials: a wildcard bind is reached through loopback."""
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+
+    @property
+    def http_url(self) -> str:
+        """URL for `GolfClient` over HTTP."""
+        return f"http://{self.client_host}:{self.http_port}"
+
+    @property
+    def grpc_url(self) -> str:
+        """URL for `GolfClient` over gRPC."""
+        return f"grpc://{self.client_host}:{self.grpc_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """Prometheus metrics endpoint."""
+        return f"http://{self.client_host}:{self.metrics_port}/metrics"
+
+
+def free_ports(count: int = 3, host: str = "127.0.0.1") -> tuple[int, ...]:
+    """`count` distinct ports free on `host` right now (for tests and benchmarks)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((host, 0))
+            sockets.append(s)
+        return tuple(s.getsockname()[1] for s in sockets)
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def pytriton_distribution() -> tuple[Path, Path]:
+    """The wheel's `tritonserver` folder and its `nvidia_pytriton.libs`; ServerError if not installed."""
+    try:
+        import pytriton
+    except ImportError as exc:
+        raise ServerError("tritonserver is not installed: pip install 'golf-rt[serve]' (nvidia-pytriton)") from exc
+    root = Path(pytriton.__file__).parent
+    dist = root / "tritonserver"
+    libs = root.parent / "nvidia_pytriton.libs"
+    if not (dist / "bin" / "tritonserver").is_file():
+        raise ServerError(f"the nvidia-pytriton wheel at {root} has no tritonserver binary; reinstall nvidia-pytriton")
+    return dist, libs
+
+
+def backend_dir_from_pytriton(destination: Path) -> Path:
+    """Assemble `<destination>/python/` with the Python backend and the stub for this Python version."""
+    dist, _ = pytriton_distribution()
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    stub = dist / "python_backend_stubs" / version / "triton_python_backend_stub"
+    if not stub.is_file():
+        known = sorted(p.name for p in (dist / "python_backend_stubs").iterdir())
+        raise ServerError(f"nvidia-pytriton ships no Python backend stub for Python {version} (it has {known})")
+    python_dir = destination / "python"
+    python_dir.mkdir(parents=True, exist_ok=True)
+    for item in (dist / "backends" / "python").iterdir():
+        if item.is_file():
+            shutil.copy2(item, python_dir / item.name)
+    shutil.copy2(stub, python_dir / stub.name)
+    return destination
+
+
+def _server_env(libs: Path) -> dict[str, str]:
+    """Environment for the server and its stubs: wheel libraries, this venv first, this golf_rt importable."""
+    env = os.environ.copy()
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (str(libs), env.get("LD_LIBRARY_PATH", "")) if p)
+    env["PATH"] = os.pathsep.join((str(Path(sys.executable).parent), env.get("PATH", "")))
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def process_group_running(pgid: int) -> bool:
+    """True while any process of group `pgid` is alive (zombies waiting to be reaped do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"Address already in use|failed to start \w+ service", re.I), "port"),
+    (re.compile(r"unable to (?:find|load) backend[^\n]*?(?=\.?\"|$)", re.I | re.M), "backend"),
+    (re.compile(r"Error parsing text-format inference.ModelConfig: ([^\n]+)[\s\S]*?directory '([^']+)'"), "parse"),
+    (re.compile(r"failed to load '([^']+)' version \d+: ([^\n]+)"), "model"),
+    (re.compile(r"failed to stat file ([^\n\"]+)|failed to open text file[^\n\"]*"), "repo"),
+    (re.compile(r"error: creating server: ([^\n]+)"), "other"),
+)
+
+
+def cause_from_log(log: str, config: ServerConfig) -> str:
+    """One sentence saying why the server did not come up, from its log text."""
+    for pattern, kind in _CAUSES:
+        match = pattern.search(log)
+        if not match:
+            continue
+        if kind == "port":
+            return (
+                f"a port tritonserver needs is already in use (http {config.http_port}, grpc {config.grpc_port}, "
+                f"metrics {config.metrics_port} on {config.host}); stop the other server or pick other ports"
+            )
+        if kind == "backend":
+            return f"tritonserver is missing a backend: {match.group(0).strip()}"
+        if kind == "parse":
+            return f"model {match.group(2)!r}: config.pbtxt does not parse ({match.group(1).strip()})"
+        if kind == "model":
+            reason = match.group(2).split("\\n")[0].strip().strip('"')
+            return f"model {match.group(1)!r} in {config.repository} failed to load: {reason}"
+        if kind == "repo":
+            return f"the model repository {config.repository} cannot be read: {match.group(0).strip()}"
+        return f"tritonserver stopped: {match.group(1).strip()}"
+    lines = [line for line in log.splitlines() if line.strip()]
+    return f"tritonserver stopped: {lines[-1].strip() if lines else 'no output'}"
+
+
+class TritonServer:
+    """Start, wait for, stop and inspect one `tritonserver` process; a context manager.
+
+    The child is killed if this process dies (PR_SET_PDEATHSIG, tied to the thread that started
+    it: start servers from a thread that outlives them, such as the main thread).
+    """
+
+    def __init__(self, config: ServerConfig) -> None:
+        """Keep the config; nothing starts until `start()`."""
+        self.config = config
+        self._process: subprocess.Popen[bytes] | None = None
+        self._workdir: Path | None = None
+        self._log_handle = None
+
+    @property
+    def log_path(self) -> Path:
+        """Where the server's output goes (the caller's file, else one per HTTP port in the cache)."""
+        if self.config.log_file is not None:
+            return self.config.log_file
+        return _cache_dir() / "logs" / f"tritonserver-{self.config.http_port}.log"
+
+    def logs(self, tail_chars: int = 20_000) -> str:
+        """The end of the server log."""
+        try:
+            with open(self.log_path, "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - tail_chars))
+                return handle.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running server, or None."""
+        return self._process.pid if self._process is not None else None
+
+    def is_alive(self) -> bool:
+        """True while the server process runs."""
+        return self._process is not None and self._process.poll() is None
+
+    def _arguments(self, binary: Path, backends: Path) -> list[str]:
+        c = self.config
+        args = [
+            str(binary),
+            f"--model-repository={c.repository.resolve()}",
+            f"--backend-directory={backends}",
+            f"--http-address={c.host}",
+            f"--grpc-address={c.host}",
+            f"--metrics-address={c.host}",
+            f"--http-port={c.http_port}",
+            f"--grpc-port={c.grpc_port}",
+            f"--metrics-port={c.metrics_port}",
+            f"--model-control-mode={c.model_control_mode}",
+            f"--exit-on-error={'true' if c.exit_on_error else 'false'}",
+            f"--log-verbose={c.log_verbose}",
+            f"--exit-timeout-secs={c.exit_timeout_s}",
+        ]
+        if c.model_control_mode == "explicit":
+            args.append("--load-model=*")
+        return [*args, *c.extra_args]
+
+    def _check_before_start(self) -> None:
+        if self.is_alive():
+            raise ServerError(f"tritonserver is already running (pid {self.pid}); stop it first")
+        if not self.config.repository.is_dir():
+            raise ServerError(
+                f"model repository {self.config.repository} is not a directory; build one with golf-rt repository"
+            )
+        for name, port in (("http", self.config.http_port), ("grpc", self.config.grpc_port),
+                           ("metrics", self.config.metrics_port)):  # fmt: skip
+            if _port_in_use(self.config.host, port):
+                raise ServerError(
+                    f"{name} port {port} on {self.config.host} is already in use; stop what holds it or pick another"
+                    f" with --{name}-port"
+                )
+
+    def start(self, timeout_s: float = 120.0) -> TritonServer:
+        """Start the server and wait until it and every model in `ready_models` are ready."""
+        self._check_before_start()
+        dist, libs = pytriton_distribution()
+        self._workdir = Path(tempfile.mkdtemp(prefix="golf-rt-triton-"))
+        backends = backend_dir_from_pytriton(self._workdir / "backends")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_handle = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        args = self._arguments(dist / "bin" / "tritonserver", backends)
+        LOGGER.info("starting %s (log: %s)", " ".join(args), self.log_path)
+        self._process = subprocess.Popen(
+            args,
+            env=_server_env(libs),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PR_SET_PDEATHSIG
+        )
+        try:
+            self.wait_ready(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _ready(self, path: str) -> bool:
+        url = f"http://{self.config.client_host}:{self.config.http_port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL we built
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def wait_ready(self, timeout_s: float = 120.0) -> None:
+        """Block until the server answers and the models are ready; ServerError with the cause otherwise."""
+        deadline = time.monotonic() + timeout_s
+        paths = ["/v2/health/live", *(f"/v2/models/{m}/ready" for m in self.config.ready_models)]
+        while time.monotonic() < deadline:
+            if not self.is_alive():
+                code = self._process.returncode if self._process is not None else None
+                cause = cause_from_log(self.logs(), self.config)
+                raise ServerError(f"{cause} (exit code {code}; log: {self.log_path})")
+            if all(self._ready(p) for p in paths):
+                LOGGER.info("tritonserver ready at %s", self.config.http_url)
+                return
+            time.sleep(0.2)
+        raise ServerError(
+            f"tritonserver was not ready within {timeout_s:.0f} s (models {list(self.config.ready_models)}); "
+            f"last log line: {self._last_log_line()!r} (log: {self.log_path})"
+        )
+
+    def _last_log_line(self) -> str:
+        lines = [line for line in self.logs().splitlines() if line.strip()]
+        return lines[-1].strip() if lines else ""
+
+    def model_status(self) -> dict:
+        """Triton's repository index (name, version, state, reason per model), for diagnostics."""
+        url = f"http://{self.config.client_host}:{self.config.http_port}/v2/repository/index"
+        request = urllib.request.Request(url, data=b"{}", method="POST")
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback URL we built
+            return {m["name"]: m for m in json.loads(response.read())}
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """SIGINT to the whole process group, then SIGKILL after `timeout_s`; no stub process survives."""
+        process = self._process
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                LOGGER.warning("tritonserver did not stop within %.0f s after SIGINT; killing it", timeout_s)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # stragglers in the group (backend stubs)
+            process.wait()
+            deadline = time.monotonic() + 10
+            while process_group_running(process.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self._process = None
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def __enter__(self) -> TritonServer:
+        """Start unless already running."""
+        if not self.is_alive():
+            self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """Stop, always."""
+        self.stop()

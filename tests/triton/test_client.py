@@ -1,0 +1,117 @@
+"""Client pieces that need no server: URLs, error translation, light imports, a closed port."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tritonclient.utils import InferenceServerException
+
+from golf_rt.client import (
+    ClientTimeoutError,
+    GolfClient,
+    GolfClientError,
+    ImageRejectedError,
+    ModelNotReadyError,
+    ServerSideError,
+    ServerUnreachableError,
+    endpoint_from_url,
+)
+from golf_rt.client.endpoint import retry_delays
+from golf_rt.client.errors import client_error_from
+from golf_rt.errors import ConfigError, GolfError
+from golf_rt.triton.server import free_ports
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("url", "protocol", "host", "port"),
+    [
+        ("http://example.org:8000", "http", "example.org", 8000),
+        ("grpc://10.0.0.2:9001", "grpc", "10.0.0.2", 9001),
+        ("localhost:8123", "http", "localhost", 8123),
+        ("grpc://myhost", "grpc", "myhost", 8001),
+        ("HTTP://h:1/", "http", "h", 1),
+        ("http://[::1]:8000", "http", "::1", 8000),
+    ],
+)
+def test_urls(url: str, protocol: str, host: str, port: int) -> None:
+    endpoint = endpoint_from_url(url)
+    assert (endpoint.protocol, endpoint.host, endpoint.port) == (protocol, host, port)
+
+
+@pytest.mark.parametrize("url", ["https://h:8000", "ftp://h", "h:port"])
+def test_bad_urls_say_what_is_accepted(url: str) -> None:
+    with pytest.raises(ConfigError, match="http://host:port|not a number"):
+        endpoint_from_url(url)
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), ServerUnreachableError),
+        (TimeoutError("timed out"), ClientTimeoutError),
+        (InferenceServerException("x", status="StatusCode.UNAVAILABLE"), ServerUnreachableError),
+        (InferenceServerException("Deadline Exceeded", status="StatusCode.DEADLINE_EXCEEDED"), ClientTimeoutError),
+        (InferenceServerException("BLURRY contains NaN or Inf", status="400"), ImageRejectedError),
+        (InferenceServerException("unexpected shape", status="StatusCode.INVALID_ARGUMENT"), ImageRejectedError),
+        (InferenceServerException("Request for unknown model: 'x' is not found", status="404"), ModelNotReadyError),
+        (InferenceServerException("inference failed: boom", status="500"), ServerSideError),
+    ],
+)
+def test_tritonclient_errors_become_typed_errors(exc: Exception, kind: type) -> None:
+    error = client_error_from(exc, "http://h:1")
+    assert type(error) is kind and isinstance(error, GolfClientError) and isinstance(error, GolfError)
+
+
+def test_unrelated_exceptions_are_not_translated() -> None:
+    assert client_error_from(KeyError("bug"), "http://h:1") is None
+
+
+def test_image_rejected_keeps_the_servers_reason() -> None:
+    error = client_error_from(InferenceServerException("[request id: <id_unknown>] too big", status="400"), "u")
+    assert isinstance(error, ImageRejectedError) and error.reason == "too big"
+
+
+def test_retries_are_bounded_with_backoff() -> None:
+    assert retry_delays(3) == [0.2, 0.4]
+    assert retry_delays(1) == []
+
+
+@pytest.mark.parametrize("scheme", ["http", "grpc"])
+def test_closed_port_is_server_unreachable_after_bounded_retries(scheme: str) -> None:
+    (port,) = free_ports(1)
+    with GolfClient(f"{scheme}://127.0.0.1:{port}", timeout=5, retries=3) as client:
+        start = time.monotonic()
+        with pytest.raises(ServerUnreachableError, match=f"127.0.0.1:{port}"):
+            client.deblur_batch(np.zeros((1, 3, 8, 8), np.float32))
+        assert time.monotonic() - start < 5  # 3 tries, 0.6 s of backoff: no hang
+        assert client.ready() is False
+
+
+def test_client_image_errors_are_raised_before_sending() -> None:
+    from golf_rt.errors import InvalidImageError
+
+    (port,) = free_ports(1)
+    with GolfClient(f"127.0.0.1:{port}") as client, pytest.raises(InvalidImageError):
+        client.deblur(np.zeros((8, 8, 5), np.uint8))
+
+
+def test_shared_memory_needs_a_local_server() -> None:
+    with pytest.raises(GolfClientError, match="same machine|this machine"):
+        GolfClient("http://example.org:8000", shared_memory=True)
+
+
+def test_importing_the_client_loads_neither_torch_nor_runtimes() -> None:
+    code = (
+        "import sys, golf_rt.client, golf_rt.client.shm, golf_rt.images\n"
+        "heavy = [m for m in ('torch', 'onnxruntime', 'openvino', 'tensorrt') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == ""

@@ -1,0 +1,77 @@
+"""`golf-rt repository`, `golf-rt serve` and `golf-rt demo` as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from golf_rt.cli import app
+from golf_rt.triton.parser import read_config
+from golf_rt.triton.server import free_ports, process_group_running
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_repository_command_writes_configs_that_parse(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["repository", "--target", "gpu", "--layout", "fused", "--configs-only",
+                                      "--output", str(tmp_path)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert read_config(tmp_path / "golf").name == "golf"
+
+
+def test_repository_command_copies_the_onnx_files(tmp_path: Path, onnx_dir: Path) -> None:
+    args = ["repository", "--ensemble-style", "steps", "--output", str(tmp_path), "--models", str(onnx_dir)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "golf_f" / "1" / "f.onnx").is_file()
+    assert (tmp_path / "golf_g" / "1" / "g.onnx").is_file()
+    assert (tmp_path / "golf_g" / "1" / "model.py").is_file()
+
+
+def test_gpu_repository_without_plans_says_how_to_get_them(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["repository", "--target", "gpu", "--output", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "build-engine --fp16" in str(result.exception)
+
+
+@pytest.mark.triton
+def test_serve_prints_urls_and_stops_cleanly_on_sigterm(repository_factory, tmp_path: Path) -> None:
+    http, grpc, metrics = (str(p) for p in free_ports(3))
+    log = tmp_path / "server.log"
+    command = [sys.executable, "-m", "golf_rt.cli", "serve", "--repository", str(repository_factory(layout="fused")),
+               "--http-port", http, "--grpc-port", grpc, "--metrics-port", metrics, "--log-file", str(log)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        lines = []
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and "Ctrl-C" not in "".join(lines):
+            lines.append(process.stdout.readline())
+        text = "".join(lines)
+        assert f"http:    http://127.0.0.1:{http}" in text and f"grpc:    grpc://127.0.0.1:{grpc}" in text
+        server_pids = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        assert "stopping" in process.stdout.read()
+        assert server_pids
+        assert not any(process_group_running(int(pid)) for pid in server_pids)
+        assert log.stat().st_size > 0
+    finally:
+        process.kill()
+
+
+@pytest.mark.triton
+def test_demo_serves_deblurs_and_reports(checkpoint_path: Path, cached_onnx: Path, tmp_path: Path) -> None:
+    from golf_rt.demo import run_demo
+
+    result = run_demo(tmp_path, checkpoint=checkpoint_path, size=64, repeats=2)
+    assert result.comparison.is_file()
+    assert 5 < result.psnr_input < 60 and 5 < result.psnr_output < 60
+    assert result.latency_ms > 0

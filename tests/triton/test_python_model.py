@@ -1,0 +1,52 @@
+"""The Python-backend model's request checks and runner choice, outside Triton."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from golf_rt.errors import ConfigError
+from golf_rt.triton.python_model import parameters_from_config, request_problem, runner_from_parameters
+
+
+@pytest.mark.parametrize(
+    ("batch", "problem"),
+    [
+        (np.zeros((1, 3, 8), np.float32), "N x 3 x H x W"),
+        (np.zeros((1, 1, 8, 8), np.float32), "N x 3 x H x W"),
+        (np.zeros((1, 3, 8, 8), np.float64), "float32"),
+        (np.zeros((0, 3, 8, 8), np.float32), "empty"),
+        (np.zeros((1, 3, 0, 8), np.float32), "at least"),
+        (np.full((1, 3, 8, 8), np.nan, np.float32), "NaN"),
+        (np.zeros((1, 3, 11, 10), np.float32), "over the limit of 100"),
+    ],
+)
+def test_request_problem_names_the_problem(batch: np.ndarray, problem: str) -> None:
+    assert problem in request_problem(batch, max_pixels=100)
+
+
+def test_valid_batch_has_no_problem() -> None:
+    assert request_problem(np.zeros((2, 3, 10, 10), np.float32), max_pixels=100) is None
+
+
+def test_parameters_are_read_from_the_backends_json() -> None:
+    config = json.loads('{"parameters": {"runtime": {"string_value": "onnxruntime"}}}')
+    assert parameters_from_config(config) == {"runtime": "onnxruntime"}
+    assert parameters_from_config({}) == {}
+
+
+@pytest.mark.parametrize("runtime", ["openvino", "onnxruntime"])
+def test_runner_from_parameters_runs_the_named_runtime(onnx_files: dict[str, Path], runtime: str, blurry_batch) -> None:
+    path = onnx_files["f"]
+    runner = runner_from_parameters(path.parent, {"model_file": path.name, "runtime": runtime, "threads": "1"})
+    assert runner.name == runtime
+    with runner:
+        assert runner.deblur(blurry_batch).shape == blurry_batch.shape
+
+
+def test_unknown_runtime_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="openvino"):
+        runner_from_parameters(tmp_path, {"model_file": "f.onnx", "runtime": "tvm"})

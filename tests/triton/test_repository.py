@@ -1,0 +1,53 @@
+"""Writing whole repositories: model files in place, GPU plans checked against their profiles, the cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from golf_rt.errors import ConfigError
+from golf_rt.tensorrt_settings import Sidecar, write_sidecar
+from golf_rt.triton.parser import read_config
+from golf_rt.triton.repository import RepositorySpec, cached_repository, write_repository
+
+
+def _fake_plans(folder: Path, max_batch: int) -> Path:
+    folder.mkdir()
+    for name in ("fused_x3_fp16.plan", "f_fp16.plan", "g_x3_fp16.plan"):
+        (folder / name).write_bytes(b"plan")
+        write_sidecar(folder / name, Sidecar(
+            tensorrt_version="10.13.0", gpu_name="NVIDIA H100", compute_capability="9.0", precision="fp16",
+            profile_min=(1, 3, 64, 64), profile_opt=(1, 3, 256, 256), profile_max=(max_batch, 3, 720, 1280),
+            onnx_sha256="0" * 64, onnx_name=name, build_seconds=1.0, built_at="2025-01-01T00:00:00Z",
+        ))  # fmt: skip
+    return folder
+
+
+@pytest.mark.parametrize("layout", ["ensemble", "fused"])
+def test_gpu_repository_places_the_plans_named_by_the_configs(tmp_path: Path, layout: str) -> None:
+    plans = _fake_plans(tmp_path / "plans", max_batch=4)
+    repository = write_repository(RepositorySpec(target="gpu", layout=layout), tmp_path / "repo", models=plans)
+    for model_dir in (p for p in repository.iterdir() if p.name != "golf" or layout == "fused"):
+        config = read_config(model_dir)
+        assert config.max_batch_size == 4
+        assert (model_dir / "1" / config.default_model_filename).read_bytes() == b"plan"
+
+
+def test_gpu_plan_profile_too_small_for_the_batch_is_refused(tmp_path: Path) -> None:
+    plans = _fake_plans(tmp_path / "plans", max_batch=2)
+    with pytest.raises(ConfigError, match="built for batches 1..2.*--max-batch-size 2"):
+        write_repository(RepositorySpec(target="gpu", layout="fused"), tmp_path / "repo", models=plans)
+
+
+def test_models_folder_without_the_needed_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="has no f.onnx"):
+        write_repository(RepositorySpec(), tmp_path / "repo", models=tmp_path / "empty")
+
+
+def test_cached_repository_is_built_once_per_checkpoint(checkpoint_path: Path, cached_onnx: Path) -> None:
+    first = cached_repository(RepositorySpec(layout="fused"), checkpoint=checkpoint_path)
+    assert (first / "golf" / "1" / "fused_x3.onnx").is_file()
+    assert cached_repository(RepositorySpec(layout="fused"), checkpoint=checkpoint_path) == first
+    assert cached_repository(RepositorySpec(layout="fused", threads=1), checkpoint=checkpoint_path) != first

@@ -1,0 +1,161 @@
+"""The real server, through the real client: same numbers as in process, clear errors, still serving."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+
+import numpy as np
+import pytest
+
+from golf_rt.client import AsyncGolfClient, GolfClient, ImageRejectedError, ModelNotReadyError
+from golf_rt.images import prepare
+from golf_rt.triton.server import TritonServer
+
+from .conftest import MAX_TEST_PIXELS
+
+pytestmark = pytest.mark.triton
+PROTOCOLS = ["http", "grpc"]
+
+
+def _url(server: TritonServer, protocol: str) -> str:
+    return server.config.http_url if protocol == "http" else server.config.grpc_url
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_float_batch_equals_the_in_process_backend(ensemble_server, in_process, blurry_batch, protocol) -> None:
+    with GolfClient(_url(ensemble_server, protocol)) as client:
+        served = client.deblur_batch(blurry_batch)
+    assert served.shape == blurry_batch.shape and served.dtype == np.float32
+    np.testing.assert_allclose(served, in_process.deblur(blurry_batch), atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_uint8_image_comes_back_uint8_within_one_level(ensemble_server, in_process, images, protocol) -> None:
+    image = images[0]
+    with GolfClient(_url(ensemble_server, protocol)) as client:
+        served = client.deblur(image)
+    prepared = prepare(image)
+    expected = prepared.restore(in_process.deblur(prepared.batch))
+    assert served.dtype == np.uint8 and served.shape == image.shape
+    assert np.abs(served.astype(int) - expected.astype(int)).max() <= 1
+    assert not np.array_equal(served, image)  # the tiny model is not the identity
+
+
+def test_grayscale_and_rgba_keep_their_kind(ensemble_server, images) -> None:
+    from PIL import Image
+
+    grey = images[1][:, :, 0]
+    rgba = Image.fromarray(np.dstack([images[2], np.full(images[2].shape[:2], 200, np.uint8)]), "RGBA")
+    with GolfClient(ensemble_server.config.http_url) as client:
+        assert client.deblur(grey).shape == grey.shape
+        result = client.deblur(rgba)
+    assert result.mode == "RGBA" and np.all(np.asarray(result)[:, :, 3] == 200)
+
+
+def test_ensemble_and_fused_layouts_agree(ensemble_server, fused_server, blurry_batch) -> None:
+    with GolfClient(ensemble_server.config.grpc_url) as a, GolfClient(fused_server.config.grpc_url) as b:
+        np.testing.assert_allclose(a.deblur_batch(blurry_batch), b.deblur_batch(blurry_batch), atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_sixteen_concurrent_requests_all_succeed_in_order(ensemble_server, in_process, images, protocol) -> None:
+    with GolfClient(_url(ensemble_server, protocol)) as client:
+        results = client.deblur_many(images, concurrency=16)
+    assert len(results) == 16
+    for image, result in zip(images, results, strict=True):
+        prepared = prepare(image)
+        expected = prepared.restore(in_process.deblur(prepared.batch))
+        assert result.shape == image.shape
+        assert np.abs(result.astype(int) - expected.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_async_client_keeps_requests_in_flight_and_in_order(ensemble_server, images, protocol) -> None:
+    async def run() -> tuple[list, bool, dict]:
+        async with AsyncGolfClient(_url(ensemble_server, protocol)) as client:
+            return await client.deblur_many(images[:6], concurrency=3), await client.ready(), await client.metadata()
+
+    results, ready, metadata = asyncio.run(run())
+    with GolfClient(_url(ensemble_server, protocol)) as client:
+        expected = [client.deblur(image) for image in images[:6]]
+    assert ready and metadata["name"] == "golf"
+    for got, want in zip(results, expected, strict=True):  # batched by Triton or not: within one level
+        assert got.shape == want.shape and np.abs(got.astype(int) - want.astype(int)).max() <= 1
+
+
+def test_shared_memory_gives_the_same_result_as_plain(ensemble_server, blurry_batch) -> None:
+    url = ensemble_server.config.http_url
+    with GolfClient(url, shared_memory=True) as shm, GolfClient(url, shared_memory=False) as plain:
+        np.testing.assert_array_equal(shm.deblur_batch(blurry_batch), plain.deblur_batch(blurry_batch))
+        np.testing.assert_array_equal(shm.deblur_batch(blurry_batch[:1]), plain.deblur_batch(blurry_batch[:1]))
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_ready_and_metadata(ensemble_server, protocol) -> None:
+    with GolfClient(_url(ensemble_server, protocol)) as client:
+        assert client.ready()
+        metadata = client.metadata()
+        assert not GolfClient(_url(ensemble_server, protocol), model="nope").ready()
+    assert metadata["name"] == "golf"
+    assert [i["name"] for i in metadata["inputs"]] == ["BLURRY"]
+    assert [int(d) for d in metadata["inputs"][0]["shape"]] == [-1, 3, -1, -1]
+
+
+def test_unknown_model_is_reported_as_not_ready(ensemble_server, blurry_batch) -> None:
+    with GolfClient(ensemble_server.config.http_url, model="nope") as client, pytest.raises(ModelNotReadyError):
+        client.deblur_batch(blurry_batch)
+
+
+def _nan_batch() -> np.ndarray:
+    batch = np.full((1, 3, 16, 16), 0.5, np.float32)
+    batch[0, 1, 3, 4] = np.nan
+    return batch
+
+
+BAD_INPUTS = {
+    "wrong rank": (np.zeros((1, 3, 16), np.float32), "shape"),
+    "wrong channel count": (np.zeros((1, 4, 16, 16), np.float32), "shape"),
+    "wrong dtype": (np.zeros((1, 3, 16, 16), np.float64), "FP64"),
+    "zero size": (np.zeros((1, 3, 0, 16), np.float32), "at least 2"),
+    "NaN": (_nan_batch(), "NaN"),
+    "Inf": (np.full((1, 3, 16, 16), np.inf, np.float32), "NaN or Inf"),
+    "over the size limit": (np.zeros((1, 3, 97, 96), np.float32), f"over the limit of {MAX_TEST_PIXELS:,}"),
+    "batch too large": (np.zeros((9, 3, 8, 8), np.float32), "batch-size must be <= 8"),
+}
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_gets_a_clear_error_and_the_server_keeps_serving(ensemble_server, blurry_batch, protocol, case):
+    batch, reason = BAD_INPUTS[case]
+    with GolfClient(_url(ensemble_server, protocol)) as client:
+        with pytest.raises(ImageRejectedError, match=reason) as caught:
+            client.deblur_batch(batch)
+        assert reason in caught.value.reason
+        assert client.deblur_batch(blurry_batch).shape == blurry_batch.shape
+    assert ensemble_server.is_alive()
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "reason"),
+    [
+        (b"\x00\xff\xfegarbage\x00", {"Content-Type": "application/octet-stream"}, "failed to parse the request JSON"),
+        (b'{"inputs": [{"name": "BLURRY", "shape": [1, 3, 2, 2], "datatype": "FP32", "data": [1]}]}', {}, "shape"),
+        (b"{}" + bytes(range(256)), {"Inference-Header-Content-Length": "2"}, "inputs"),
+        (b"{not json", {"Inference-Header-Content-Length": "900"}, "inference header size"),
+    ],
+    ids=["binary-garbage", "too-few-values", "header-without-inputs", "bad-header-length"],
+)
+def test_garbage_bytes_to_the_raw_http_endpoint_get_an_error(ensemble_server, blurry_batch, body, headers, reason):
+    config = ensemble_server.config
+    connection = http.client.HTTPConnection(config.client_host, config.http_port, timeout=30)
+    connection.request("POST", "/v2/models/golf/infer", body=body, headers=headers)
+    response = connection.getresponse()
+    payload = response.read()
+    connection.close()
+    assert response.status in (400, 500)  # Triton answers malformed JSON with 500, bad sizes with 400
+    assert reason in json.loads(payload)["error"]
+    with GolfClient(config.http_url) as client:
+        assert client.deblur_batch(blurry_batch).shape == blurry_batch.shape
