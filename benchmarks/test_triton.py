@@ -66,7 +66,7 @@ def _measure_client(benchmark, url: str, batch: np.ndarray, case: Case, shared_m
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
 @pytest.mark.parametrize("runtime", ["openvino", "onnxruntime"])
-def test_full_model(benchmark, triton_url, images, runtime: str, protocol: str, size: tuple[int, int]) -> None:
+def test_triton_full_model(benchmark, triton_url, images, runtime: str, protocol: str, size: tuple[int, int]) -> None:
     pytest.importorskip(runtime)
     benchmark.group = f"full model {size[0]}x{size[1]}"
     batch = images(*size)

@@ -8,7 +8,9 @@ import typer
 
 
 def report(
-    results: list[Path] = typer.Argument(..., help="pytest-benchmark JSON files (--benchmark-json), any machines."),
+    results: list[Path] = typer.Argument(
+        ..., metavar="RESULTS.json...", help="pytest-benchmark JSON files (--benchmark-json), any machines."
+    ),
     output: Path = typer.Option(Path("report"), "--output", "-o", help="Folder for report.md and latency.png."),
 ) -> None:
     """Merge benchmark results into Tables 4, 5 and 3 of the paper, a peers table and a PNG chart."""

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from golf_rt.environment import installed
 from golf_rt.report.results import Result
+
+logger = logging.getLogger(__name__)
 
 
 def latency_chart(results: Sequence[Result], path: str | Path) -> Path | None:
-    """Horizontal bars of the mean with min-max whiskers, grouped by device; None when nothing to draw."""
+    """Bars of the mean with min-max whiskers, grouped by device; None with nothing to draw or no matplotlib."""
     fused = [r for r in results if r.part == "fused"]
     sizes = sorted({r.size for r in fused}, key=lambda s: [int(v) for v in s.split("x")])
     if not sizes:
+        return None
+    if not installed("matplotlib"):
+        logger.warning("matplotlib is not installed, so no chart: pip install 'golf-rt[report]'")
         return None
     import matplotlib
 

@@ -40,7 +40,7 @@ DEVICE_YEARS = {
 def device_year(name: str) -> int | None:
     """The release year of a known device, matched on whole words of its name."""
     for model, year in sorted(DEVICE_YEARS.items(), key=lambda item: -len(item[0])):
-        if re.search(rf"(?<![\w-]){re.escape(model)}(?![\w-])", name, flags=re.IGNORECASE):
+        if re.search(rf"(?<!\w){re.escape(model)}(?!\w)", name, flags=re.IGNORECASE):
             return year
     return None
 

@@ -32,7 +32,7 @@ def _numeric(cell: str) -> bool:
 
 
 def ms(value: float) -> str:
-    return f"{value:.2f}" if value < 100 else f"{value:.1f}" if value < 10_000 else f"{value:,.0f}"
+    return f"{value:.2f}" if value < 100 else f"{value:.1f}" if value < 1000 else f"{value:,.0f}"
 
 
 def duration(milliseconds: float) -> str:
@@ -84,7 +84,17 @@ def table4(results: Sequence[Result], size: str = "256x256") -> str:
     ]
     if size == "256x256":
         for device, (high, low, mean) in PAPER["ms_256"].items():
-            rows.append([device, PAPER_DEVICE_YEARS[device], "PyTorch (paper, quoted)", "-", high, low, mean, "-", "-"])
+            rows.append(
+                [
+                    device,
+                    PAPER_DEVICE_YEARS[device],
+                    "PyTorch (paper, quoted)",
+                    "-",
+                    *map(ms, (high, low, mean)),
+                    "-",
+                    "-",
+                ]
+            )
     header = ["Device", "Year", "Path", "Route", "Max (ms)", "Min (ms)", "Mean (ms)", "p95 (ms)", "Rounds"]
     return markdown_table(header, rows) + _quick_note(chosen)
 
@@ -129,12 +139,12 @@ def table3(files: Sequence[ResultFile]) -> str:
     """Paper Table 3: sizes measured from the files, in MB of 2^20 bytes (the paper's unit), next to the paper's."""
     paper = PAPER["size_mb"]
     rows: list[list[object]] = []
-    checkpoint = next((f.checkpoint for f in files if f.checkpoint), None)
-    if checkpoint:
+    checkpoints = {(c["file"], c["bytes"]): c for c in (f.checkpoint for f in files) if c}
+    for c in checkpoints.values():
         rows += [
-            ["F weights", f"checkpoint {checkpoint['file']}", f"{checkpoint['F_bytes'] / MIB:.2f}", paper["F"]],
-            ["G weights", f"checkpoint {checkpoint['file']}", f"{checkpoint['G_bytes'] / MIB:.2f}", paper["G"]],
-            ["checkpoint file", checkpoint["file"], f"{checkpoint['bytes'] / MIB:.2f}", paper["total"]],
+            ["F weights", f"checkpoint {c['file']}", f"{c['F_bytes'] / MIB:.2f}", paper["F"]],
+            ["G weights", f"checkpoint {c['file']}", f"{c['G_bytes'] / MIB:.2f}", paper["G"]],
+            ["checkpoint file", c["file"], f"{c['bytes'] / MIB:.2f}", paper["total"]],
         ]
     seen: dict[tuple, Result] = {}
     for r in (r for f in files for r in f.results):
