@@ -46,6 +46,12 @@ SIZES = _sizes()
 SIZE_IDS = [f"{h}x{w}" for h, w in SIZES]
 
 
+ROUTES = ("in-process", "peer", "triton-http", "triton-grpc")
+"""In process through golf-rt's runner, a plain library with default options, or a Triton request."""
+PARTS = ("fused", "f", "g")
+"""F + G x3, F alone, one step of G."""
+
+
 @dataclass(frozen=True)
 class Case:
     """What one benchmark measures; written into the result's extra_info."""
@@ -53,11 +59,18 @@ class Case:
     label: str
     backend: str
     precision: str
-    route: str  # "in-process", "peer" (a plain library with default options), "triton-http", "triton-grpc"
-    part: str  # "fused" (F + G x iterations), "f", "g" (one step)
+    route: str
+    part: str
     shape: tuple[int, int, int, int]
     on_gpu: bool = False
     model_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.route not in ROUTES or self.part not in PARTS or len(self.shape) != 4:
+            raise ValueError(
+                f"case {self.label!r}: route must be one of {ROUTES}, part one of {PARTS}, shape N x 3 x H x W; "
+                f"got {self.route!r}, {self.part!r}, {self.shape}"
+            )
 
     @property
     def iterations(self) -> int:
