@@ -108,3 +108,17 @@ def test_f_alone(benchmark, path, bench_checkpoint, onnx_file, images):
 def test_one_g_step(benchmark, path, bench_checkpoint, onnx_file, images):
     benchmark.group = f"one G step {SIZES[0][0]}x{SIZES[0][1]}"
     _measure_path(benchmark, path, "g", SIZES[0], bench_checkpoint, onnx_file, images)
+
+
+def test_f_then_g_unrolled(benchmark, onnx_file, images):
+    """What Triton's default ensemble runs, without Triton: F, then G x3 in one graph, both on OpenVINO."""
+    pytest.importorskip("openvino")
+    from golf_rt.backends.openvino_runner import OpenVinoRunner
+
+    benchmark.group = f"full model {SIZES[0][0]}x{SIZES[0][1]}"
+    f, g = OpenVinoRunner(onnx_file("f")).activate(), OpenVinoRunner(onnx_file("g_unrolled")).activate()
+    batch = images(*SIZES[0])
+    case = Case(
+        "golf-rt openvino fp32 (F, then G x3: two models)", "openvino", "fp32", "in-process", "fused", batch.shape
+    )
+    measure(benchmark, lambda x: g.deblur(f.deblur(x)), batch, case)

@@ -99,14 +99,14 @@ def test_shared_memory(benchmark, triton_url, images, protocol: str) -> None:
 
 @pytest.mark.parametrize("concurrency", [1, 2, 4])
 def test_throughput(benchmark, triton_url, images, concurrency: int) -> None:
-    """Four different photos per round over gRPC, `concurrency` requests in flight (images per second)."""
+    """Four photos per round to the default ensemble over gRPC, `concurrency` requests in flight."""
     from golf_rt.client import GolfClient
 
     size = SIZES[0]
-    benchmark.group = f"throughput {size[0]}x{size[1]}: 4 images, fused, grpc"
+    benchmark.group = f"throughput {size[0]}x{size[1]}: 4 images, default ensemble, grpc"
     photos = [np.ascontiguousarray(images(*size)[0].transpose(1, 2, 0))] * 2
     photos += [np.ascontiguousarray(np.flip(photo, axis=1)) for photo in photos]
-    with GolfClient(triton_url("fused", "openvino", "grpc"), shared_memory=False, timeout=TIMEOUT_S) as client:
+    with GolfClient(triton_url("unrolled", "openvino", "grpc"), shared_memory=False, timeout=TIMEOUT_S) as client:
         if not QUICK:
             client.deblur_many(photos[:concurrency], concurrency=concurrency)
         benchmark.pedantic(
