@@ -29,7 +29,8 @@ def report_markdown(files: list[ResultFile], chart_name: str | None = None) -> s
     lines = ["# golf-rt benchmark report", "", "Sources:", ""]
     for f in files:
         quick = " (quick mode: not measurements)" if any(r.quick for r in f.results) else ""
-        lines.append(f"- `{f.path.name}`: {f.machine}, {f.date or 'undated'}, {len(f.results)} results{quick}")
+        note = f". {f.note}" if f.note else ""
+        lines.append(f"- `{f.path.name}`: {f.machine}, {f.date or 'undated'}, {len(f.results)} results{quick}{note}")
     sections = [("\n".join(lines) + "\n", "")]
     for size in _sizes(results):
         title = f"Table 4: full model (F + G x3), one 1x3x{size} image"

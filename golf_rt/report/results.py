@@ -86,6 +86,7 @@ class ResultFile:
     results: tuple[Result, ...]
     checkpoint: dict | None
     skipped: int
+    note: str = ""
 
 
 def _machine_name(info: dict) -> str:
@@ -144,7 +145,8 @@ def load_result_file(path: str | Path) -> ResultFile:
     if skipped:
         logger.info("%s: %d benchmarks without golf-rt extra_info left out", path, skipped)
     checkpoint = info.get("golf_rt", {}).get("checkpoint")
-    return ResultFile(path, machine, str(document.get("datetime", ""))[:10], tuple(results), checkpoint, skipped)
+    date = str(document.get("datetime", ""))[:10]
+    return ResultFile(path, machine, date, tuple(results), checkpoint, skipped, str(info.get("note", "")))
 
 
 def load_result_files(paths: list[str | Path] | tuple[str | Path, ...]) -> list[ResultFile]:
