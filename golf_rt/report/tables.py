@@ -15,7 +15,6 @@ from golf_rt.report.sizes import MIB
 
 PEERS = (("torch", "torch eager"), ("onnxruntime", "ORT defaults"), ("openvino", "OpenVINO defaults"))
 """The peers' backends and column names: plain libraries with default options, run in the same session."""
-PAPER_DEVICE_YEARS = {"GTX 1080 Ti": 2017, "GTX 1080": 2016, "GT 750M": 2013}
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -87,7 +86,7 @@ def table4(results: Sequence[Result], size: str = "256x256") -> str:
             rows.append(
                 [
                     device,
-                    PAPER_DEVICE_YEARS[device],
+                    device_year(device),
                     "PyTorch (paper, quoted)",
                     "-",
                     *map(ms, (high, low, mean)),
