@@ -89,7 +89,7 @@ def table4(results: Sequence[Result], size: str = "256x256") -> str:
                     device_year(device),
                     "PyTorch (paper, quoted)",
                     "-",
-                    *map(ms, (high, low, mean)),
+                    *(f"{value:.2f}" for value in (high, low, mean)),
                     "-",
                     "-",
                 ]
