@@ -1,143 +1,131 @@
-"""Serving speed: Triton end to end vs the same backend in process, throughput, layouts, shared memory.
+"""Serving speed: the full model through Triton, per CPU runtime, protocol and repository layout.
 
-Run `pytest benchmarks/test_triton.py` for numbers (compare groups in the table), or add
-`--benchmark-disable` to run each benchmark once (the quick mode CI uses). Servers are started
-with golf-rt's own `TritonServer` on free loopback ports; weights do not change speed, so the
-shipped ONNX files are used when present and a random checkpoint's otherwise.
+Servers are started by golf-rt's own `TritonServer` on free loopback ports, one per repository, on
+first use, and stopped at the end. GOLF_RT_BENCH_TRITON_URL measures a server that is already
+running instead (e.g. NVIDIA's tritonserver container with the GPU repository, see
+docs/benchmarks.md); GOLF_RT_BENCH_TRITON_BACKEND / _PRECISION say what it serves
+(default tensorrt / fp16). Compare with `test_latency.py`'s in-process rows of the same runtime.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from golf_rt.client import GolfClient
-from golf_rt.triton.repository import RepositorySpec, write_repository
-from golf_rt.triton.server import ServerConfig, TritonServer, free_ports
+from .conftest import QUICK, SIZE_IDS, SIZES, Case, measure
 
 pytestmark = pytest.mark.triton
-SIDE = 256
-LARGE = (720, 1280)
 TIMEOUT_S = 600.0
-ROUNDS = 5
+LAYOUTS = {
+    "fused": {"layout": "fused"},
+    "unrolled": {"layout": "ensemble", "ensemble_style": "unrolled"},
+    "steps": {"layout": "ensemble", "ensemble_style": "steps"},
+}
+LAYOUT_NAMES = {"fused": "fused", "unrolled": "ensemble F, G unrolled", "steps": "ensemble F, G, G, G"}
 
 
-@pytest.fixture(scope="module")
-def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from golf_rt.paths import shipped_models_dir
+@pytest.fixture(scope="session")
+def triton_url(onnx_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
+    """`triton_url(layout, runtime, protocol)`: the URL of a server holding that repository, started once."""
+    pytest.importorskip("tritonclient")
+    from golf_rt.triton.repository import RepositorySpec, write_repository
+    from golf_rt.triton.server import ServerConfig, TritonServer, free_ports
 
-    shipped = shipped_models_dir()
-    if (shipped / "fused_x3.onnx").is_file() and (shipped / "g.onnx").is_file():
-        return shipped
-    torch = pytest.importorskip("torch")
-    from golf_rt import checkpoint
-    from golf_rt.export import export_onnx
-    from golf_rt.networks import GolfOptimizer, build_f, build_g
+    started: dict[tuple[str, str], TritonServer] = {}
 
-    torch.manual_seed(0)
-    model = GolfOptimizer(build_f(), build_g(), 3)
-    with torch.no_grad():  # smaller weights keep the export's check against PyTorch within tolerance
-        for parameter in model.parameters():
-            if parameter.ndim == 4:
-                parameter.mul_(0.5)
-    path = checkpoint.save(model, tmp_path_factory.mktemp("ckpt") / "bench.safetensors", {})
-    folder = tmp_path_factory.mktemp("onnx")
-    export_onnx(path, 3, folder)
-    return folder
+    def url(layout: str, runtime: str, protocol: str) -> str:
+        if (layout, runtime) not in started:
+            folder = tmp_path_factory.mktemp(f"triton-{layout}-{runtime}") / "models"
+            repository = write_repository(RepositorySpec(runtime=runtime, **LAYOUTS[layout]), folder, models=onnx_dir)
+            http, grpc, metrics = free_ports(3)
+            config = ServerConfig(repository, http_port=http, grpc_port=grpc, metrics_port=metrics, exit_timeout_s=1)
+            started[(layout, runtime)] = TritonServer(config).start(timeout_s=300)
+        config = started[(layout, runtime)].config
+        return config.http_url if protocol == "http" else config.grpc_url
 
-
-def _server(onnx_dir: Path, folder: Path, **spec: object) -> TritonServer:
-    repository = write_repository(RepositorySpec(**spec), folder, models=onnx_dir)
-    http, grpc, metrics = free_ports(3)
-    config = ServerConfig(repository=repository, http_port=http, grpc_port=grpc, metrics_port=metrics, exit_timeout_s=1)
-    return TritonServer(config).start(timeout_s=180)
-
-
-@pytest.fixture(scope="module")
-def servers(onnx_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, TritonServer]]:
-    layouts = {
-        "fused": {"layout": "fused"},
-        "unrolled": {"layout": "ensemble", "ensemble_style": "unrolled"},
-        "steps": {"layout": "ensemble", "ensemble_style": "steps"},
-    }
-    started: dict[str, TritonServer] = {}
     try:
-        for name, spec in layouts.items():
-            started[name] = _server(onnx_dir, tmp_path_factory.mktemp(name) / "models", **spec)
-        yield started
+        yield url
     finally:
         for server in started.values():
             server.stop()
 
 
-@pytest.fixture(scope="module")
-def batch() -> np.ndarray:
-    return np.random.default_rng(0).random((1, 3, SIDE, SIDE), dtype=np.float32)
+def _measure_client(benchmark, url: str, batch: np.ndarray, case: Case, shared_memory: bool = False) -> None:
+    from golf_rt.client import GolfClient
+
+    with GolfClient(url, shared_memory=shared_memory, timeout=TIMEOUT_S) as client:
+        output = measure(benchmark, client.deblur_batch, batch, case)
+    if output.shape != batch.shape:
+        raise AssertionError(f"{case.label} returned {output.shape} for {batch.shape}")
 
 
-@pytest.fixture(scope="module")
-def large_batch() -> np.ndarray:
-    return np.random.default_rng(1).random((1, 3, *LARGE), dtype=np.float32)
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+@pytest.mark.parametrize("runtime", ["openvino", "onnxruntime"])
+def test_triton_full_model(benchmark, triton_url, images, runtime: str, protocol: str, size: tuple[int, int]) -> None:
+    pytest.importorskip(runtime)
+    benchmark.group = f"full model {size[0]}x{size[1]}"
+    batch = images(*size)
+    case = Case(
+        f"triton {protocol}: {runtime} fp32 (fused)", runtime, "fp32", f"triton-{protocol}", "fused", batch.shape
+    )
+    _measure_client(benchmark, triton_url("fused", runtime, protocol), batch, case)
 
 
-def _warm(function, *args, times: int = 3) -> None:
-    for _ in range(times):
-        function(*args)
-
-
-@pytest.mark.benchmark(group="latency-256: triton vs in-process")
-def test_in_process_openvino(benchmark, onnx_dir: Path, batch: np.ndarray) -> None:
-    from golf_rt.backends.openvino_runner import OpenVinoRunner
-
-    with OpenVinoRunner(onnx_dir / "fused_x3.onnx") as runner:
-        _warm(runner.deblur, batch, times=1)
-        benchmark.pedantic(runner.deblur, args=(batch,), rounds=ROUNDS)
-
-
-@pytest.mark.benchmark(group="latency-256: triton vs in-process")
-def test_in_process_openvino_f_then_g_unrolled(benchmark, onnx_dir: Path, batch: np.ndarray) -> None:
-    """What the default ensemble runs, without Triton: F, then G x3 in one graph, both on OpenVINO."""
-    from golf_rt.backends.openvino_runner import OpenVinoRunner
-
-    with OpenVinoRunner(onnx_dir / "f.onnx") as f, OpenVinoRunner(onnx_dir / "g_x3.onnx") as g:
-
-        def deblur(x: np.ndarray) -> np.ndarray:
-            return g.deblur(f.deblur(x))
-
-        _warm(deblur, batch, times=1)
-        benchmark.pedantic(deblur, args=(batch,), rounds=ROUNDS)
+@pytest.mark.parametrize("layout", ["unrolled", "steps"])
+def test_ensemble_layouts(benchmark, triton_url, images, layout: str) -> None:
+    """The same model as an ensemble: one hop per model, so the hops' cost shows next to the fused row."""
+    benchmark.group = f"full model {SIZES[0][0]}x{SIZES[0][1]}"
+    batch = images(*SIZES[0])
+    label = f"triton grpc: openvino fp32 ({LAYOUT_NAMES[layout]})"
+    case = Case(label, "openvino", "fp32", "triton-grpc", "fused", batch.shape)
+    _measure_client(benchmark, triton_url(layout, "openvino", "grpc"), batch, case)
 
 
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
-@pytest.mark.parametrize("layout", ["fused", "unrolled", "steps"])
-@pytest.mark.benchmark(group="latency-256: triton vs in-process")
-def test_triton_latency(benchmark, servers, batch: np.ndarray, layout: str, protocol: str) -> None:
-    config = servers[layout].config
-    url = config.http_url if protocol == "http" else config.grpc_url
-    with GolfClient(url, shared_memory=False, timeout=TIMEOUT_S) as client:
-        _warm(client.deblur_batch, batch, times=1)
-        benchmark.pedantic(client.deblur_batch, args=(batch,), rounds=ROUNDS)
+def test_shared_memory(benchmark, triton_url, images, protocol: str) -> None:
+    """The largest size with system shared memory instead of tensors in the request."""
+    size = SIZES[-1]
+    benchmark.group = f"full model {size[0]}x{size[1]}"
+    batch = images(*size)
+    label = f"triton {protocol} + shared memory: openvino fp32 (fused)"
+    case = Case(label, "openvino", "fp32", f"triton-{protocol}", "fused", batch.shape)
+    _measure_client(benchmark, triton_url("fused", "openvino", protocol), batch, case, shared_memory=True)
 
 
 @pytest.mark.parametrize("concurrency", [1, 2, 4])
-@pytest.mark.benchmark(group="throughput-256: 4 images, default ensemble, grpc")
-def test_throughput(benchmark, servers, concurrency: int) -> None:
-    images = [np.random.default_rng(i).random((SIDE, SIDE, 3), dtype=np.float32) for i in range(4)]
-    with GolfClient(servers["unrolled"].config.grpc_url, shared_memory=False, timeout=TIMEOUT_S) as client:
-        client.deblur_many(images[:concurrency], concurrency=concurrency)
-        benchmark.pedantic(client.deblur_many, args=(images,), kwargs={"concurrency": concurrency}, rounds=2)
-    benchmark.extra_info["images_per_round"] = len(images)
+def test_throughput(benchmark, triton_url, images, concurrency: int) -> None:
+    """Four photos per round to the default ensemble over gRPC, `concurrency` requests in flight."""
+    from golf_rt.client import GolfClient
+
+    size = SIZES[0]
+    benchmark.group = f"throughput {size[0]}x{size[1]}: 4 images, default ensemble, grpc"
+    photos = [np.ascontiguousarray(images(*size)[0].transpose(1, 2, 0))] * 2
+    photos += [np.ascontiguousarray(np.flip(photo, axis=1)) for photo in photos]
+    with GolfClient(triton_url("unrolled", "openvino", "grpc"), shared_memory=False, timeout=TIMEOUT_S) as client:
+        if not QUICK:
+            client.deblur_many(photos[:concurrency], concurrency=concurrency)
+        benchmark.pedantic(
+            client.deblur_many, args=(photos,), kwargs={"concurrency": concurrency}, rounds=1 if QUICK else 3
+        )
+    benchmark.extra_info.update(images_per_round=len(photos), concurrency=concurrency)
 
 
-@pytest.mark.parametrize("shared_memory", [False, True], ids=["plain", "shm"])
-@pytest.mark.parametrize("protocol", ["http", "grpc"])
-@pytest.mark.benchmark(group="latency-720x1280: shared memory vs plain, fused")
-def test_shared_memory(benchmark, servers, large_batch: np.ndarray, protocol: str, shared_memory: bool) -> None:
-    config = servers["fused"].config
-    url = config.http_url if protocol == "http" else config.grpc_url
-    with GolfClient(url, shared_memory=shared_memory, timeout=TIMEOUT_S) as client:
-        _warm(client.deblur_batch, large_batch, times=1)
-        benchmark.pedantic(client.deblur_batch, args=(large_batch,), rounds=2)
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_running_server(benchmark, images, size: tuple[int, int]) -> None:
+    """A server started outside the suite, e.g. the GPU repository in NVIDIA's tritonserver container."""
+    url = os.environ.get("GOLF_RT_BENCH_TRITON_URL")
+    if not url:
+        pytest.skip("set GOLF_RT_BENCH_TRITON_URL to measure a running server")
+    backend = os.environ.get("GOLF_RT_BENCH_TRITON_BACKEND", "tensorrt")
+    precision = os.environ.get("GOLF_RT_BENCH_TRITON_PRECISION", "fp16")
+    protocol = "grpc" if url.startswith("grpc") else "http"
+    benchmark.group = f"full model {size[0]}x{size[1]}"
+    batch = images(*size)
+    label = f"triton {protocol}: {backend} {precision} (running server)"
+    case = Case(label, backend, precision, f"triton-{protocol}", "fused", batch.shape, on_gpu=backend == "tensorrt")
+    _measure_client(benchmark, url, batch, case)

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from golf_rt import __version__
-from golf_rt.commands import engines, serving
+from golf_rt.commands import engines, report, serving
 from golf_rt.errors import GolfError
 
 app = typer.Typer(
@@ -49,6 +49,7 @@ def info(as_json: bool = typer.Option(False, "--json", help="Print one JSON obje
 
 engines.register(app)
 serving.register(app)
+report.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,124 @@
+"""golf-rt's runners in process: the full model (F + G x3) on every backend and precision, F alone, one G step.
+
+A path this machine cannot run skips with the reason (no NVIDIA GPU, no TensorRT, no native bf16).
+Groups put each path next to the peers of `test_peers.py` measured in the same session.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .conftest import ITERATIONS, SIZE_IDS, SIZES, Case, measure
+
+PATHS = [
+    ("torch", "fp32", False),
+    ("onnxruntime", "fp32", False),
+    ("onnxruntime", "fp16", False),
+    ("openvino", "fp32", False),
+    ("openvino", "bf16", False),
+    ("torch", "fp32", True),
+    ("tensorrt", "fp32", True),
+    ("tensorrt", "fp16", True),
+]
+PATH_IDS = [
+    f"{backend}-{'cuda-' if on_gpu and backend == 'torch' else ''}{precision}" for backend, precision, on_gpu in PATHS
+]
+
+
+def _skip_unless_available(backend: str, precision: str, on_gpu: bool) -> None:
+    from golf_rt.backends import available_backends
+    from golf_rt.environment import cuda_device_count
+
+    if on_gpu and not cuda_device_count():
+        pytest.skip("no NVIDIA GPU here")
+    here = available_backends()
+    if backend not in here:
+        pytest.skip(f"{backend} is not installed here")
+    if precision not in here[backend]:
+        reason = "no native bf16 on this CPU (AVX512-BF16 or AMX)" if precision == "bf16" else ""
+        pytest.skip(reason or f"{backend} runs {', '.join(here[backend])} here, not {precision}")
+    if on_gpu and backend == "torch":
+        torch = pytest.importorskip("torch")
+        if not torch.cuda.is_available():
+            pytest.skip("this torch build has no CUDA")
+
+
+class _TorchPart:
+    """F alone or one step of G as a plain PyTorch module (the torch runner runs the whole model only)."""
+
+    def __init__(self, checkpoint: Path | None, part: str, device: str) -> None:
+        import torch
+
+        from golf_rt import checkpoint as ckpt
+
+        model = ckpt.load(checkpoint, ITERATIONS).to(device).eval()
+        self.net, self.device, self.torch = (model.f if part == "f" else model.g), device, torch
+
+    def deblur(self, batch: np.ndarray) -> np.ndarray:
+        with self.torch.inference_mode():
+            return self.net(self.torch.from_numpy(batch).to(self.device)).cpu().numpy()
+
+
+def _runner(backend: str, precision: str, on_gpu: bool, part: str, checkpoint, onnx_file):
+    """(runner, the model file it runs) for one path; the runner is active."""
+    from golf_rt.backends import create_runner
+    from golf_rt.backends.torch_runner import TorchRunner
+
+    device = "cuda" if on_gpu else "cpu"
+    if backend == "torch" and part != "fused":
+        return _TorchPart(checkpoint, part, device), None
+    if backend == "torch":
+        return TorchRunner(checkpoint, ITERATIONS, device=device).activate(), None
+    if backend == "tensorrt":
+        runner = create_runner("tensorrt", precision, ITERATIONS, checkpoint, part).activate()
+        return runner, runner.engine_path
+    path = onnx_file(part, fp16=precision == "fp16")
+    return create_runner(backend, precision, ITERATIONS, checkpoint, part, onnx_path=path).activate(), path
+
+
+def _measure_path(benchmark, path: tuple, part: str, size: tuple[int, int], checkpoint, onnx_file, images) -> None:
+    backend, precision, on_gpu = path
+    _skip_unless_available(backend, precision, on_gpu)
+    runner, model_file = _runner(backend, precision, on_gpu, part, checkpoint, onnx_file)
+    batch = images(*size)
+    label = f"golf-rt {backend}{' cuda' if on_gpu and backend == 'torch' else ''} {precision}"
+    case = Case(label, backend, precision, "in-process", part, batch.shape, on_gpu, model_file)
+    output = measure(benchmark, runner.deblur, batch, case)
+    if output.shape != batch.shape or not np.isfinite(output).all():
+        raise AssertionError(f"{label} returned {output.shape} with non-finite values")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+@pytest.mark.parametrize("path", PATHS, ids=PATH_IDS)
+def test_full_model(benchmark, path, size, bench_checkpoint, onnx_file, images):
+    benchmark.group = f"full model {size[0]}x{size[1]}"
+    _measure_path(benchmark, path, "fused", size, bench_checkpoint, onnx_file, images)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=PATH_IDS)
+def test_f_alone(benchmark, path, bench_checkpoint, onnx_file, images):
+    benchmark.group = f"F alone {SIZES[0][0]}x{SIZES[0][1]}"
+    _measure_path(benchmark, path, "f", SIZES[0], bench_checkpoint, onnx_file, images)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=PATH_IDS)
+def test_one_g_step(benchmark, path, bench_checkpoint, onnx_file, images):
+    benchmark.group = f"one G step {SIZES[0][0]}x{SIZES[0][1]}"
+    _measure_path(benchmark, path, "g", SIZES[0], bench_checkpoint, onnx_file, images)
+
+
+def test_f_then_g_unrolled(benchmark, onnx_file, images):
+    """What Triton's default ensemble runs, without Triton: F, then G x3 in one graph, both on OpenVINO."""
+    pytest.importorskip("openvino")
+    from golf_rt.backends.openvino_runner import OpenVinoRunner
+
+    benchmark.group = f"full model {SIZES[0][0]}x{SIZES[0][1]}"
+    f, g = OpenVinoRunner(onnx_file("f")).activate(), OpenVinoRunner(onnx_file("g_unrolled")).activate()
+    batch = images(*SIZES[0])
+    case = Case(
+        "golf-rt openvino fp32 (F, then G x3: two models)", "openvino", "fp32", "in-process", "fused", batch.shape
+    )
+    measure(benchmark, lambda x: g.deblur(f.deblur(x)), batch, case)

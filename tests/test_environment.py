@@ -1,0 +1,67 @@
+import os
+import platform
+import subprocess
+import sys
+from importlib.metadata import version
+
+import pytest
+
+from golf_rt import environment
+
+
+def _proc_cpuinfo_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            return next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), None)
+    except OSError:
+        return None
+
+
+def test_cpu_identity_names_this_processor_and_its_usable_cores():
+    identity = environment.cpu_identity()
+    expected = _proc_cpuinfo_model() or platform.processor() or platform.machine()
+    assert identity["name"] == expected and identity["name"]
+    assert identity["cores"] == len(os.sched_getaffinity(0))
+    assert identity["native_bf16"] == bool({"avx512_bf16", "amx_bf16"} & environment.cpu_flags())
+
+
+def test_gpus_agree_with_the_cuda_driver():
+    gpus = environment.gpus()
+    assert isinstance(gpus, tuple)
+    assert len(gpus) == environment.cuda_device_count()
+    assert all(gpu["name"] for gpu in gpus)
+
+
+def test_device_name_is_the_cpu_with_its_cores_when_not_on_a_gpu():
+    name = environment.device_name(on_gpu=False)
+    assert name == f"{environment.cpu_name()} ({environment.cpu_cores()} cores)"
+    if not environment.gpus():
+        assert environment.device_name(on_gpu=True) == name
+
+
+@pytest.mark.gpu
+def test_device_name_on_a_gpu_is_the_gpu_torch_sees():
+    if not environment.cuda_device_count():
+        pytest.skip("no NVIDIA GPU here")
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("this torch build has no CUDA")
+    assert environment.device_name(on_gpu=True) == torch.cuda.get_device_name(0)
+    assert environment.gpus()[0]["memory_gib"] > 1
+
+
+def test_software_versions_are_the_installed_ones():
+    versions = environment.software_versions()
+    assert versions["python"] == platform.python_version()
+    assert versions["numpy"] == version("numpy")
+    assert "tensorrt" not in versions or versions["tensorrt"] == version("tensorrt")
+
+
+def test_describe_lists_the_gpus_and_imports_no_inference_library():
+    code = (
+        "import sys, golf_rt.environment as e; e.describe(); e.gpus(); "
+        "print(sorted(m for m in ('torch', 'tensorrt') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    assert environment.describe()["gpus"] == list(environment.gpus())
