@@ -208,18 +208,11 @@ def bench_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     if checkpoint.default_checkpoint_path().is_file():
         _CHECKPOINT.append(checkpoint.default_checkpoint_path())
         return None
-    torch = pytest.importorskip("torch")
-    from golf_rt.networks import GolfOptimizer, build_f, build_g
+    pytest.importorskip("torch")
+    from golf_rt.networks import seeded_random_model
 
-    torch.manual_seed(0)
-    f, g = build_f(), build_g()
-    with torch.no_grad():
-        for net in (f, g):
-            for parameter in net.parameters():
-                if parameter.ndim == 4:
-                    parameter.mul_(0.5)  # keeps the export's check against PyTorch within tolerance
-            net.branch[-1].weight.normal_(0.0, 0.003)
-    path = checkpoint.save(GolfOptimizer(f, g, ITERATIONS), tmp_path_factory.mktemp("bench") / "bench.safetensors", {})
+    folder = tmp_path_factory.mktemp("bench")
+    path = checkpoint.save(seeded_random_model(0, ITERATIONS), folder / "bench.safetensors", {})
     _CHECKPOINT.append(path)
     return path
 

@@ -124,3 +124,20 @@ class GolfOptimizer(nn.Module):
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def seeded_random_model(seed: int = 0, iterations: int = DEFAULT_ITERATIONS) -> GolfOptimizer:
+    """F and G with seeded random weights and a residual of a few percent, like a trained model.
+
+    For tests and benchmarks that need a model which is not the identity without trained weights;
+    halving the conv weights keeps exported graphs within fp32 tolerance of PyTorch.
+    """
+    torch.manual_seed(seed)
+    f, g = build_f(), build_g()
+    with torch.no_grad():
+        for net in (f, g):
+            for parameter in net.parameters():
+                if parameter.ndim == 4:
+                    parameter.mul_(0.5)
+            net.branch[-1].weight.normal_(0.0, 0.003)
+    return GolfOptimizer(f, g, iterations).eval()

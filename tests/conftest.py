@@ -25,19 +25,11 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def checkpoint_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """F and G with random weights and a small non-zero last layer, so the model is not the identity."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from golf_rt import checkpoint
-    from golf_rt.networks import GolfOptimizer, build_f, build_g
+    from golf_rt.networks import seeded_random_model
 
-    torch.manual_seed(0)
-    f, g = build_f(), build_g()
-    with torch.no_grad():
-        for net in (f, g):
-            for parameter in net.parameters():
-                if parameter.ndim == 4:
-                    parameter.mul_(0.5)
-            net.branch[-1].weight.normal_(0.0, 0.003)  # a residual of a few percent, like a trained model
-    return checkpoint.save(GolfOptimizer(f, g, 3), tmp_path_factory.mktemp("ckpt") / "tiny.safetensors", {})
+    return checkpoint.save(seeded_random_model(0, 3), tmp_path_factory.mktemp("ckpt") / "tiny.safetensors", {})
 
 
 @pytest.fixture(scope="session")

@@ -68,3 +68,13 @@ def test_invalid_iteration_counts_are_refused():
         GolfOptimizer(build_f(), build_g(), iterations=-1)
     with pytest.raises(ValueError, match="iterations"):
         GUnrolled(build_g(), 0)
+
+
+def test_seeded_random_model_is_reproducible_and_not_the_identity():
+    from golf_rt.networks import seeded_random_model
+
+    a, b = seeded_random_model(1), seeded_random_model(1)
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(a(x), b(x))
+        assert not torch.allclose(a(x), x, atol=1e-4)
