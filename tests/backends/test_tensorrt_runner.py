@@ -3,7 +3,8 @@ import pytest
 
 from golf_rt.environment import cuda_device_count, installed
 from golf_rt.errors import BackendUnavailableError, EngineMismatchError
-from golf_rt.tensorrt_settings import Sidecar, write_sidecar
+from golf_rt.tensorrt_settings import write_sidecar
+from tests.sidecars import sidecar
 
 HAS_GPU = installed("tensorrt") and cuda_device_count() > 0
 gpu = pytest.mark.gpu
@@ -13,13 +14,8 @@ needs_gpu = pytest.mark.skipif(not HAS_GPU, reason="needs an NVIDIA GPU with Ten
 def fake_engine(tmp_path, **changes):
     engine = tmp_path / "fused_x3_fp16.plan"
     engine.write_bytes(b"not an engine")
-    fields = dict(
-        tensorrt_version="0.0.0", gpu_name="no GPU", compute_capability="0.0", precision="fp16",
-        profile_min=(1, 3, 64, 64), profile_opt=(1, 3, 256, 256), profile_max=(4, 3, 720, 1280),
-        onnx_sha256="0" * 64, onnx_name="fused_x3.onnx", build_seconds=1.0, built_at="2026-01-01T00:00:00+00:00",
-    )  # fmt: skip
-    fields.update(changes)
-    write_sidecar(engine, Sidecar(**fields))
+    mismatch = {"tensorrt_version": "0.0.0", "gpu_name": "no GPU", "compute_capability": "0.0"}
+    write_sidecar(engine, sidecar(**{**mismatch, **changes}))
     return engine
 
 
