@@ -70,6 +70,7 @@ def save(model: GolfOptimizer, path: str | Path, metadata: dict[str, Any]) -> Pa
         "format": FORMAT,
         "architecture": "golf-optimizer",
         "filters": {"F": model.f.filters, "G": model.g.filters},
+        "residual_scale": {"F": model.f.residual_scale, "G": model.g.residual_scale},
         "iterations": model.iterations,
         **metadata,
     }
@@ -89,8 +90,12 @@ def load(path: str | Path | None = None, iterations: int | None = None) -> GolfO
 
     metadata = read_metadata(path)
     tensors = load_file(str(resolve(path)))
-    f = GolfNet(int(metadata["filters"]["F"]))
-    g = GolfNet(int(metadata["filters"]["G"]))
+    scales = metadata.get("residual_scale", {"F": "none", "G": "none"})  # older files: the paper's network
+    try:
+        f = GolfNet(int(metadata["filters"]["F"]), scales["F"])
+        g = GolfNet(int(metadata["filters"]["G"]), scales["G"])
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(f"{path}: unusable architecture metadata: {exc}") from exc
     for prefix, net in (("F.", f), ("G.", g)):
         state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
         try:

@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 OPSET = 18
 TOLERANCE = 1e-4
 """Largest absolute difference between ONNX Runtime (CPU, fp32) and PyTorch that an export may have."""
-FP16_KEEP_FP32_OPS = ("InstanceNormalization",)
+FP16_KEEP_FP32_OPS = ("InstanceNormalization", "ReduceMean", "Sqrt")  # image statistics need FP32's range
 
 
 def verification_inputs(seed: int = 0) -> list[np.ndarray]:
@@ -185,7 +185,7 @@ def export_onnx(
 
 
 def fp16_onnx_from_onnx(source: str | Path, destination: str | Path | None = None) -> Path:
-    """An FP16 copy of an ONNX file: FP16 weights and compute, FP32 I/O and InstanceNormalization.
+    """An FP16 copy of an ONNX file: FP16 weights and compute; FP32 I/O and image statistics.
 
     Written next to the source as `<stem>_fp16.onnx` unless `destination` is given.
     """

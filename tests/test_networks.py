@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from golf_rt import model_facts
-from golf_rt.networks import GolfOptimizer, GUnrolled, build_f, build_g, count_parameters
+from golf_rt.networks import GolfOptimizer, GUnrolled, build_f, build_g, count_parameters, gradient_rms
 
 
 def test_parameter_counts_match_the_paper():
@@ -42,12 +42,29 @@ def test_untrained_networks_are_the_identity():
 
 
 def test_residual_structure_adds_the_branch():
-    f = build_f().eval()
+    f = build_f(residual_scale="none").eval()
     torch.nn.init.normal_(f.branch[-1].weight, std=0.01)
     x = torch.rand(1, 3, 20, 20)
     with torch.no_grad():
         assert torch.allclose(f(x), x + f.branch(x))
         assert not torch.allclose(f(x), x)
+
+
+def test_gradient_scaling_makes_the_correction_follow_the_images_detail():
+    """The paper's branch is blind to contrast; the default one scales with it."""
+    x = torch.rand(1, 3, 32, 32)
+    for scale, ratio in (("none", 1.0), ("gradient", 0.5)):
+        f = build_f(residual_scale=scale).eval()
+        torch.nn.init.normal_(f.branch[-1].weight, std=0.01)
+        with torch.no_grad():
+            full, half = f(x) - x, f(0.5 * x) - 0.5 * x
+        assert (half.norm() / full.norm()).item() == pytest.approx(ratio, rel=0.05)
+    assert torch.allclose(gradient_rms(torch.full((2, 3, 8, 8), 0.7)), torch.tensor(1e-3))
+
+
+def test_unknown_residual_scale_is_refused():
+    with pytest.raises(ValueError, match="residual_scale"):
+        build_g(residual_scale="std")
 
 
 def test_trajectory_and_unrolled_agree_with_the_full_model():

@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from golf_rt import checkpoint
 from golf_rt.metrics import psnr, to_uint8
-from golf_rt.networks import GolfOptimizer, build_f, build_g
+from golf_rt.networks import RESIDUAL_SCALES, GolfOptimizer, build_f, build_g
 from golf_rt.synthetic import BlurSpec
 from training.data import GoProPairs, SyntheticConfig, SyntheticPairs, folder_images, skimage_images
 
@@ -57,6 +57,7 @@ class TrainConfig:
     val_pairs: int = 24
     device: str = "cpu"
     amp: str = "none"
+    residual_scale: str = "gradient"
 
     def __post_init__(self) -> None:
         if self.stage not in ("F", "G"):
@@ -158,7 +159,8 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
     if resuming:
         model = checkpoint.load(output / "last.safetensors")
     else:
-        model = checkpoint.load(init) if init else GolfOptimizer(build_f(), build_g())
+        scale = config.residual_scale
+        model = checkpoint.load(init) if init else GolfOptimizer(build_f(scale), build_g(scale))
     model.to(device).train()
     trained = model.f if config.stage == "F" else model.g
     model.f.requires_grad_(config.stage == "F")
@@ -257,6 +259,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     parser.add_argument("--kernel-extent", type=int, nargs=2, metavar=("MIN", "MAX"))
     parser.add_argument("--noise-sigma", type=float, nargs=2, metavar=("MIN", "MAX"))
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--residual-scale", choices=RESIDUAL_SCALES,
+                        help="gradient (default): the branch's output scales with the input's detail; none: as printed")
     parser.add_argument("--amp", choices=("none", "bf16"), help="bf16 autocast (2x faster on CPUs with AVX512-BF16)")
     args = parser.parse_args(argv)
     values = dict(PRESETS[args.preset])

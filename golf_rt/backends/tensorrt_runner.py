@@ -4,9 +4,11 @@ Building (`engine_from_onnx`): one optimization profile over batch and resolutio
 timing cache, and a JSON sidecar (see `golf_rt.tensorrt_settings`). FP16 differs by version:
 
 - TensorRT 10 builds the FP32 ONNX with the FP16 builder flag, pins every Instance-Normalization
-  layer to FP32 (layer precision and output type) and sets OBEY_PRECISION_CONSTRAINTS;
+  and reduction layer (the residual's detail scale) to FP32 (layer precision and output type)
+  and sets OBEY_PRECISION_CONSTRAINTS;
 - TensorRT 11 removed those flags and builds only strongly typed networks, so FP16 there means
-  building the FP16 ONNX (`golf_rt.export.fp16_onnx_from_onnx`: FP32 I/O and Instance Norm).
+  building the FP16 ONNX (`golf_rt.export.fp16_onnx_from_onnx`: FP32 I/O, Instance Norm and
+  the detail scale's reductions).
 
 Running (`TensorRTRunner`): the named-tensor API (`set_input_shape`, `set_tensor_address`,
 `execute_async_v3`) on the runner's own CUDA stream, with device buffers and pinned host
@@ -137,17 +139,18 @@ def engine_from_onnx(onnx_path: str | Path, engine_path: str | Path, options: Bu
 
 
 def _pin_instance_norm_fp32(trt: Any, network: Any, config: Any) -> None:
-    """TensorRT 10 weak typing: FP16 everywhere except Instance Norm, whose variance overflows FP16."""
+    """TensorRT 10 weak typing: FP16 everywhere except the image statistics (Instance Norm's
+    variance overflows FP16; the detail scale's mean of squares needs FP32's range)."""
     config.set_flag(trt.BuilderFlag.FP16)
     config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
     pinned = 0
     for index in range(network.num_layers):
         layer = network.get_layer(index)
-        if layer.type == trt.LayerType.NORMALIZATION:
+        if layer.type in (trt.LayerType.NORMALIZATION, trt.LayerType.REDUCE):
             layer.precision = trt.float32
             layer.set_output_type(0, trt.float32)
             pinned += 1
-    logger.info("pinned %d Instance-Normalization layers to FP32", pinned)
+    logger.info("pinned %d Instance-Normalization and reduction layers to FP32", pinned)
 
 
 def engines_from_onnx_dir(
