@@ -139,8 +139,10 @@ def engine_from_onnx(onnx_path: str | Path, engine_path: str | Path, options: Bu
 
 
 def _pin_instance_norm_fp32(trt: Any, network: Any, config: Any) -> None:
-    """TensorRT 10 weak typing: FP16 everywhere except the image statistics (Instance Norm's
-    variance overflows FP16; the detail scale's mean of squares needs FP32's range)."""
+    """TensorRT 10 weak typing: FP16 everywhere except the image statistics in FP32.
+
+    Instance Norm's variance overflows FP16; the detail scale's mean of squares needs FP32's range.
+    """
     config.set_flag(trt.BuilderFlag.FP16)
     config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
     pinned = 0
