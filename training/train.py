@@ -259,8 +259,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     parser.add_argument("--kernel-extent", type=int, nargs=2, metavar=("MIN", "MAX"))
     parser.add_argument("--noise-sigma", type=float, nargs=2, metavar=("MIN", "MAX"))
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--residual-scale", choices=RESIDUAL_SCALES,
-                        help="gradient (default): the branch's output scales with the input's detail; none: as printed")
+    parser.add_argument(
+        "--residual-scale",
+        choices=RESIDUAL_SCALES,
+        help="gradient (default): the branch's output scales with the input's detail; none: as printed",
+    )
     parser.add_argument("--amp", choices=("none", "bf16"), help="bf16 autocast (2x faster on CPUs with AVX512-BF16)")
     args = parser.parse_args(argv)
     values = dict(PRESETS[args.preset])
