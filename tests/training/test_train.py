@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from golf_rt import checkpoint
-from training.train import TrainConfig, build_datasets, parse_args, train
+from training.train import TrainConfig, build_datasets, parse_args, pixel_loss, train
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,12 +69,25 @@ def test_each_stage_lowers_its_loss_and_resumes(tmp_path, image_folder):
     assert checkpoint.read_metadata(tmp_path / "F" / "last.safetensors")["step"] == 30
 
 
+def test_psnr_loss_is_minus_the_mean_per_image_psnr():
+    sharp = torch.rand(2, 3, 16, 16)
+    output = sharp.clone()
+    output[0] += 0.1  # 20 dB
+    output[1] += 0.01  # 40 dB
+    assert pixel_loss(output, sharp, "psnr").item() == pytest.approx(-30.0, abs=0.25)  # 50 dB floor
+    assert pixel_loss(output, sharp, "mse").item() == pytest.approx(0.00505, rel=1e-3)
+    with pytest.raises(ValueError, match="loss"):
+        TrainConfig(loss="l3")
+
+
 def test_cli_presets_and_overrides():
     config, args = parse_args(["--stage", "G", "--preset", "paper", "--output", "x", "--lambda-p", "0"])
     assert (config.crop, config.batch, config.steps, config.train_iterations) == (256, 4, 200_000, 5)
     assert config.decades == 11.0 and config.lr == 1e-3
     config, _ = parse_args(["--stage", "F", "--output", "x", "--crop", "64", "--kernel-extent", "5", "9"])
     assert config.crop == 64 and config.kernel_extent == (5, 9) and config.steps == 3000
+    config, _ = parse_args(["--stage", "F", "--output", "x", "--loss", "psnr", "--residual-scale", "none"])
+    assert (config.loss, config.residual_scale) == ("psnr", "none")
 
 
 def test_data_parallel_training_with_two_cpu_processes(tmp_path):
