@@ -3,6 +3,7 @@
     python -m training.evaluate --checkpoint runs/G/best.safetensors            # held-out photos
     python -m training.evaluate --data gopro:/data/GOPRO_Large --max-iterations 5
     python -m training.evaluate --data sharp                                     # unblurred input
+    python -m training.evaluate --data sharp-noisy      # unblurred, with the held-out noise and 8 bits
 
 Metrics are computed on RGB uint8 images (PSNR data range 255, SSIM with a Gaussian window,
 sigma 1.5) by scikit-image. The table shows where G converges (the paper: 2-4 iterations).
@@ -21,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from golf_rt import checkpoint
-from golf_rt.heldout import Pair, heldout_pairs
+from golf_rt.heldout import HELDOUT_BLUR, Pair, heldout_pairs
 from golf_rt.metrics import psnr, ssim, to_uint8
 
 
@@ -59,15 +60,24 @@ def gopro_pairs(root: str, limit: int | None) -> list[Pair]:
     return [Pair(data.pairs[i][0].stem, *(t.permute(1, 2, 0).numpy() for t in data[i])) for i in range(count)]
 
 
+def noisy(sharp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The held-out set's degradation without the blur: noise sigma 0.01, 8 bits."""
+    sigma = HELDOUT_BLUR.noise_sigma[0]
+    return (np.round(np.clip(sharp + rng.normal(0, sigma, sharp.shape), 0, 1) * 255) / 255).astype(np.float32)
+
+
 def load_pairs(source: str, limit: int | None) -> list[Pair]:
     if source == "heldout":
         pairs = heldout_pairs()
     elif source == "sharp":
         pairs = [Pair(p.name, p.sharp, p.sharp) for p in heldout_pairs()]
+    elif source == "sharp-noisy":
+        rng = np.random.default_rng(7)
+        pairs = [Pair(p.name, noisy(p.sharp, rng), p.sharp) for p in heldout_pairs()]
     elif source.startswith("gopro:"):
         pairs = gopro_pairs(source.split(":", 1)[1], limit)
     else:
-        raise ValueError(f"unknown data source {source!r}: use heldout, sharp or gopro:PATH")
+        raise ValueError(f"unknown data source {source!r}: use heldout, sharp, sharp-noisy or gopro:PATH")
     return pairs[:limit] if limit else pairs
 
 
@@ -104,7 +114,7 @@ def write_figure(model: torch.nn.Module, pairs: list[Pair], path: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", help="checkpoint to evaluate (default: the shipped one)")
-    parser.add_argument("--data", default="heldout", help="heldout (default), sharp, or gopro:PATH")
+    parser.add_argument("--data", default="heldout", help="heldout (default), sharp, sharp-noisy or gopro:PATH")
     parser.add_argument("--max-iterations", type=int, default=5)
     parser.add_argument("--limit", type=int, help="evaluate only the first N pairs")
     parser.add_argument("--output", type=Path, help="write report JSON here")
