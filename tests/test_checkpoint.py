@@ -57,3 +57,32 @@ def test_wrong_weights_are_refused(tmp_path):
     save_file(tensors, str(path), metadata={"golf_rt": json.dumps(meta)})
     with pytest.raises(CheckpointError, match="weights of F do not fit"):
         checkpoint.load(path)
+
+
+def rewrite_metadata(path, change) -> None:
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as handle:
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+        meta = json.loads(handle.metadata()["golf_rt"])
+    change(meta)
+    save_file(tensors, str(path), metadata={"golf_rt": json.dumps(meta)})
+
+
+def test_residual_scale_round_trips_and_older_files_mean_the_papers_network(tmp_path):
+    model = GolfOptimizer(build_f("none"), build_g("gradient"))
+    path = checkpoint.save(model, tmp_path / "m.safetensors", {})
+    assert checkpoint.read_metadata(path)["residual_scale"] == {"F": "none", "G": "gradient"}
+    loaded = checkpoint.load(path)
+    assert (loaded.f.residual_scale, loaded.g.residual_scale) == ("none", "gradient")
+
+    rewrite_metadata(path, lambda meta: meta.pop("residual_scale"))
+    loaded = checkpoint.load(path)
+    assert (loaded.f.residual_scale, loaded.g.residual_scale) == ("none", "none")
+
+    rewrite_metadata(path, lambda meta: meta.update(residual_scale={"F": "std", "G": "none"}))
+    with pytest.raises(CheckpointError, match="architecture"):
+        checkpoint.load(path)
