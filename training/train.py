@@ -122,6 +122,19 @@ def build_datasets(config: TrainConfig, rank: int) -> tuple[torch.utils.data.Dat
     return train, [validation[i] for i in range(len(validation))]
 
 
+def describe_data(config: TrainConfig) -> str:
+    """What the checkpoint was trained on, in words, for its metadata and model card."""
+    if config.data != "synthetic":
+        return config.data
+    low, high = config.kernel_extent
+    return (
+        f"synthetic camera shake (shake trajectories, {low}-{high} px, noise sigma "
+        f"{config.noise_sigma[0]:g}-{config.noise_sigma[1]:g}) over scikit-image's bundled photos listed in "
+        f"training/data.py SKIMAGE_TRAINING (zoom {config.scale_range[0]:g}-{config.scale_range[1]:g}), "
+        f"{config.procedural_fraction:.0%} procedural dead-leaves images"
+    )
+
+
 @torch.no_grad()
 def validate(model: GolfOptimizer, pairs: list, device: torch.device, iterations: int) -> float:
     """Mean PSNR (uint8, data range 255) of F (stage 1) or F + G x iterations (stage 2)."""
@@ -202,7 +215,7 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
                                 for b, s in validation]))  # fmt: skip
     val_iterations = 0 if config.stage == "F" else 3
     metadata = {"training": {**dataclasses.asdict(config), "command": command},
-                "data": config.data, "stage": config.stage}  # fmt: skip
+                "data": describe_data(config), "stage": config.stage}  # fmt: skip
     if init:  # stage G records how the F it builds on was trained
         metadata["init"] = {"sha256": checkpoint.file_sha256(init), **checkpoint.read_metadata(init)}
     log = open(output / "log.jsonl", "a") if rank == 0 else None
