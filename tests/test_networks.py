@@ -51,7 +51,7 @@ def test_residual_structure_adds_the_branch():
 
 
 def test_gradient_scaling_makes_the_correction_follow_the_images_detail():
-    """The paper's branch is blind to contrast; the default one scales with it."""
+    """The paper's branch is blind to contrast; the gradient-scaled one follows it."""
     x = torch.rand(1, 3, 32, 32)
     for scale, ratio in (("none", 1.0), ("gradient", 0.5)):
         f = build_f(residual_scale=scale).eval()

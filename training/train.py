@@ -73,7 +73,7 @@ class TrainConfig:
     val_pairs: int = 24
     device: str = "cpu"
     amp: str = "none"
-    residual_scale: str = "gradient"
+    residual_scale: str = "none"
     loss: str = "mse"
 
     def __post_init__(self) -> None:
@@ -294,7 +294,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     parser.add_argument(
         "--residual-scale",
         choices=RESIDUAL_SCALES,
-        help="gradient (default): the branch's output scales with the input's detail; none: as printed",
+        help="none (default): the paper's network; gradient: the branch's output scales with the input's detail",
     )
     parser.add_argument("--loss", choices=LOSSES, help="pixel loss: mse (the paper's) or psnr (mean per-image dB)")
     parser.add_argument("--amp", choices=("none", "bf16"), help="bf16 autocast (2x faster on CPUs with AVX512-BF16)")
