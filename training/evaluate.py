@@ -46,7 +46,7 @@ class Report:
         rows = ["| stage | PSNR (dB) | SSIM | gain (dB) |", "|---|---|---|---|"]
         base = means["input"]["psnr"]
         for stage, m in means.items():
-            label = "blurry input" if stage == "input" else f"F + G x {stage}"
+            label = "input" if stage == "input" else f"F + G x {stage}"
             gain = f"{m['psnr'] - base:+.2f}" if np.isfinite(base) else "n/a (sharp input)"
             rows.append(f"| {label} | {m['psnr']:.2f} | {m['ssim']:.4f} | {gain} |")
         return "\n".join(rows)
