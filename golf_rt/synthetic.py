@@ -140,9 +140,13 @@ def degrade(sharp: np.ndarray, rng: np.random.Generator, spec: BlurSpec) -> tupl
     """Blur, add noise and optionally quantise; returns (blurry, kernel), both float32."""
     kernel = camera_shake_kernel(rng, spec.extent, spec.model)
     blurry = blur(sharp, kernel)
-    sigma = rng.uniform(*spec.noise_sigma)
+    return add_noise(blurry, rng, rng.uniform(*spec.noise_sigma), spec.quantize), kernel
+
+
+def add_noise(image: np.ndarray, rng: np.random.Generator, sigma: float, quantize: bool) -> np.ndarray:
+    """The sensor half of `degrade`: Gaussian noise of std sigma, then optionally 8 bits."""
     if sigma > 0:
-        blurry = blurry + rng.normal(0, sigma, blurry.shape).astype(np.float32)
-    if spec.quantize:
-        blurry = np.round(np.clip(blurry, 0, 1) * 255) / 255
-    return blurry.astype(np.float32), kernel
+        image = image + rng.normal(0, sigma, image.shape).astype(np.float32)
+    if quantize:
+        image = np.round(np.clip(image, 0, 1) * 255) / 255
+    return image.astype(np.float32)

@@ -6,7 +6,7 @@ validation split is fixed. Images are float32 HxWx3 in [0, 1].
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from golf_rt.heldout import HELDOUT_BLUR
 from golf_rt.synthetic import BlurSpec, dead_leaves, degrade
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -70,6 +71,17 @@ class SyntheticConfig:
             raise ValueError(f"crop must be at least 16 px, got {self.crop}")
         if not 0.0 <= self.procedural_fraction <= 1.0:
             raise ValueError(f"procedural_fraction must be in [0, 1], got {self.procedural_fraction}")
+
+
+def native_config(crop: int) -> SyntheticConfig:
+    """Native-scale training photos, the held-out blur strength, the training trajectories.
+
+    9-23 px, sigma 0.01, 8 bits, like the held-out set; validation and baselines use it.
+    """
+    return SyntheticConfig(
+        crop=crop, procedural_fraction=0.0, scale_range=(1.0, 1.0), colour_jitter=False,
+        blur=replace(HELDOUT_BLUR, model="shake"),
+    )  # fmt: skip
 
 
 def _random_crop(image: np.ndarray, rng: np.random.Generator, config: SyntheticConfig) -> np.ndarray:

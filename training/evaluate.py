@@ -24,6 +24,7 @@ from tqdm import tqdm
 from golf_rt import checkpoint
 from golf_rt.heldout import HELDOUT_BLUR, Pair, heldout_pairs
 from golf_rt.metrics import psnr, ssim, to_uint8
+from golf_rt.synthetic import add_noise
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,6 @@ def gopro_pairs(root: str, limit: int | None) -> list[Pair]:
     return [Pair(data.pairs[i][0].stem, *(t.permute(1, 2, 0).numpy() for t in data[i])) for i in range(count)]
 
 
-def noisy(sharp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The held-out set's degradation without the blur: noise sigma 0.01, 8 bits."""
-    sigma = HELDOUT_BLUR.noise_sigma[0]
-    return (np.round(np.clip(sharp + rng.normal(0, sigma, sharp.shape), 0, 1) * 255) / 255).astype(np.float32)
-
-
 def load_pairs(source: str, limit: int | None) -> list[Pair]:
     if source == "heldout":
         pairs = heldout_pairs()
@@ -73,7 +68,8 @@ def load_pairs(source: str, limit: int | None) -> list[Pair]:
         pairs = [Pair(p.name, p.sharp, p.sharp) for p in heldout_pairs()]
     elif source == "sharp-noisy":
         rng = np.random.default_rng(7)
-        pairs = [Pair(p.name, noisy(p.sharp, rng), p.sharp) for p in heldout_pairs()]
+        sigma = HELDOUT_BLUR.noise_sigma[0]
+        pairs = [Pair(p.name, add_noise(p.sharp, rng, sigma, quantize=True), p.sharp) for p in heldout_pairs()]
     elif source.startswith("gopro:"):
         pairs = gopro_pairs(source.split(":", 1)[1], limit)
     else:

@@ -17,8 +17,7 @@ from tqdm import tqdm
 
 from golf_rt.heldout import heldout_pairs
 from golf_rt.metrics import psnr, ssim, to_uint8
-from golf_rt.synthetic import BlurSpec
-from training.data import SyntheticConfig, SyntheticPairs, skimage_images
+from training.data import SyntheticPairs, native_config, skimage_images
 
 PAD = 64  # reflect padding against wrap-around, as wide as the largest kernels' support
 
@@ -46,11 +45,7 @@ def apply_filter(image: np.ndarray, response: np.ndarray) -> np.ndarray:
 
 
 def training_pairs(count: int, size: int = 256, seed: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
-    config = SyntheticConfig(
-        crop=size, procedural_fraction=0.0, scale_range=(1.0, 1.0), colour_jitter=False,
-        blur=BlurSpec(extent=(9, 23), noise_sigma=(0.01, 0.01), quantize=True),
-    )  # fmt: skip
-    data = SyntheticPairs(skimage_images(), config, seed=seed, length=count)
+    data = SyntheticPairs(skimage_images(), native_config(size), seed=seed, length=count)
     return [tuple(t.permute(1, 2, 0).numpy() for t in data[i]) for i in range(count)]
 
 

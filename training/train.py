@@ -32,7 +32,7 @@ from golf_rt import checkpoint
 from golf_rt.metrics import psnr, to_uint8
 from golf_rt.networks import RESIDUAL_SCALES, GolfOptimizer, build_f, build_g
 from golf_rt.synthetic import BlurSpec
-from training.data import GoProPairs, SyntheticConfig, SyntheticPairs, folder_images, skimage_images
+from training.data import GoProPairs, SyntheticConfig, SyntheticPairs, folder_images, native_config, skimage_images
 
 LOSSES = ("mse", "psnr")
 PSNR_LOSS_FLOOR = 1e-5  # per-image MSE floor: 50 dB, so exact reconstructions do not dominate
@@ -114,11 +114,7 @@ def build_datasets(config: TrainConfig, rank: int) -> tuple[torch.utils.data.Dat
     )
     train = SyntheticPairs(images, synthetic, seed=config.seed, length=config.steps * config.batch)
     # Validation looks like deployment: photos at native scale, 9-23 px shake, sigma 0.01, 8 bits.
-    native = SyntheticConfig(
-        crop=128, procedural_fraction=0.0, scale_range=(1.0, 1.0), colour_jitter=False,
-        blur=BlurSpec(extent=(9, 23), noise_sigma=(0.01, 0.01), quantize=True),
-    )  # fmt: skip
-    validation = SyntheticPairs(images, native, seed=10_000, length=config.val_pairs)
+    validation = SyntheticPairs(images, native_config(128), seed=10_000, length=config.val_pairs)
     return train, [validation[i] for i in range(len(validation))]
 
 
