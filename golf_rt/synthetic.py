@@ -4,7 +4,8 @@ Numpy only, so that demos and evaluation sets need neither torch nor scipy. Two 
 models exist on purpose: training draws from `shake_trajectory` (random acceleration with
 impulsive jerks, after Boracchi and Foi 2012), held-out evaluation from `spline_trajectory`
 (a smoothed random walk through control points), so that evaluation measures generalisation
-to blur the model never saw.
+to blur the model never saw. "wide-shake" is the shake model over Boracchi and Foi's full range
+of shakiness, from straight sweeps to tangled paths, for training on a broad kernel model.
 
 Border convention, used everywhere: the sharp image is reflect-padded by half the kernel
 size, convolved, and cropped back, so blurry and sharp images have the same size and align.
@@ -16,14 +17,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-TRAJECTORY_MODELS = ("shake", "spline")
+TRAJECTORY_MODELS = ("shake", "wide-shake", "spline")
+WIDE_ANXIETY = (1e-3, 0.1)  # log-uniform; Boracchi and Foi draw 0.1 * U(0, 1)
 
 
-def shake_trajectory(rng: np.random.Generator, steps: int = 1000) -> np.ndarray:
-    """Random-acceleration camera path with occasional jerks; returns complex positions."""
+def shake_trajectory(rng: np.random.Generator, steps: int = 1000, wide: bool = False) -> np.ndarray:
+    """Random-acceleration camera path with occasional jerks; returns complex positions.
+
+    The "anxiety" sets how much the path wanders: up to 0.005 gives mostly gentle curves; wide
+    draws it log-uniformly over WIDE_ANXIETY, so straight and tangled paths are equally common.
+    """
     length = 60.0
     step = length / (steps - 1)
-    anxiety = 0.005 * rng.uniform()
+    anxiety = np.exp(rng.uniform(*np.log(WIDE_ANXIETY))) if wide else 0.005 * rng.uniform()
     jerk_probability = 0.2 * rng.uniform()
     centripetal = 0.7 * rng.uniform()
     gaussian = 10.0 * rng.uniform()
@@ -81,7 +87,7 @@ def camera_shake_kernel(
     """A motion-blur kernel whose trajectory spans a random extent in the given px range."""
     if model not in TRAJECTORY_MODELS:
         raise ValueError(f"unknown trajectory model {model!r}; choose one of {TRAJECTORY_MODELS}")
-    path = shake_trajectory(rng) if model == "shake" else spline_trajectory(rng)
+    path = spline_trajectory(rng) if model == "spline" else shake_trajectory(rng, wide=model == "wide-shake")
     return rasterize(path, int(rng.integers(extent[0], extent[1] + 1)))
 
 
@@ -122,23 +128,31 @@ def dead_leaves(rng: np.random.Generator, size: int, shapes: int = 600) -> np.nd
 
 @dataclass(frozen=True)
 class BlurSpec:
-    """How to degrade a sharp image; None noise means no noise."""
+    """How to degrade a sharp image; None noise means no noise.
+
+    sharp_fraction: share of images left unblurred (noise only), so that a model trained on
+    them learns to leave sharp input alone.
+    """
 
     extent: tuple[int, int] = (5, 31)
     model: str = "shake"
     noise_sigma: tuple[float, float] = (0.0, 0.02)
     quantize: bool = False
+    sharp_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.model not in TRAJECTORY_MODELS:
             raise ValueError(f"unknown trajectory model {self.model!r}; choose one of {TRAJECTORY_MODELS}")
         if not 1 <= self.extent[0] <= self.extent[1]:
             raise ValueError(f"kernel extent range must satisfy 1 <= low <= high, got {self.extent}")
+        if not 0.0 <= self.sharp_fraction <= 1.0:
+            raise ValueError(f"sharp_fraction must be in [0, 1], got {self.sharp_fraction}")
 
 
 def degrade(sharp: np.ndarray, rng: np.random.Generator, spec: BlurSpec) -> tuple[np.ndarray, np.ndarray]:
     """Blur, add noise and optionally quantise; returns (blurry, kernel), both float32."""
-    kernel = camera_shake_kernel(rng, spec.extent, spec.model)
+    unblurred = spec.sharp_fraction > 0 and rng.uniform() < spec.sharp_fraction
+    kernel = np.ones((1, 1), np.float32) if unblurred else camera_shake_kernel(rng, spec.extent, spec.model)
     blurry = blur(sharp, kernel)
     return add_noise(blurry, rng, rng.uniform(*spec.noise_sigma), spec.quantize), kernel
 

@@ -52,6 +52,34 @@ def test_blur_spec_validates():
         synthetic.BlurSpec(model="linear")
     with pytest.raises(ValueError, match="extent"):
         synthetic.BlurSpec(extent=(9, 3))
+    with pytest.raises(ValueError, match="sharp_fraction"):
+        synthetic.BlurSpec(sharp_fraction=1.5)
+
+
+def _minor_to_major_spread(kernel: np.ndarray) -> float:
+    """0 for a straight-line kernel, up to 1 for one that spreads equally in every direction."""
+    ys, xs = np.mgrid[: kernel.shape[0], : kernel.shape[1]]
+    cy, cx = (kernel * ys).sum(), (kernel * xs).sum()
+    cov = np.cov(np.stack([xs.ravel() - cx, ys.ravel() - cy]), aweights=kernel.ravel() + 1e-12, bias=True)
+    low, high = np.linalg.eigvalsh(cov)
+    return low / high
+
+
+def test_wide_shake_covers_more_tangled_paths_than_shake():
+    rng = np.random.default_rng(5)
+    kernels = {model: [synthetic.camera_shake_kernel(rng, (15, 15), model) for _ in range(60)]
+               for model in ("shake", "wide-shake")}  # fmt: skip
+    spread = {model: np.median([_minor_to_major_spread(k) for k in ks]) for model, ks in kernels.items()}
+    assert spread["wide-shake"] > 1.5 * spread["shake"]
+
+
+def test_sharp_fraction_leaves_images_unblurred():
+    sharp = synthetic.dead_leaves(np.random.default_rng(3), 48)
+    spec = synthetic.BlurSpec(noise_sigma=(0.0, 0.0), sharp_fraction=1.0)
+    blurry, kernel = synthetic.degrade(sharp, np.random.default_rng(0), spec)
+    assert kernel.shape == (1, 1) and np.allclose(blurry, sharp, atol=1e-6)
+    blurred, _ = synthetic.degrade(sharp, np.random.default_rng(0), synthetic.BlurSpec(noise_sigma=(0.0, 0.0)))
+    assert not np.allclose(blurred, sharp, atol=1e-3)
 
 
 def test_heldout_set_is_fixed_and_uses_the_other_trajectory_model():

@@ -73,14 +73,14 @@ class SyntheticConfig:
             raise ValueError(f"procedural_fraction must be in [0, 1], got {self.procedural_fraction}")
 
 
-def native_config(crop: int) -> SyntheticConfig:
+def native_config(crop: int, trajectory: str = "shake") -> SyntheticConfig:
     """Native-scale training photos, the held-out blur strength, the training trajectories.
 
     9-23 px, sigma 0.01, 8 bits, like the held-out set; validation and baselines use it.
     """
     return SyntheticConfig(
         crop=crop, procedural_fraction=0.0, scale_range=(1.0, 1.0), colour_jitter=False,
-        blur=replace(HELDOUT_BLUR, model="shake"),
+        blur=replace(HELDOUT_BLUR, model=trajectory),
     )  # fmt: skip
 
 

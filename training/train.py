@@ -31,7 +31,7 @@ from tqdm import tqdm
 from golf_rt import checkpoint
 from golf_rt.metrics import psnr, to_uint8
 from golf_rt.networks import RESIDUAL_SCALES, GolfOptimizer, build_f, build_g
-from golf_rt.synthetic import BlurSpec
+from golf_rt.synthetic import TRAJECTORY_MODELS, BlurSpec
 from training.data import GoProPairs, SyntheticConfig, SyntheticPairs, folder_images, native_config, skimage_images
 
 LOSSES = ("mse", "psnr")
@@ -68,6 +68,9 @@ class TrainConfig:
     scale_range: tuple[float, float] = (0.5, 1.0)
     kernel_extent: tuple[int, int] = (5, 31)
     noise_sigma: tuple[float, float] = (0.0, 0.02)
+    trajectory: str = "shake"
+    sharp_fraction: float = 0.0
+    quantize: bool = False
     seed: int = 0
     val_every: int = 250
     val_pairs: int = 24
@@ -84,6 +87,8 @@ class TrainConfig:
                              "or train with --lambda-p 0")  # fmt: skip
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.trajectory not in TRAJECTORY_MODELS or self.trajectory == "spline":
+            raise ValueError(f"trajectory must be shake or wide-shake (spline is held out), got {self.trajectory!r}")
         if self.amp not in ("none", "bf16"):
             raise ValueError(f"amp must be 'none' or 'bf16', got {self.amp!r}")
         if self.steps < 1 or self.batch < 1 or self.train_iterations < 1:
@@ -110,11 +115,14 @@ def build_datasets(config: TrainConfig, rank: int) -> tuple[torch.utils.data.Dat
         crop=config.crop,
         procedural_fraction=config.procedural_fraction,
         scale_range=config.scale_range,
-        blur=BlurSpec(extent=config.kernel_extent, noise_sigma=config.noise_sigma),
-    )
+        blur=BlurSpec(
+            extent=config.kernel_extent, model=config.trajectory, noise_sigma=config.noise_sigma,
+            quantize=config.quantize, sharp_fraction=config.sharp_fraction,
+        ),
+    )  # fmt: skip
     train = SyntheticPairs(images, synthetic, seed=config.seed, length=config.steps * config.batch)
-    # Validation looks like deployment: photos at native scale, 9-23 px shake, sigma 0.01, 8 bits.
-    validation = SyntheticPairs(images, native_config(128), seed=10_000, length=config.val_pairs)
+    # Validation looks like deployment: photos at native scale, 9-23 px, sigma 0.01, 8 bits.
+    validation = SyntheticPairs(images, native_config(128, config.trajectory), seed=10_000, length=config.val_pairs)
     return train, [validation[i] for i in range(len(validation))]
 
 
@@ -123,9 +131,11 @@ def describe_data(config: TrainConfig) -> str:
     if config.data != "synthetic":
         return config.data
     low, high = config.kernel_extent
+    extras = f", {config.sharp_fraction:.0%} left unblurred" if config.sharp_fraction else ""
+    extras += ", 8 bits" if config.quantize else ""
     return (
-        f"synthetic camera shake (shake trajectories, {low}-{high} px, noise sigma "
-        f"{config.noise_sigma[0]:g}-{config.noise_sigma[1]:g}) over scikit-image's bundled photos listed in "
+        f"synthetic camera shake ({config.trajectory} trajectories, {low}-{high} px, noise sigma "
+        f"{config.noise_sigma[0]:g}-{config.noise_sigma[1]:g}{extras}) over scikit-image's bundled photos listed in "
         f"training/data.py SKIMAGE_TRAINING (zoom {config.scale_range[0]:g}-{config.scale_range[1]:g}), "
         f"{config.procedural_fraction:.0%} procedural dead-leaves images"
     )
@@ -281,11 +291,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     parser.add_argument("--vgg-weights", help="torchvision vgg11_bn state dict (.safetensors or .pth)")
     for name in ("steps", "batch", "crop", "train-iterations", "seed", "val-every", "val-pairs"):
         parser.add_argument(f"--{name}", type=int)
-    for name in ("lr", "gamma", "decades", "lambda-p", "procedural-fraction"):
+    for name in ("lr", "gamma", "decades", "lambda-p", "procedural-fraction", "sharp-fraction"):
         parser.add_argument(f"--{name}", type=float)
     parser.add_argument("--scale-range", type=float, nargs=2, metavar=("MIN", "MAX"), help="photo zoom-out range")
     parser.add_argument("--kernel-extent", type=int, nargs=2, metavar=("MIN", "MAX"))
     parser.add_argument("--noise-sigma", type=float, nargs=2, metavar=("MIN", "MAX"))
+    parser.add_argument("--trajectory", choices=[m for m in TRAJECTORY_MODELS if m != "spline"],
+                        help="kernel model: shake (gentle paths) or wide-shake (straight to tangled)")  # fmt: skip
+    parser.add_argument("--quantize", action="store_true", default=None, help="round blurry inputs to 8 bits")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument(
         "--residual-scale",

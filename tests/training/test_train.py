@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from golf_rt import checkpoint
-from training.train import TrainConfig, build_datasets, parse_args, pixel_loss, train
+from training.train import TrainConfig, build_datasets, describe_data, parse_args, pixel_loss, train
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,6 +88,16 @@ def test_cli_presets_and_overrides():
     assert config.crop == 64 and config.kernel_extent == (5, 9) and config.steps == 3000
     config, _ = parse_args(["--stage", "F", "--output", "x", "--loss", "psnr", "--residual-scale", "none"])
     assert (config.loss, config.residual_scale) == ("psnr", "none")
+    config, _ = parse_args(["--stage", "F", "--output", "x", "--trajectory", "wide-shake", "--sharp-fraction", "0.05",
+                            "--quantize"])  # fmt: skip
+    assert (config.trajectory, config.sharp_fraction, config.quantize) == ("wide-shake", 0.05, True)
+    words = describe_data(config)
+    assert "wide-shake" in words and "5% left unblurred" in words and "8 bits" in words
+    assert parse_args(["--stage", "F", "--output", "x"])[0].quantize is False
+    with pytest.raises(ValueError, match="held out"):
+        TrainConfig(trajectory="spline")
+    with pytest.raises(SystemExit):
+        parse_args(["--stage", "F", "--output", "x", "--trajectory", "spline"])
 
 
 def test_data_parallel_training_with_two_cpu_processes(tmp_path):
