@@ -54,6 +54,18 @@ def test_blur_spec_validates():
         synthetic.BlurSpec(extent=(9, 3))
     with pytest.raises(ValueError, match="sharp_fraction"):
         synthetic.BlurSpec(sharp_fraction=1.5)
+    with pytest.raises(ValueError, match="kernel_bank"):
+        synthetic.BlurSpec(kernel_bank=-1)
+
+
+def test_kernel_banks_are_fixed_nested_and_the_only_kernels_drawn():
+    small, large = synthetic.BlurSpec(kernel_bank=3), synthetic.BlurSpec(kernel_bank=8)
+    assert all(np.array_equal(a, b) for a, b in zip(synthetic.kernel_bank(small), synthetic.kernel_bank(large)))
+    rng = np.random.default_rng(0)
+    sharp = synthetic.dead_leaves(rng, 48)
+    drawn = [synthetic.degrade(sharp, rng, small)[1] for _ in range(12)]
+    assert all(any(np.array_equal(k, b) for b in synthetic.kernel_bank(small)) for k in drawn)
+    assert len({k.tobytes() for k in drawn}) > 1
 
 
 def _minor_to_major_spread(kernel: np.ndarray) -> float:

@@ -71,6 +71,7 @@ class TrainConfig:
     trajectory: str = "shake"
     sharp_fraction: float = 0.0
     quantize: bool = False
+    kernel_bank: int = 0
     seed: int = 0
     val_every: int = 250
     val_pairs: int = 24
@@ -117,13 +118,33 @@ def build_datasets(config: TrainConfig, rank: int) -> tuple[torch.utils.data.Dat
         scale_range=config.scale_range,
         blur=BlurSpec(
             extent=config.kernel_extent, model=config.trajectory, noise_sigma=config.noise_sigma,
-            quantize=config.quantize, sharp_fraction=config.sharp_fraction,
+            quantize=config.quantize, sharp_fraction=config.sharp_fraction, kernel_bank=config.kernel_bank,
         ),
     )  # fmt: skip
     train = SyntheticPairs(images, synthetic, seed=config.seed, length=config.steps * config.batch)
     # Validation looks like deployment: photos at native scale, 9-23 px, sigma 0.01, 8 bits.
     validation = SyntheticPairs(images, native_config(128, config.trajectory), seed=10_000, length=config.val_pairs)
     return train, [validation[i] for i in range(len(validation))]
+
+
+def bank_validation(config: TrainConfig, train_set: torch.utils.data.Dataset) -> list:
+    """The validation photos blurred with the training bank's kernels; empty without a bank.
+
+    Shows how well the seen kernels are inverted, next to the main validation on unseen ones.
+    """
+    if not config.kernel_bank or not isinstance(train_set, SyntheticPairs):
+        return []
+    native = native_config(128, config.trajectory)
+    blur = dataclasses.replace(train_set.config.blur, noise_sigma=native.blur.noise_sigma, quantize=True,
+                               sharp_fraction=0.0)  # fmt: skip
+    config_seen = dataclasses.replace(native, blur=blur)
+    pairs = SyntheticPairs(train_set.images, config_seen, seed=10_000, length=config.val_pairs)
+    return [pairs[i] for i in range(len(pairs))]
+
+
+def mean_input_psnr(pairs: list) -> float:
+    return float(np.mean([psnr(to_uint8(b.permute(1, 2, 0).numpy()), to_uint8(s.permute(1, 2, 0).numpy()))
+                          for b, s in pairs]))  # fmt: skip
 
 
 def describe_data(config: TrainConfig) -> str:
@@ -133,6 +154,7 @@ def describe_data(config: TrainConfig) -> str:
     low, high = config.kernel_extent
     extras = f", {config.sharp_fraction:.0%} left unblurred" if config.sharp_fraction else ""
     extras += ", 8 bits" if config.quantize else ""
+    extras += f", from a bank of {config.kernel_bank} kernels" if config.kernel_bank else ""
     return (
         f"synthetic camera shake ({config.trajectory} trajectories, {low}-{high} px, noise sigma "
         f"{config.noise_sigma[0]:g}-{config.noise_sigma[1]:g}{extras}) over scikit-image's bundled photos listed in "
@@ -217,8 +239,9 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
         perceptual = PerceptualLoss(config.vgg_weights).to(device)
 
     train_set, validation = build_datasets(config, rank)
-    input_psnr = float(np.mean([psnr(to_uint8(b.permute(1, 2, 0).numpy()), to_uint8(s.permute(1, 2, 0).numpy()))
-                                for b, s in validation]))  # fmt: skip
+    input_psnr = mean_input_psnr(validation)
+    seen_kernels = bank_validation(config, train_set) if rank == 0 else []
+    seen_input_psnr = mean_input_psnr(seen_kernels) if seen_kernels else None
     val_iterations = 0 if config.stage == "F" else 3
     metadata = {"training": {**dataclasses.asdict(config), "command": command},
                 "data": describe_data(config), "stage": config.stage}  # fmt: skip
@@ -262,6 +285,9 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
                 score = validate(model, validation, device, val_iterations)
                 record = {"step": done, "loss": loss.item(), "val_psnr": score, "val_input_psnr": input_psnr,
                           "seconds": time.time() - began}  # fmt: skip
+                if seen_kernels:
+                    record["val_bank_psnr"] = validate(model, seen_kernels, device, val_iterations)
+                    record["val_bank_input_psnr"] = seen_input_psnr
                 log.write(json.dumps(record) + "\n")
                 log.flush()
                 metrics = {"val_psnr": score, "val_input_psnr": input_psnr, "step": done}
@@ -289,7 +315,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/last.*")
     parser.add_argument("--data", help="synthetic (default), folder:PATH or gopro:PATH (GOPRO_Large)")
     parser.add_argument("--vgg-weights", help="torchvision vgg11_bn state dict (.safetensors or .pth)")
-    for name in ("steps", "batch", "crop", "train-iterations", "seed", "val-every", "val-pairs"):
+    for name in ("steps", "batch", "crop", "train-iterations", "seed", "val-every", "val-pairs", "kernel-bank"):
         parser.add_argument(f"--{name}", type=int)
     for name in ("lr", "gamma", "decades", "lambda-p", "procedural-fraction", "sharp-fraction"):
         parser.add_argument(f"--{name}", type=float)

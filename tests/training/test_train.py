@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from golf_rt import checkpoint
-from training.train import TrainConfig, build_datasets, describe_data, parse_args, pixel_loss, train
+from training.train import TrainConfig, bank_validation, build_datasets, describe_data, parse_args, pixel_loss, train
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,6 +69,17 @@ def test_each_stage_lowers_its_loss_and_resumes(tmp_path, image_folder):
     assert checkpoint.read_metadata(tmp_path / "F" / "last.safetensors")["step"] == 30
 
 
+def test_a_kernel_bank_run_also_validates_on_the_seen_kernels(tmp_path, image_folder):
+    config = tiny("F", 2, image_folder, kernel_bank=2, val_every=2, crop=32)
+    assert len(bank_validation(config, build_datasets(config, rank=0)[0])) == 2
+    train(config, tmp_path / "bank")
+    (record,) = [json.loads(line) for line in (tmp_path / "bank" / "log.jsonl").read_text().splitlines()]
+    assert record["val_bank_input_psnr"] != record["val_input_psnr"]  # other kernels, same photos
+    assert 10.0 < record["val_bank_psnr"] < 60.0
+    plain = tiny("F", 2, image_folder)
+    assert bank_validation(plain, build_datasets(plain, rank=0)[0]) == []
+
+
 def test_psnr_loss_is_minus_the_mean_per_image_psnr():
     sharp = torch.rand(2, 3, 16, 16)
     output = sharp.clone()
@@ -89,10 +100,11 @@ def test_cli_presets_and_overrides():
     config, _ = parse_args(["--stage", "F", "--output", "x", "--loss", "psnr", "--residual-scale", "none"])
     assert (config.loss, config.residual_scale) == ("psnr", "none")
     config, _ = parse_args(["--stage", "F", "--output", "x", "--trajectory", "wide-shake", "--sharp-fraction", "0.05",
-                            "--quantize"])  # fmt: skip
+                            "--quantize", "--kernel-bank", "64"])  # fmt: skip
     assert (config.trajectory, config.sharp_fraction, config.quantize) == ("wide-shake", 0.05, True)
     words = describe_data(config)
     assert "wide-shake" in words and "5% left unblurred" in words and "8 bits" in words
+    assert config.kernel_bank == 64 and "bank of 64 kernels" in words
     assert parse_args(["--stage", "F", "--output", "x"])[0].quantize is False
     with pytest.raises(ValueError, match="held out"):
         TrainConfig(trajectory="spline")
