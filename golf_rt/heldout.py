@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from golf_rt.synthetic import BlurSpec, degrade
+from golf_rt.synthetic import BlurSpec, add_noise, degrade
 
 HELDOUT_PHOTOS = (
     ("skimage", "data/rocket.jpg"),
@@ -65,3 +65,10 @@ def heldout_pairs(crops_per_photo: int = 4, size: int = 256, seed: int = 2024) -
             blurry, _ = degrade(sharp, rng, HELDOUT_BLUR)
             pairs.append(Pair(f"{photo.stem}_{k}", np.clip(blurry, 0, 1), sharp))
     return pairs
+
+
+def with_heldout_noise(pairs: list[Pair], seed: int = 7) -> list[Pair]:
+    """The pairs' sharp images with only the held-out sensor noise: what sharp input looks like."""
+    rng = np.random.default_rng(seed)
+    sigma = HELDOUT_BLUR.noise_sigma[0]
+    return [Pair(p.name, add_noise(p.sharp, rng, sigma, HELDOUT_BLUR.quantize), p.sharp) for p in pairs]

@@ -155,11 +155,14 @@ class BlurSpec:
             raise ValueError(f"kernel_bank must be 0 (no bank) or a positive count, got {self.kernel_bank}")
 
 
-@lru_cache(maxsize=4)
 def kernel_bank(spec: BlurSpec) -> tuple[np.ndarray, ...]:
     """The spec's fixed kernels; kernel i depends on i alone, so banks of growing size are nested."""
-    return tuple(camera_shake_kernel(np.random.default_rng([7919, i]), spec.extent, spec.model)
-                 for i in range(spec.kernel_bank))  # fmt: skip
+    return _bank(spec.extent, spec.model, spec.kernel_bank)
+
+
+@lru_cache(maxsize=4)
+def _bank(extent: tuple[int, int], model: str, count: int) -> tuple[np.ndarray, ...]:
+    return tuple(camera_shake_kernel(np.random.default_rng([7919, i]), extent, model) for i in range(count))
 
 
 def draw_kernel(rng: np.random.Generator, spec: BlurSpec) -> np.ndarray:
@@ -172,7 +175,7 @@ def degrade(sharp: np.ndarray, rng: np.random.Generator, spec: BlurSpec) -> tupl
     """Blur, add noise and optionally quantise; returns (blurry, kernel), both float32."""
     unblurred = spec.sharp_fraction > 0 and rng.uniform() < spec.sharp_fraction
     kernel = np.ones((1, 1), np.float32) if unblurred else draw_kernel(rng, spec)
-    blurry = blur(sharp, kernel)
+    blurry = sharp if unblurred else blur(sharp, kernel)  # add_noise returns a new array either way
     return add_noise(blurry, rng, rng.uniform(*spec.noise_sigma), spec.quantize), kernel
 
 

@@ -19,14 +19,13 @@ import numpy as np
 import torch
 
 from golf_rt import checkpoint
-from golf_rt.heldout import HELDOUT_BLUR, Pair, heldout_pairs
+from golf_rt.heldout import Pair, heldout_pairs, with_heldout_noise
 from golf_rt.networks import GolfNet
-from golf_rt.synthetic import add_noise
 
 INPUTS = ("blurry", "sharp_noisy", "blurry_half_contrast")
 
 
-def _rms(array: np.ndarray | torch.Tensor) -> float:
+def _rms(array: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(np.asarray(array, dtype=np.float64)))))
 
 
@@ -39,12 +38,11 @@ def correction_rms(f: GolfNet, image: np.ndarray) -> float:
 
 def measure(f: GolfNet, pairs: list[Pair], seed: int = 7) -> list[dict[str, float | str]]:
     """One row per pair: the correction F makes on each input kind and the one needed."""
-    rng = np.random.default_rng(seed)
     rows = []
-    for pair in pairs:
+    for pair, noisy in zip(pairs, with_heldout_noise(pairs, seed)):
         inputs = {
             "blurry": pair.blurry,
-            "sharp_noisy": add_noise(pair.sharp, rng, HELDOUT_BLUR.noise_sigma[0], quantize=True),
+            "sharp_noisy": noisy.blurry,
             "blurry_half_contrast": (0.5 * pair.blurry + 0.25).astype(np.float32),
         }
         row: dict[str, float | str] = {"name": pair.name, "needed": _rms(pair.sharp - pair.blurry)}

@@ -22,9 +22,8 @@ import torch
 from tqdm import tqdm
 
 from golf_rt import checkpoint
-from golf_rt.heldout import HELDOUT_BLUR, Pair, heldout_pairs
+from golf_rt.heldout import Pair, heldout_pairs, with_heldout_noise
 from golf_rt.metrics import psnr, ssim, to_uint8
-from golf_rt.synthetic import add_noise
 
 
 @dataclass(frozen=True)
@@ -67,9 +66,7 @@ def load_pairs(source: str, limit: int | None) -> list[Pair]:
     elif source == "sharp":
         pairs = [Pair(p.name, p.sharp, p.sharp) for p in heldout_pairs()]
     elif source == "sharp-noisy":
-        rng = np.random.default_rng(7)
-        sigma = HELDOUT_BLUR.noise_sigma[0]
-        pairs = [Pair(p.name, add_noise(p.sharp, rng, sigma, quantize=True), p.sharp) for p in heldout_pairs()]
+        pairs = with_heldout_noise(heldout_pairs())
     elif source.startswith("gopro:"):
         pairs = gopro_pairs(source.split(":", 1)[1], limit)
     else:
