@@ -71,6 +71,7 @@ def save(model: GolfOptimizer, path: str | Path, metadata: dict[str, Any]) -> Pa
         "architecture": "golf-optimizer",
         "filters": {"F": model.f.filters, "G": model.g.filters},
         "residual_scale": {"F": model.f.residual_scale, "G": model.g.residual_scale},
+        "padding": {"F": model.f.padding, "G": model.g.padding},
         "iterations": model.iterations,
         **metadata,
     }
@@ -91,9 +92,10 @@ def load(path: str | Path | None = None, iterations: int | None = None) -> GolfO
     metadata = read_metadata(path)
     tensors = load_file(str(resolve(path)))
     scales = metadata.get("residual_scale", {"F": "none", "G": "none"})  # older files: the paper's network
+    paddings = metadata.get("padding", {"F": "zeros", "G": "zeros"})  # older files: zero padding
     try:
-        f = GolfNet(int(metadata["filters"]["F"]), scales["F"])
-        g = GolfNet(int(metadata["filters"]["G"]), scales["G"])
+        f = GolfNet(int(metadata["filters"]["F"]), scales["F"], paddings["F"])
+        g = GolfNet(int(metadata["filters"]["G"]), scales["G"], paddings["G"])
     except (KeyError, ValueError) as exc:
         raise CheckpointError(f"{path}: unusable architecture metadata: {exc}") from exc
     for prefix, net in (("F.", f), ("G.", g)):

@@ -34,3 +34,16 @@ def ssim(output: np.ndarray, target: np.ndarray) -> float:
             use_sample_covariance=False,
         )  # fmt: skip
     )
+
+
+def border_and_interior_psnr(output: np.ndarray, target: np.ndarray, band: int = 16) -> tuple[float, float]:
+    """PSNR of the `band`-pixel frame along the edges, and of the rest, for uint8 HxWxC images.
+
+    Padding artefacts live in the frame; averaging them with the interior hides them.
+    """
+    h, w = target.shape[:2]
+    if 2 * band >= min(h, w):
+        raise ValueError(f"a {band} px border band leaves no interior in a {h}x{w} image")
+    frame = np.ones((h, w), dtype=bool)
+    frame[band : h - band, band : w - band] = False
+    return psnr(output[frame], target[frame]), psnr(output[~frame], target[~frame])

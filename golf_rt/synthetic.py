@@ -18,7 +18,10 @@ from functools import lru_cache
 
 import numpy as np
 
-TRAJECTORY_MODELS = ("shake", "wide-shake", "spline")
+TRAJECTORY_MODELS = ("shake", "wide-shake", "random-walk", "mixed", "spline")
+HELD_OUT_MODELS = ("spline",)  # evaluation only: training never draws from these
+TRAINING_MODELS = tuple(m for m in TRAJECTORY_MODELS if m not in HELD_OUT_MODELS)
+MIXED_MODELS = ("shake", "wide-shake", "random-walk")  # what "mixed" draws from, equally often
 WIDE_ANXIETY = (1e-3, 0.1)  # log-uniform; Boracchi and Foi draw 0.1 * U(0, 1)
 
 
@@ -46,6 +49,38 @@ def shake_trajectory(rng: np.random.Generator, steps: int = 1000, wide: bool = F
         velocity = velocity / (abs(velocity) + 1e-12) * step
         path[t + 1] = path[t] + velocity
     return path
+
+
+def random_walk_trajectory(rng: np.random.Generator, steps: int = 256) -> np.ndarray:
+    """Compact or tangled paths with uneven dwell: what the shake models rarely draw.
+
+    The heading turns by a Gaussian angle each step (0.05 to 1.5 rad, log-uniform: nearly
+    straight to a tangle that folds back on itself), the speed is gamma-distributed (shape 0.2
+    to 5, log-uniform), and the camera holds still at one random moment for 0-80% of the
+    exposure: that point keeps its share of the kernel's mass, so a kernel of a given extent can
+    blur mildly as well as strongly.
+    """
+    turn = np.exp(rng.uniform(np.log(0.05), np.log(1.5)))
+    shape = np.exp(rng.uniform(np.log(0.2), np.log(5.0)))
+    heading = rng.uniform(0, 2 * np.pi) + np.cumsum(rng.normal(0, turn, steps))
+    speed = rng.gamma(shape, 1.0 / shape, steps)
+    path = np.concatenate([[0j], np.cumsum(speed * np.exp(1j * heading))])
+    dwell = rng.uniform(0.0, 0.8)
+    held = int(round(len(path) * dwell / (1.0 - dwell)))
+    return np.insert(path, int(rng.integers(len(path))), np.full(held, path[rng.integers(len(path))]))
+
+
+def trajectory(rng: np.random.Generator, model: str) -> np.ndarray:
+    """A camera path from the named model; "mixed" picks one of MIXED_MODELS first."""
+    if model not in TRAJECTORY_MODELS:
+        raise ValueError(f"unknown trajectory model {model!r}; choose one of {TRAJECTORY_MODELS}")
+    if model == "mixed":
+        model = MIXED_MODELS[rng.integers(len(MIXED_MODELS))]
+    if model == "spline":
+        return spline_trajectory(rng)
+    if model == "random-walk":
+        return random_walk_trajectory(rng)
+    return shake_trajectory(rng, wide=model == "wide-shake")
 
 
 def spline_trajectory(rng: np.random.Generator, steps: int = 512) -> np.ndarray:
@@ -86,9 +121,7 @@ def camera_shake_kernel(
     rng: np.random.Generator, extent: tuple[int, int] = (5, 31), model: str = "shake"
 ) -> np.ndarray:
     """A motion-blur kernel whose trajectory spans a random extent in the given px range."""
-    if model not in TRAJECTORY_MODELS:
-        raise ValueError(f"unknown trajectory model {model!r}; choose one of {TRAJECTORY_MODELS}")
-    path = spline_trajectory(rng) if model == "spline" else shake_trajectory(rng, wide=model == "wide-shake")
+    path = trajectory(rng, model)
     return rasterize(path, int(rng.integers(extent[0], extent[1] + 1)))
 
 

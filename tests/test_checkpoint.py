@@ -86,3 +86,18 @@ def test_residual_scale_round_trips_and_older_files_mean_the_papers_network(tmp_
     rewrite_metadata(path, lambda meta: meta.update(residual_scale={"F": "std", "G": "none"}))
     with pytest.raises(CheckpointError, match="architecture"):
         checkpoint.load(path)
+
+
+def test_padding_round_trips_and_older_files_mean_zero_padding(tmp_path):
+    model = GolfOptimizer(build_f(padding="reflect"), build_g())
+    path = checkpoint.save(model, tmp_path / "m.safetensors", {})
+    assert checkpoint.read_metadata(path)["padding"] == {"F": "reflect", "G": "zeros"}
+    loaded = checkpoint.load(path)
+    assert (loaded.f.padding, loaded.g.padding) == ("reflect", "zeros")
+
+    rewrite_metadata(path, lambda meta: meta.pop("padding"))
+    assert checkpoint.load(path).f.padding == "zeros"
+
+    rewrite_metadata(path, lambda meta: meta.update(padding={"F": "mirror", "G": "zeros"}))
+    with pytest.raises(CheckpointError, match="architecture"):
+        checkpoint.load(path)

@@ -180,3 +180,15 @@ def test_images_module_needs_no_torch():
 
     code = "import sys, golf_rt.images; assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_border_band_psnr_separates_a_frame_from_the_interior():
+    from golf_rt.metrics import border_and_interior_psnr, psnr
+
+    target = np.full((64, 64, 3), 128, np.uint8)
+    output = target.copy()
+    output[:, -6] += 12  # a faint line 6 px from the right edge, as zero padding draws
+    border, interior = border_and_interior_psnr(output, target, band=8)
+    assert interior == float("inf") and border < psnr(output, target) - 3
+    with pytest.raises(ValueError, match="interior"):
+        border_and_interior_psnr(output, target, band=32)

@@ -95,3 +95,35 @@ def test_seeded_random_model_is_reproducible_and_not_the_identity():
     with torch.no_grad():
         assert torch.equal(a(x), b(x))
         assert not torch.allclose(a(x), x, atol=1e-4)
+
+
+def _constant_image_output(padding: str) -> torch.Tensor:
+    torch.manual_seed(0)
+    f = build_f(padding=padding).eval()
+    with torch.no_grad():
+        f.branch[-1].weight.normal_(0.0, 0.05)
+        return f(torch.full((1, 3, 24, 32), 0.5))
+
+
+def test_reflect_padding_keeps_counts_and_draws_no_frame():
+    assert count_parameters(build_f(padding="reflect")) == 466_348
+    assert count_parameters(build_g(padding="reflect")) == 120_188
+    # A flat image has nothing to deblur: with reflect padding every pixel is treated alike,
+    # with zero padding the network sees a dark frame and changes the border.
+    assert _constant_image_output("reflect").std() < 1e-5
+    assert _constant_image_output("zeros").std() > 1e-3
+
+
+def test_padding_can_be_switched_in_place_and_is_validated():
+    f = build_f()
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        f.branch[-1].weight.normal_(0.0, 0.05)
+        zero_padded = f(x)
+        f.set_padding("reflect")
+        assert f.padding == "reflect"
+        assert not torch.allclose(f(x), zero_padded)
+    with pytest.raises(ValueError, match="padding"):
+        f.set_padding("circular-ish")
+    with pytest.raises(ValueError, match="padding"):
+        build_g(padding="same")

@@ -102,3 +102,30 @@ def test_heldout_set_is_fixed_and_uses_the_other_trajectory_model():
     assert all(p.blurry.shape == (256, 256, 3) for p in first)
     quantised = first[0].blurry * 255
     assert np.allclose(quantised, np.round(quantised), atol=1e-3)
+
+
+def _relative_spread(kernel: np.ndarray) -> float:
+    """RMS distance of the kernel's mass from its centre, over its extent: low = mild blur."""
+    ys, xs = np.mgrid[: kernel.shape[0], : kernel.shape[1]]
+    cy, cx = (kernel * ys).sum(), (kernel * xs).sum()
+    rows, cols = np.nonzero(kernel > 0)
+    return float(np.sqrt((kernel * ((ys - cy) ** 2 + (xs - cx) ** 2)).sum()) / max(rows.ptp(), cols.ptp()))
+
+
+def test_random_walk_kernels_include_compact_mild_blur_the_shake_model_rarely_draws():
+    rng = np.random.default_rng(3)
+    spread = {m: [_relative_spread(synthetic.camera_shake_kernel(rng, (15, 15), m)) for _ in range(150)]
+              for m in ("shake", "random-walk")}  # fmt: skip
+    assert np.percentile(spread["random-walk"], 10) < 0.8 * np.percentile(spread["shake"], 10)
+
+
+def test_mixed_draws_from_every_training_model_and_never_the_held_out_one(monkeypatch):
+    drawn = []
+    for name in ("shake_trajectory", "random_walk_trajectory", "spline_trajectory"):
+        original = getattr(synthetic, name)
+        monkeypatch.setattr(synthetic, name, lambda *a, _o=original, _n=name, **k: drawn.append(_n) or _o(*a, **k))
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        synthetic.camera_shake_kernel(rng, (5, 9), "mixed")
+    assert set(drawn) == {"shake_trajectory", "random_walk_trajectory"}
+    assert "spline" not in synthetic.TRAINING_MODELS and "mixed" in synthetic.TRAINING_MODELS

@@ -30,25 +30,25 @@ from tqdm import tqdm
 
 from golf_rt import checkpoint
 from golf_rt.metrics import psnr, to_uint8
-from golf_rt.networks import RESIDUAL_SCALES, GolfOptimizer, build_f, build_g
-from golf_rt.synthetic import TRAJECTORY_MODELS, BlurSpec
+from golf_rt.networks import PADDINGS, RESIDUAL_SCALES, GolfOptimizer, build_f, build_g
+from golf_rt.synthetic import HELD_OUT_MODELS, TRAINING_MODELS, BlurSpec
+from training import photos as photo_sets
 from training.data import GoProPairs, SyntheticConfig, SyntheticPairs, folder_images, native_config, skimage_images
+from training.losses import LOSSES, frequency_loss, pixel_loss
+from training.validation import ValidationSet, score_gains, validation_set
 
-LOSSES = ("mse", "psnr")
-PSNR_LOSS_FLOOR = 1e-5  # per-image MSE floor: 50 dB, so exact reconstructions do not dominate
-
-
-def pixel_loss(output: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
-    """Lc, the pixel term. "mse": the paper's pixel MSE over the batch.
-
-    "psnr": the mean over images of 10*log10(MSE), minus their mean PSNR, so every image counts
-    in dB as evaluation counts it, instead of the most blurred images dominating the loss and
-    nearly sharp ones being sacrificed.
-    """
-    if kind == "mse":
-        return nn.functional.mse_loss(output, target)
-    per_image = (output - target).square().mean(dim=(1, 2, 3))
-    return 10.0 * torch.log10(per_image + PSNR_LOSS_FLOOR).mean()
+VALIDATIONS = ("native", "unseen")
+INTEGER_OPTIONS = (
+    "steps",
+    "batch",
+    "crop",
+    "train-iterations",
+    "seed",
+    "val-every",
+    "val-pairs",
+    "kernel-bank",
+    "workers",
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,12 @@ class TrainConfig:
     device: str = "cpu"
     amp: str = "none"
     residual_scale: str = "none"
+    padding: str = "zeros"
     loss: str = "mse"
+    fft_weight: float = 0.0
+    validation: str = "native"
+    photos: str = str(photo_sets.DEFAULT_FOLDER)
+    workers: int = 0
 
     def __post_init__(self) -> None:
         if self.stage not in ("F", "G"):
@@ -88,8 +93,15 @@ class TrainConfig:
                              "or train with --lambda-p 0")  # fmt: skip
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.trajectory not in TRAJECTORY_MODELS or self.trajectory == "spline":
-            raise ValueError(f"trajectory must be shake or wide-shake (spline is held out), got {self.trajectory!r}")
+        if self.trajectory not in TRAINING_MODELS:
+            held_out = ", ".join(HELD_OUT_MODELS)
+            raise ValueError(
+                f"trajectory must be one of {TRAINING_MODELS} ({held_out}: held out), got {self.trajectory!r}"
+            )
+        if self.padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {PADDINGS}, got {self.padding!r}")
+        if self.validation not in VALIDATIONS:
+            raise ValueError(f"validation must be one of {VALIDATIONS}, got {self.validation!r}")
         if self.amp not in ("none", "bf16"):
             raise ValueError(f"amp must be 'none' or 'bf16', got {self.amp!r}")
         if self.steps < 1 or self.batch < 1 or self.train_iterations < 1:
@@ -111,7 +123,12 @@ def build_datasets(config: TrainConfig, rank: int) -> tuple[torch.utils.data.Dat
         train = GoProPairs(root, "train", config.crop, seed=config.seed + rank)
         test = GoProPairs(root, "test", crop=config.crop, seed=12345)
         return train, [test[i] for i in range(min(config.val_pairs, len(test)))]
-    images = folder_images(config.data.split(":", 1)[1]) if config.data.startswith("folder:") else skimage_images()
+    if config.data.startswith("folder:"):
+        images = folder_images(config.data.split(":", 1)[1])
+    elif config.data == "photos":  # scikit-image's photos plus the wallpaper photos
+        images = skimage_images() + photo_sets.training_photos(Path(config.photos))
+    else:
+        images = skimage_images()
     synthetic = SyntheticConfig(
         crop=config.crop,
         procedural_fraction=config.procedural_fraction,
@@ -125,6 +142,12 @@ def build_datasets(config: TrainConfig, rank: int) -> tuple[torch.utils.data.Dat
     # Validation looks like deployment: photos at native scale, 9-23 px, sigma 0.01, 8 bits.
     validation = SyntheticPairs(images, native_config(128, config.trajectory), seed=10_000, length=config.val_pairs)
     return train, [validation[i] for i in range(len(validation))]
+
+
+def unseen_validation(config: TrainConfig) -> ValidationSet:
+    """Photos kept out of training, the held-out kernel model, a quarter sharp crops."""
+    blurred = max(1, config.val_pairs * 3 // 4)
+    return validation_set(photo_sets.validation_photos(Path(config.photos)), 128, blurred, config.val_pairs - blurred)
 
 
 def bank_validation(config: TrainConfig, train_set: torch.utils.data.Dataset) -> list:
@@ -149,7 +172,7 @@ def mean_input_psnr(pairs: list) -> float:
 
 def describe_data(config: TrainConfig) -> str:
     """What the checkpoint was trained on, in words, for its metadata and model card."""
-    if config.data != "synthetic":
+    if config.data not in ("synthetic", "photos"):
         return config.data
     low, high = config.kernel_extent
     extras = f", {config.sharp_fraction:.0%} left unblurred" if config.sharp_fraction else ""
@@ -158,7 +181,9 @@ def describe_data(config: TrainConfig) -> str:
     return (
         f"synthetic camera shake ({config.trajectory} trajectories, {low}-{high} px, noise sigma "
         f"{config.noise_sigma[0]:g}-{config.noise_sigma[1]:g}{extras}) over scikit-image's bundled photos listed in "
-        f"training/data.py SKIMAGE_TRAINING (zoom {config.scale_range[0]:g}-{config.scale_range[1]:g}), "
+        f"training/data.py SKIMAGE_TRAINING"
+        + (", the wallpaper photos in training/photos.py TRAINING_PHOTOS" if config.data == "photos" else "")
+        + f" (zoom {config.scale_range[0]:g}-{config.scale_range[1]:g}), "
         f"{config.procedural_fraction:.0%} procedural dead-leaves images"
     )
 
@@ -219,8 +244,9 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
     if resuming:
         model = checkpoint.load(output / "last.safetensors")
     else:
-        scale = config.residual_scale
-        model = checkpoint.load(init) if init else GolfOptimizer(build_f(scale), build_g(scale))
+        scale, padding = config.residual_scale, config.padding
+        model = checkpoint.load(init) if init else GolfOptimizer(build_f(scale, padding), build_g(scale, padding))
+        model.f.set_padding(padding), model.g.set_padding(padding)
     model.to(device).train()
     trained = model.f if config.stage == "F" else model.g
     model.f.requires_grad_(config.stage == "F")
@@ -239,6 +265,7 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
         perceptual = PerceptualLoss(config.vgg_weights).to(device)
 
     train_set, validation = build_datasets(config, rank)
+    unseen = unseen_validation(config) if config.validation == "unseen" and rank == 0 else None
     input_psnr = mean_input_psnr(validation)
     seen_kernels = bank_validation(config, train_set) if rank == 0 else []
     seen_input_psnr = mean_input_psnr(seen_kernels) if seen_kernels else None
@@ -251,13 +278,9 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=rank != 0,
                desc=f"stage {config.stage}", dynamic_ncols=True, file=sys.stderr)  # fmt: skip
     began = time.time()
+    batches = iter(batch_loader(train_set, config, start, world, rank))
     for step in bar:
-        indices = [(step * world + rank) * config.batch + j for j in range(config.batch)]
-        if isinstance(train_set, GoProPairs):
-            indices = [i % len(train_set) for i in indices]
-        pairs = [train_set[i] for i in indices]
-        blurry = torch.stack([p[0] for p in pairs]).to(device)
-        sharp = torch.stack([p[1] for p in pairs]).to(device)
+        blurry, sharp = (t.to(device) for t in next(batches))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp == "bf16"):
             if config.stage == "F":
                 outputs = [step_module(blurry)]
@@ -270,6 +293,7 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
                     outputs.append(x)
             loss = torch.stack([
                 pixel_loss(x.float(), sharp, config.loss)
+                + (config.fft_weight * frequency_loss(x, sharp) if config.fft_weight else 0.0)
                 + (config.lambda_p * perceptual(x, sharp) if perceptual else 0.0)
                 for x in outputs
             ]).mean()  # fmt: skip
@@ -279,12 +303,16 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
         schedule.step()
         done = step + 1
         if rank == 0:
-            bar.set_postfix(loss=f"{loss.item():.5f}", val_psnr=f"{best:.2f}", lr=f"{schedule.get_last_lr()[0]:.1e}")
+            bar.set_postfix(loss=f"{loss.item():.5f}", best_val=f"{best:.2f}", lr=f"{schedule.get_last_lr()[0]:.1e}")
         if done % config.val_every == 0 or done == config.steps:
             if rank == 0:
                 score = validate(model, validation, device, val_iterations)
                 record = {"step": done, "loss": loss.item(), "val_psnr": score, "val_input_psnr": input_psnr,
                           "seconds": time.time() - began}  # fmt: skip
+                if unseen is not None:  # choose by the unseen set's mean gain, sharp crops included
+                    record["native_val_psnr"] = score
+                    record.update(unseen_scores := score_gains(model, unseen, device, val_iterations))
+                    score = unseen_scores["val_score"]
                 if seen_kernels:
                     record["val_bank_psnr"] = validate(model, seen_kernels, device, val_iterations)
                     record["val_bank_input_psnr"] = seen_input_psnr
@@ -296,7 +324,7 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
                 if score > best:
                     best = score
                     checkpoint.save(model, output / "best.safetensors", {**metadata, "step": done, "metrics": metrics})
-                bar.set_postfix(loss=f"{loss.item():.5f}", val_psnr=f"{best:.2f}")
+                bar.set_postfix(loss=f"{loss.item():.5f}", best_val=f"{best:.2f}")
             if distributed:
                 dist.barrier()
     if log:
@@ -306,6 +334,31 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
     return output / "best.safetensors"
 
 
+class StepIndices(torch.utils.data.Sampler):
+    """Item indices in training order from step `start` on; each rank takes its own share."""
+
+    def __init__(self, config: TrainConfig, start: int, world: int, rank: int, length: int) -> None:
+        self.config, self.start, self.world, self.rank, self.length = config, start, world, rank, length
+
+    def __len__(self) -> int:
+        return (self.config.steps - self.start) * self.config.batch
+
+    def __iter__(self):
+        batch = self.config.batch
+        for step in range(self.start, self.config.steps):
+            for j in range(batch):
+                yield ((step * self.world + self.rank) * batch + j) % self.length
+
+
+def batch_loader(train_set: torch.utils.data.Dataset, config: TrainConfig, start: int, world: int,
+                 rank: int) -> torch.utils.data.DataLoader:  # fmt: skip
+    """Batches in a fixed order; with workers > 0 they are built while the model trains."""
+    sampler = StepIndices(config, start, world, rank, len(train_set))
+    extra = {"prefetch_factor": 4, "persistent_workers": False} if config.workers else {}
+    return torch.utils.data.DataLoader(train_set, batch_size=config.batch, sampler=sampler,
+                                       num_workers=config.workers, **extra)  # fmt: skip
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
     parser.add_argument("--stage", choices=("F", "G"), required=True)
@@ -313,17 +366,24 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     parser.add_argument("--output", type=Path, required=True, help="run folder: best/last checkpoints, log.jsonl")
     parser.add_argument("--init", help="checkpoint to start from (stage G: the trained F)")
     parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/last.*")
-    parser.add_argument("--data", help="synthetic (default), folder:PATH or gopro:PATH (GOPRO_Large)")
+    parser.add_argument("--data", help="synthetic (default: scikit-image's photos), photos (plus the wallpaper "
+                                       "photos), folder:PATH or gopro:PATH (GOPRO_Large)")  # fmt: skip
     parser.add_argument("--vgg-weights", help="torchvision vgg11_bn state dict (.safetensors or .pth)")
-    for name in ("steps", "batch", "crop", "train-iterations", "seed", "val-every", "val-pairs", "kernel-bank"):
+    for name in INTEGER_OPTIONS:
         parser.add_argument(f"--{name}", type=int)
-    for name in ("lr", "gamma", "decades", "lambda-p", "procedural-fraction", "sharp-fraction"):
+    for name in ("lr", "gamma", "decades", "lambda-p", "procedural-fraction", "sharp-fraction", "fft-weight"):
         parser.add_argument(f"--{name}", type=float)
     parser.add_argument("--scale-range", type=float, nargs=2, metavar=("MIN", "MAX"), help="photo zoom-out range")
     parser.add_argument("--kernel-extent", type=int, nargs=2, metavar=("MIN", "MAX"))
     parser.add_argument("--noise-sigma", type=float, nargs=2, metavar=("MIN", "MAX"))
-    parser.add_argument("--trajectory", choices=[m for m in TRAJECTORY_MODELS if m != "spline"],
-                        help="kernel model: shake (gentle paths) or wide-shake (straight to tangled)")  # fmt: skip
+    parser.add_argument("--trajectory", choices=TRAINING_MODELS,
+                        help="kernel model: shake (gentle paths), wide-shake (straight to tangled), random-walk "
+                             "(compact, uneven dwell) or mixed (all three)")  # fmt: skip
+    parser.add_argument("--padding", choices=PADDINGS, help="convolution padding: zeros (default) or reflect")
+    parser.add_argument("--validation", choices=VALIDATIONS,
+                        help="native: crops of the training photos; unseen: the validation photos, spline kernels, "
+                             "a quarter sharp crops (needs `python -m training.photos`)")  # fmt: skip
+    parser.add_argument("--photos", help="folder of the wallpaper photos (default data/photos)")
     parser.add_argument("--quantize", action="store_true", default=None, help="round blurry inputs to 8 bits")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument(

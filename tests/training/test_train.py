@@ -123,3 +123,23 @@ def test_data_parallel_training_with_two_cpu_processes(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert checkpoint.read_metadata(tmp_path / "ddp" / "last.safetensors")["step"] == 3
     assert len((tmp_path / "ddp" / "log.jsonl").read_text().splitlines()) == 1
+
+
+def test_wallpaper_photos_unseen_validation_reflect_padding_and_a_loader_worker(tmp_path, image_folder):
+    import skimage.data
+    from PIL import Image
+
+    from training import photos
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    picture = Image.fromarray(skimage.data.coffee()).resize((200, 160))
+    for name in photos.TRAINING_PHOTOS + photos.VALIDATION_PHOTOS:
+        picture.save(folder / photos.file_name(name))
+    config = tiny("F", 4, image_folder, data="photos", photos=str(folder), validation="unseen", padding="reflect",
+                  loss="charbonnier", fft_weight=0.05, workers=1, trajectory="mixed", val_pairs=4)  # fmt: skip
+    path = train(config, tmp_path / "F", init=str(checkpoint.default_checkpoint_path()))
+    record = json.loads((tmp_path / "F" / "log.jsonl").read_text().splitlines()[-1])
+    assert {"val_score", "val_blurred_gain", "val_sharp_gain", "val_worst_gain", "native_val_psnr"} <= record.keys()
+    assert checkpoint.load(path).f.padding == "reflect"
+    assert "TRAINING_PHOTOS" in checkpoint.read_metadata(path)["data"]
