@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from golf_rt.contract import DEFAULT_ITERATIONS
+
 QUICK = os.environ.get("GOLF_RT_BENCH_QUICK", "") not in ("", "0")
-ITERATIONS = 3
+ITERATIONS = DEFAULT_ITERATIONS
 SCHEMA = 1
 """Version of the `extra_info` layout below; `golf_rt.report` reads it."""
 
@@ -128,16 +130,10 @@ def extra_info(benchmark, case: Case) -> dict:
         info["model_bytes"] = case.model_file.stat().st_size
     stats = benchmark.stats.stats if benchmark.stats else None
     if stats is not None and stats.data:
-        data = np.asarray(stats.data) * 1000.0
-        info["rounds"] = len(data)
-        info["ms"] = {
-            "min": float(data.min()),
-            "max": float(data.max()),
-            "mean": float(data.mean()),
-            "median": float(np.median(data)),
-            "stddev": float(data.std(ddof=1)) if len(data) > 1 else 0.0,
-            "p95": float(np.percentile(data, 95)),
-        }
+        from golf_rt.report.results import latency_summary
+
+        info["rounds"] = len(stats.data)
+        info["ms"] = latency_summary(np.asarray(stats.data) * 1000.0)
     return info
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from golf_rt.contract import INPUT_NAME
+
 from .conftest import ITERATIONS, SIZE_IDS, SIZES, Case, measure
 
 
@@ -43,7 +45,7 @@ def test_peer_onnxruntime_defaults(benchmark, size, onnx_file, images):
     _group(benchmark, size)
     batch = images(*size)
     case = Case("peer: onnxruntime defaults", "onnxruntime", "fp32", "peer", "fused", batch.shape, False, path)
-    measure(benchmark, lambda x: session.run(None, {"BLURRY": x})[0], batch, case)
+    measure(benchmark, lambda x: session.run(None, {INPUT_NAME: x})[0], batch, case)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)

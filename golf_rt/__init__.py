@@ -12,10 +12,13 @@ from golf_rt.errors import (
     BackendUnavailableError,
     CheckpointError,
     ConfigError,
+    ConfigurationError,
     EngineMismatchError,
     ExportError,
     GolfError,
+    InferenceError,
     InvalidImageError,
+    MissingPackageError,
     ServerError,
 )
 
@@ -26,13 +29,16 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 __all__ = [
     "BackendUnavailableError",
-    "Deblurrer",
     "CheckpointError",
     "ConfigError",
+    "ConfigurationError",
+    "Deblurrer",
     "EngineMismatchError",
     "ExportError",
     "GolfError",
+    "InferenceError",
     "InvalidImageError",
+    "MissingPackageError",
     "ServerError",
     "__version__",
 ]

@@ -52,12 +52,18 @@ serving.register(app)
 report.register(app)
 
 
+def one_line(error: GolfError) -> str:
+    """The error as one `error: ...` line; a message that spans lines (a quoted log) is joined."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return f"error: {text or type(error).__name__}"
+
+
 def main() -> None:
-    """Entry point: expected errors as one line on stderr and exit code 1."""
+    """Entry point: our errors as one line on stderr and exit code 1; anything else keeps its traceback."""
     try:
         app()
     except GolfError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(one_line(exc), err=True)
         sys.exit(1)
 
 

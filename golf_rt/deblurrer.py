@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from golf_rt import images
-from golf_rt.backends import PRECISIONS, Runner, available_backends, create_runner
-from golf_rt.errors import BackendUnavailableError
-from golf_rt.onnx_files import DEFAULT_ITERATIONS
+from golf_rt.backends import Runner, available_backends, create_runner
+from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS
+from golf_rt.errors import BackendUnavailableError, ConfigurationError
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Deblurrer:
         **options: Any,
     ) -> None:
         if precision not in PRECISIONS:
-            raise BackendUnavailableError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+            raise ConfigurationError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
         self.backend = auto_backend(precision) if backend == "auto" else backend
         self.precision, self.iterations, self.checkpoint = precision, iterations, checkpoint
         self.runner: Runner = create_runner(self.backend, precision, iterations, checkpoint, **options)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from golf_rt.extras import require
+
 LOGGER = logging.getLogger(__name__)
 
 
@@ -58,6 +60,7 @@ def run_demo(
     from golf_rt.triton.repository import cached_repository
     from golf_rt.triton.server import ServerConfig, TritonServer, free_ports
 
+    require("skimage", "the demo's PSNR")  # now, not after a server start-up
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     blurry, sharp = sample_pair(size)

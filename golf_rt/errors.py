@@ -1,10 +1,32 @@
-"""One error root with a few meaningful children; the CLI turns these into one line and exit 1."""
+"""One error root with a few children that a caller can act on; the CLI prints each as one line, exit 1.
+
+- `ConfigurationError`: an argument or setting is wrong (the message lists the valid choices): fix the call;
+- `InvalidImageError`: the input cannot be deblurred as given: fix or reject the image;
+- `CheckpointError`: a checkpoint file is missing, corrupt or not a golf-rt checkpoint;
+- `BackendUnavailableError`: this machine cannot run what was asked (no GPU, no engine built here);
+  `MissingPackageError`, one of its kind, names the extra that installs the missing package;
+- `EngineMismatchError`: a TensorRT engine comes from another GPU or TensorRT version: rebuild it;
+- `ExportError`: an exported model failed its checks;
+- `InferenceError`: a backend failed while running a valid batch (out of memory, a CUDA error);
+- `ServerError`: the Triton server could not start, become ready or stop;
+- `golf_rt.client.GolfClientError`: a request to a server failed (unreachable, rejected, timed out).
+
+Anything else that escapes golf-rt is a bug, and keeps its traceback.
+"""
 
 from __future__ import annotations
 
 
 class GolfError(Exception):
     """Root of every error golf-rt raises on purpose."""
+
+
+class ConfigurationError(GolfError, ValueError):
+    """An argument or configuration value is unknown, out of range or inconsistent."""
+
+
+ConfigError = ConfigurationError
+"""The earlier name of `ConfigurationError`, kept for existing callers."""
 
 
 class InvalidImageError(GolfError, ValueError):
@@ -16,19 +38,28 @@ class CheckpointError(GolfError):
 
 
 class BackendUnavailableError(GolfError):
-    """The requested backend or precision cannot run on this machine."""
+    """The requested backend, device or precision cannot run on this machine."""
+
+
+class MissingPackageError(BackendUnavailableError):
+    """An optional package is not installed; `extra` is the golf-rt extra that installs it."""
+
+    def __init__(self, message: str, *, package: str = "", extra: str = "") -> None:
+        """Keep the package and extra for callers that install on demand."""
+        super().__init__(message)
+        self.package, self.extra = package, extra
+
+
+class EngineMismatchError(GolfError):
+    """A TensorRT engine was built for another GPU or TensorRT version, or its sidecar is broken."""
 
 
 class ExportError(GolfError):
     """An exported model failed its checks or does not match PyTorch."""
 
 
-class EngineMismatchError(GolfError):
-    """A TensorRT engine was built for another GPU or TensorRT version."""
-
-
-class ConfigError(GolfError, ValueError):
-    """A configuration value is out of range or inconsistent."""
+class InferenceError(GolfError):
+    """A backend failed while running a batch that passed validation."""
 
 
 class ServerError(GolfError):

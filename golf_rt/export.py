@@ -23,17 +23,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from golf_rt import __version__
-from golf_rt.errors import ExportError
+from golf_rt import __version__, contract
+from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME
+from golf_rt.errors import ConfigurationError, ExportError
+from golf_rt.extras import require
 from golf_rt.onnx_files import (
-    DEFAULT_ITERATIONS,
-    INPUT_NAME,
     META_CHECKPOINT,
     META_ITERATIONS,
     META_PART,
     META_PRECISION,
     META_VERSION,
-    OUTPUT_NAME,
     PARTS,
     onnx_file_name,
 )
@@ -45,8 +44,18 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 OPSET = 18
-TOLERANCE = 1e-4
+TOLERANCE = contract.TOLERANCE["fp32"]
 """Largest absolute difference between ONNX Runtime (CPU, fp32) and PyTorch that an export may have."""
+EXPORTER_MODULES = ("torch", "onnx", "onnxscript", "onnxruntime")
+"""What exporting and verifying an ONNX file needs: the `export` extra."""
+
+
+def require_exporter(purpose: str = "exporting ONNX files") -> None:
+    """Fail now, naming the `export` extra, when a package the exporter needs is missing."""
+    for module in EXPORTER_MODULES:
+        require(module, purpose, extra="export")
+
+
 FP16_KEEP_FP32_OPS = ("InstanceNormalization", "ReduceMean", "Sqrt")  # image statistics need FP32's range
 
 
@@ -72,7 +81,7 @@ def module_for_part(model: nn.Module, part: str, iterations: int) -> nn.Module:
         "fused": lambda: GolfOptimizer(model.f, model.g, iterations),
     }
     if part not in modules:
-        raise ExportError(f"unknown model part {part!r}; choose one of {', '.join(PARTS)}")
+        raise ConfigurationError(f"unknown model part {part!r}; choose one of {', '.join(PARTS)}")
     return modules[part]().eval()
 
 
@@ -83,7 +92,7 @@ def onnx_from_module(module: nn.Module, path: str | Path, metadata: dict[str, st
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    example = torch.rand(2, 3, 64, 64)
+    example = torch.rand(2, CHANNELS, 64, 64)
     Dim = torch.export.Dim
     dims = {0: Dim("batch", min=1), 2: Dim("height", min=2), 3: Dim("width", min=2)}
     with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
@@ -154,6 +163,7 @@ def onnx_from_checkpoint(
     """Export one part of a checkpoint (None = shipped) and verify it; `model` skips reloading."""
     from golf_rt import checkpoint as ckpt
 
+    require_exporter()
     source = ckpt.resolve(checkpoint)
     model = ckpt.load(source) if model is None else model
     module = module_for_part(model, part, iterations)
@@ -180,6 +190,7 @@ def export_onnx(
     """All four ONNX files of a checkpoint: keys "f", "g", "g_unrolled", "fused"."""
     from golf_rt import checkpoint as ckpt
 
+    require_exporter()
     model = ckpt.load(checkpoint)
     return {part: onnx_from_checkpoint(checkpoint, part, iterations, output_dir, model=model) for part in PARTS}
 
@@ -189,9 +200,8 @@ def fp16_onnx_from_onnx(source: str | Path, destination: str | Path | None = Non
 
     Written next to the source as `<stem>_fp16.onnx` unless `destination` is given.
     """
-    import onnx
-    from onnxconverter_common import float16
-
+    onnx = require("onnx", "an FP16 ONNX file", extra="export")
+    float16 = require("onnxconverter_common.float16", "an FP16 ONNX file", extra="export")
     source = Path(source)
     destination = source.with_name(f"{source.stem}_fp16.onnx") if destination is None else Path(destination)
     model = onnx.load(str(source))

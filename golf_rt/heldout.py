@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from golf_rt.extras import missing_package_error
 from golf_rt.synthetic import BlurSpec, add_noise, degrade
 
 HELDOUT_PHOTOS = (
@@ -52,7 +53,7 @@ def heldout_pairs(crops_per_photo: int = 4, size: int = 256, seed: int = 2024) -
     """Deterministic held-out pairs: `crops_per_photo` random crops of every available photo."""
     photos = available_photos()
     if not photos:
-        raise FileNotFoundError("no held-out photos found: install scikit-image")
+        raise missing_package_error("skimage", "the held-out photos (scikit-image's, matplotlib's, scikit-learn's)")
     rng = np.random.default_rng(seed)
     pairs = []
     for photo in photos:

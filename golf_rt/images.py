@@ -28,15 +28,11 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from golf_rt.contract import CHANNELS, MAX_PIXELS, MAX_SIDE, MIN_SIDE
 from golf_rt.errors import InvalidImageError
 
 logger = logging.getLogger(__name__)
 
-MAX_SIDE = 4096
-MAX_PIXELS = MAX_SIDE * MAX_SIDE
-"""Largest image, in pixels (4096 x 4096): Instance Norm is global, so an image is never tiled."""
-MIN_SIDE = 2
-"""Smallest height and width: Instance Norm needs more than one pixel to have a variance."""
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 PIL_MODES = ("L", "LA", "RGB", "RGBA", "I;16")
 _SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
@@ -152,7 +148,7 @@ def _array_to_chw(array: np.ndarray, what: str) -> tuple[np.ndarray, _Source]:
     alpha = hwc[:, :, colour_channels].copy() if hwc.shape[2] in (2, 4) else None
     chw = np.transpose(colour, (2, 0, 1))
     if colour_channels == 1:
-        chw = np.repeat(chw, 3, axis=0)
+        chw = np.repeat(chw, CHANNELS, axis=0)
     return np.ascontiguousarray(chw), _Source("array", dtype, channels, alpha)
 
 

@@ -6,6 +6,8 @@ multiply-accumulates per pixel equal the conv parameter count.
 
 from __future__ import annotations
 
+from golf_rt.contract import DEFAULT_ITERATIONS, F_FILTERS, G_FILTERS
+
 
 def _block(cin: int, cout: int) -> tuple[int, int]:
     """(conv parameters, norm parameters) of one Basic-Block."""
@@ -49,11 +51,11 @@ def gflop(filters: int, height: int, width: int) -> float:
     return 2 * conv_parameters(filters) * height * width / 1e9
 
 
-def summary(iterations: int = 3) -> dict:
-    f, g = parameters(32), parameters(16)
+def summary(iterations: int = DEFAULT_ITERATIONS) -> dict:
+    f, g = parameters(F_FILTERS), parameters(G_FILTERS)
     return {
         "params": {"F": f, "G": g, "total": f + g},
         "size_mib_fp32": {"F": round(fp32_mib(f), 2), "G": round(fp32_mib(g), 2), "total": round(fp32_mib(f + g), 2)},
-        "gflop_256": round(gflop(32, 256, 256) + iterations * gflop(16, 256, 256), 1),
+        "gflop_256": round(gflop(F_FILTERS, 256, 256) + iterations * gflop(G_FILTERS, 256, 256), 1),
         "iterations": iterations,
     }

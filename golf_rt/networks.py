@@ -10,9 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-F_FILTERS = 32
-G_FILTERS = 16
-DEFAULT_ITERATIONS = 3
+from golf_rt.contract import DEFAULT_ITERATIONS, F_FILTERS, G_FILTERS
+
 RESIDUAL_SCALES = ("none", "gradient")
 PADDINGS = ("zeros", "reflect")
 GRADIENT_FLOOR = 1e-6  # keeps the square root differentiable on flat images

@@ -1,7 +1,7 @@
 """The ONNX files golf-rt serves from: their fixed names, their metadata, and where to find them.
 
-Every model has one float32 input `BLURRY` and one float32 output `SHARP`, both
-[batch, 3, height, width] with dynamic batch, height and width. Files:
+Every model has one float32 input and one float32 output (`golf_rt.contract`: `BLURRY` and
+`SHARP`), both [batch, 3, height, width] with dynamic batch, height and width. Files:
 
 - `f.onnx`: F, the first step;
 - `g.onnx`: one step of G;
@@ -17,15 +17,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from golf_rt.errors import BackendUnavailableError, ConfigError
+from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME  # noqa: F401 - still importable from here
+from golf_rt.errors import ConfigurationError
+from golf_rt.extras import missing_package_error, require
 from golf_rt.paths import cache_dir, shipped_models_dir
 
 logger = logging.getLogger(__name__)
 
-INPUT_NAME = "BLURRY"
-OUTPUT_NAME = "SHARP"
 PARTS = ("f", "g", "g_unrolled", "fused")
-DEFAULT_ITERATIONS = 3
 FP16_SUFFIX = "_fp16"
 META_CHECKPOINT = "golf_rt.checkpoint_sha256"
 META_ITERATIONS = "golf_rt.iterations"
@@ -37,17 +36,16 @@ META_PRECISION = "golf_rt.precision"
 def onnx_file_name(part: str, iterations: int = DEFAULT_ITERATIONS, fp16: bool = False) -> str:
     """The fixed file name of one part: f.onnx, g.onnx, g_x{N}.onnx or fused_x{N}.onnx (+ _fp16)."""
     if part not in PARTS:
-        raise ConfigError(f"unknown model part {part!r}; choose one of {', '.join(PARTS)}")
+        raise ConfigurationError(f"unknown model part {part!r}; choose one of {', '.join(PARTS)}")
     if iterations < 1:
-        raise ConfigError(f"iterations must be at least 1, got {iterations}")
+        raise ConfigurationError(f"iterations must be at least 1, got {iterations}")
     stem = {"f": "f", "g": "g", "g_unrolled": f"g_x{iterations}", "fused": f"fused_x{iterations}"}[part]
     return f"{stem}{FP16_SUFFIX if fp16 else ''}.onnx"
 
 
 def read_onnx_metadata(path: str | Path) -> dict[str, str]:
     """The golf-rt metadata_props of an ONNX file (checkpoint hash, iterations, version, part)."""
-    import onnx
-
+    onnx = require("onnx", "reading an ONNX file's metadata")
     model = onnx.load(str(path), load_external_data=False)
     return {prop.key: prop.value for prop in model.metadata_props}
 
@@ -81,9 +79,8 @@ def find_onnx(
     from golf_rt.environment import installed
 
     if not installed("torch"):
-        raise BackendUnavailableError(
-            f"{name} for this checkpoint is neither shipped nor cached, and exporting it needs torch: "
-            f"pip install torch, or run `golf-rt export` on a machine that has it"
+        raise missing_package_error(
+            "torch", f"{name} for this checkpoint is neither shipped nor cached; exporting it", extra="export"
         )
     from golf_rt.export import onnx_from_checkpoint
 

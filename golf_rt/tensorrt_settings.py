@@ -12,9 +12,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from golf_rt.errors import ConfigError, EngineMismatchError
-from golf_rt.images import MAX_PIXELS, MIN_SIDE
-from golf_rt.onnx_files import DEFAULT_ITERATIONS, onnx_file_name
+from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, MAX_PIXELS, MIN_SIDE
+from golf_rt.errors import ConfigurationError, EngineMismatchError
+from golf_rt.onnx_files import onnx_file_name
 from golf_rt.paths import cache_dir
 
 Shape = tuple[int, int, int, int]
@@ -27,7 +27,7 @@ def parse_shape(text: str) -> Shape:
     """'1x3x256x256' (or '1,3,256,256') -> (1, 3, 256, 256)."""
     match = _SHAPE_PATTERN.match(text)
     if not match:
-        raise ConfigError(f"shape {text!r} is not of the form NxCxHxW, e.g. 1x3x256x256")
+        raise ConfigurationError(f"shape {text!r} is not of the form NxCxHxW, e.g. 1x3x256x256")
     n, c, h, w = (int(group) for group in match.groups())
     return n, c, h, w
 
@@ -47,20 +47,22 @@ class Profile:
     def __post_init__(self) -> None:
         for name in ("min", "opt", "max"):
             shape = tuple(int(d) for d in getattr(self, name))
-            if len(shape) != 4 or shape[1] != 3:
-                raise ConfigError(f"profile {name} shape must be N x 3 x H x W, got {format_shape(shape)}")
+            if len(shape) != 4 or shape[1] != CHANNELS:
+                raise ConfigurationError(
+                    f"profile {name} shape must be N x {CHANNELS} x H x W, got {format_shape(shape)}"
+                )
             if shape[0] < 1 or shape[2] < MIN_SIDE or shape[3] < MIN_SIDE:
-                raise ConfigError(
+                raise ConfigurationError(
                     f"profile {name} shape {format_shape(shape)} needs batch >= 1 and sides >= {MIN_SIDE}"
                 )
             object.__setattr__(self, name, shape)
         if not all(a <= b <= c for a, b, c in zip(self.min, self.opt, self.max, strict=True)):
-            raise ConfigError(
+            raise ConfigurationError(
                 f"profile needs min <= opt <= max in every dimension, got min {format_shape(self.min)}, "
                 f"opt {format_shape(self.opt)}, max {format_shape(self.max)}"
             )
         if self.max[2] * self.max[3] > MAX_PIXELS:
-            raise ConfigError(
+            raise ConfigurationError(
                 f"profile max {format_shape(self.max)} is over the image maximum of {MAX_PIXELS:,} pixels"
             )
 
@@ -89,9 +91,11 @@ class BuildOptions:
 
     def __post_init__(self) -> None:
         if self.precision not in ENGINE_PRECISIONS:
-            raise ConfigError(f"engine precision must be one of {', '.join(ENGINE_PRECISIONS)}, got {self.precision!r}")
+            raise ConfigurationError(
+                f"engine precision must be one of {', '.join(ENGINE_PRECISIONS)}, got {self.precision!r}"
+            )
         if self.workspace_mib < 16:
-            raise ConfigError(f"workspace must be at least 16 MiB, got {self.workspace_mib}")
+            raise ConfigurationError(f"workspace must be at least 16 MiB, got {self.workspace_mib}")
         if self.timing_cache is not None:
             object.__setattr__(self, "timing_cache", Path(self.timing_cache))
 
@@ -176,7 +180,7 @@ def check_sidecar(sidecar: Sidecar, tensorrt_version: str, gpu_name: str, comput
 def engine_file_name(part: str, iterations: int = DEFAULT_ITERATIONS, precision: str = "fp32") -> str:
     """fused_x3_fp16.plan, f_fp32.plan, ...: the ONNX stem plus the precision."""
     if precision not in ENGINE_PRECISIONS:
-        raise ConfigError(f"engine precision must be one of {', '.join(ENGINE_PRECISIONS)}, got {precision!r}")
+        raise ConfigurationError(f"engine precision must be one of {', '.join(ENGINE_PRECISIONS)}, got {precision!r}")
     return f"{Path(onnx_file_name(part, iterations)).stem}_{precision}.plan"
 
 

@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from golf_rt.backends import available_backends, create_runner
-from golf_rt.onnx_files import DEFAULT_ITERATIONS
-
-PSNR_BUDGET_DB = 0.05
+from golf_rt.contract import DEFAULT_ITERATIONS, PSNR_BUDGET_DB
+from golf_rt.extras import require
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,8 @@ def verify_backends(
     cases: list[tuple[str, str]] | None = None,
 ) -> list[VerifyRow]:
     """Rows for `cases` (default: every available backend/precision), reference first."""
+    require("skimage", "verifying backends (held-out photos, PSNR and SSIM)")
+    require("torch", "verifying backends against the PyTorch reference")
     from golf_rt.heldout import heldout_pairs
     from golf_rt.metrics import psnr, ssim, to_uint8
 

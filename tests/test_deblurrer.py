@@ -4,8 +4,9 @@ from PIL import Image
 
 import golf_rt
 from golf_rt.backends import available_backends
+from golf_rt.contract import TOLERANCE
 from golf_rt.deblurrer import AUTO_ORDER, Deblurrer, auto_backend
-from golf_rt.errors import BackendUnavailableError, InvalidImageError
+from golf_rt.errors import BackendUnavailableError, ConfigurationError, InvalidImageError
 
 from .conftest import needs_torch
 
@@ -47,9 +48,9 @@ def test_torch_and_default_backend_agree(checkpoint_path, cached_onnx):
     image = np.random.default_rng(1).random((16, 16, 3)).astype(np.float32)
     reference = Deblurrer("torch", checkpoint=checkpoint_path).deblur(image)
     fast = Deblurrer(checkpoint=checkpoint_path).deblur(image)
-    assert np.abs(reference - fast).max() < 1e-4
+    assert np.abs(reference - fast).max() < TOLERANCE["fp32"]
 
 
 def test_bad_precision_is_named():
-    with pytest.raises(BackendUnavailableError, match="choose one of"):
+    with pytest.raises(ConfigurationError, match="choose one of"):
         Deblurrer(precision="int4")

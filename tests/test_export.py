@@ -5,8 +5,9 @@ import pytest
 
 from golf_rt import __version__
 from golf_rt.checkpoint import file_sha256
+from golf_rt.contract import INPUT_NAME, OUTPUT_NAME
 from golf_rt.errors import ExportError
-from golf_rt.onnx_files import INPUT_NAME, OUTPUT_NAME, read_onnx_metadata
+from golf_rt.onnx_files import read_onnx_metadata
 
 from .conftest import needs_torch
 

@@ -3,7 +3,7 @@ import shutil
 import pytest
 
 from golf_rt import onnx_files, paths
-from golf_rt.errors import BackendUnavailableError, CheckpointError, ConfigError
+from golf_rt.errors import BackendUnavailableError, CheckpointError, ConfigurationError
 
 from .conftest import needs_torch
 
@@ -13,9 +13,9 @@ def test_file_names():
     assert onnx_files.onnx_file_name("g", 5) == "g.onnx"
     assert onnx_files.onnx_file_name("g_unrolled", 5) == "g_x5.onnx"
     assert onnx_files.onnx_file_name("fused", 3, fp16=True) == "fused_x3_fp16.onnx"
-    with pytest.raises(ConfigError, match="choose one of"):
+    with pytest.raises(ConfigurationError, match="choose one of"):
         onnx_files.onnx_file_name("h")
-    with pytest.raises(ConfigError, match="at least 1"):
+    with pytest.raises(ConfigurationError, match="at least 1"):
         onnx_files.onnx_file_name("fused", 0)
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from golf_rt.checkpoint import default_checkpoint_path, file_sha256
-from golf_rt.onnx_files import INPUT_NAME, read_onnx_metadata
+from golf_rt.contract import INPUT_NAME
+from golf_rt.onnx_files import read_onnx_metadata
 from golf_rt.paths import shipped_models_dir
 
 from .conftest import needs_torch

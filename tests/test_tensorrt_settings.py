@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from golf_rt.errors import ConfigError, EngineMismatchError
+from golf_rt.errors import ConfigurationError, EngineMismatchError
 from golf_rt.tensorrt_settings import (
     BuildOptions,
     Profile,
@@ -28,7 +28,7 @@ def test_shapes_parse(text):
 
 @pytest.mark.parametrize("text", ["2x3x128", "axbxcxd", "", "2x3x128x96x1"])
 def test_bad_shapes_are_named(text):
-    with pytest.raises(ConfigError, match="NxCxHxW"):
+    with pytest.raises(ConfigurationError, match="NxCxHxW"):
         parse_shape(text)
 
 
@@ -48,7 +48,7 @@ def test_profile_from_strings_keeps_defaults():
     ],
 )
 def test_bad_profiles_are_refused(bounds, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigurationError, match=message):
         Profile(**bounds)
 
 
@@ -62,9 +62,9 @@ def test_build_options_validate_and_default_the_timing_cache(monkeypatch, tmp_pa
     monkeypatch.setenv("GOLF_RT_CACHE", str(tmp_path))
     assert BuildOptions().timing_cache_path == default_timing_cache_path() == tmp_path / "tensorrt" / "timing.cache"
     assert BuildOptions(timing_cache="my.cache").timing_cache_path.name == "my.cache"
-    with pytest.raises(ConfigError, match="fp32, fp16"):
+    with pytest.raises(ConfigurationError, match="fp32, fp16"):
         BuildOptions(precision="int8")
-    with pytest.raises(ConfigError, match="workspace"):
+    with pytest.raises(ConfigurationError, match="workspace"):
         BuildOptions(workspace_mib=1)
 
 

@@ -75,14 +75,17 @@ def load_pairs(source: str, limit: int | None) -> list[Pair]:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, pairs: list[Pair], max_iterations: int = 5) -> Report:
+def evaluate(model: torch.nn.Module, pairs: list[Pair], max_iterations: int = 5,
+             device: torch.device | str | None = None) -> Report:  # fmt: skip
+    """Metrics of every stage on every pair; `device` is where the model runs (None: the inputs stay on the CPU)."""
     stages = ["input"] + [str(i) for i in range(max_iterations + 1)]
     psnrs: dict[str, list[float]] = {s: [] for s in stages}
     ssims: dict[str, list[float]] = {s: [] for s in stages}
     for pair in tqdm(pairs, desc="evaluate", file=sys.stderr, dynamic_ncols=True):
         target = to_uint8(pair.sharp)
-        blurry = torch.from_numpy(np.ascontiguousarray(pair.blurry.transpose(2, 0, 1)))[None]
-        outputs = [pair.blurry] + [x[0].permute(1, 2, 0).numpy() for x in model.trajectory(blurry, max_iterations)]
+        blurry = torch.from_numpy(np.ascontiguousarray(pair.blurry.transpose(2, 0, 1)))[None].to(device)
+        trajectory = model.trajectory(blurry, max_iterations)
+        outputs = [pair.blurry] + [x[0].float().permute(1, 2, 0).cpu().numpy() for x in trajectory]
         for stage, image in zip(stages, outputs):
             psnrs[stage].append(psnr(to_uint8(image), target))
             ssims[stage].append(ssim(to_uint8(image), target))
@@ -90,14 +93,15 @@ def evaluate(model: torch.nn.Module, pairs: list[Pair], max_iterations: int = 5)
 
 
 @torch.no_grad()
-def write_figure(model: torch.nn.Module, pairs: list[Pair], path: Path) -> Path:
-    """Rows of blurry input | model output | sharp ground truth, as one PNG."""
+def write_figure(model: torch.nn.Module, pairs: list[Pair], path: Path,
+                 device: torch.device | str | None = None) -> Path:  # fmt: skip
+    """Rows of blurry input | model output | sharp ground truth, as one PNG; the model runs on `device`."""
     from PIL import Image
 
     rows = []
     for pair in pairs:
-        blurry = torch.from_numpy(np.ascontiguousarray(pair.blurry.transpose(2, 0, 1)))[None]
-        output = model(blurry)[0].permute(1, 2, 0).numpy()
+        blurry = torch.from_numpy(np.ascontiguousarray(pair.blurry.transpose(2, 0, 1)))[None].to(device)
+        output = model(blurry)[0].float().permute(1, 2, 0).cpu().numpy()
         rows.append(np.hstack([to_uint8(pair.blurry), to_uint8(output), to_uint8(pair.sharp)]))
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.vstack(rows)).save(path)

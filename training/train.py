@@ -354,7 +354,8 @@ def batch_loader(train_set: torch.utils.data.Dataset, config: TrainConfig, start
                  rank: int) -> torch.utils.data.DataLoader:  # fmt: skip
     """Batches in a fixed order; with workers > 0 they are built while the model trains."""
     sampler = StepIndices(config, start, world, rank, len(train_set))
-    extra = {"prefetch_factor": 4, "persistent_workers": False} if config.workers else {}
+    # spawn, not fork: a forked worker inherits the threads of runtimes already loaded and can crash
+    extra = {"prefetch_factor": 4, "multiprocessing_context": "spawn"} if config.workers else {}
     return torch.utils.data.DataLoader(train_set, batch_size=config.batch, sampler=sampler,
                                        num_workers=config.workers, **extra)  # fmt: skip
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from golf_rt.backends.base import PRECISIONS, TOLERANCE, Runner, validate_batch
+from golf_rt.backends.base import Runner, validate_batch
+from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS, TOLERANCE
 from golf_rt.environment import cpu_has_native_bf16, cuda_device_count, installed
-from golf_rt.errors import BackendUnavailableError
-from golf_rt.onnx_files import DEFAULT_ITERATIONS, find_onnx
+from golf_rt.errors import BackendUnavailableError, ConfigurationError
+from golf_rt.extras import missing_package_error
+from golf_rt.onnx_files import find_onnx
 
 BACKENDS = ("tensorrt", "openvino", "onnxruntime", "torch")
 """Every backend golf-rt knows, fastest first (see `golf_rt.deblurrer.AUTO_ORDER`)."""
@@ -48,19 +50,22 @@ def create_runner(
     `hint`/`streams` (OpenVINO), `engine_path` (TensorRT).
     """
     if backend not in BACKENDS:
-        raise BackendUnavailableError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        raise ConfigurationError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if precision not in PRECISIONS:
-        raise BackendUnavailableError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        raise ConfigurationError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if backend == "torch" and part != "fused":
+        raise ConfigurationError("the torch runner runs the fused model only")
     here = available_backends()
     if backend not in here:
+        if not installed(backend):
+            raise missing_package_error(backend, f"the {backend} backend")
+        why = " (TensorRT needs an NVIDIA GPU)" if backend == "tensorrt" else ""
         raise BackendUnavailableError(
-            f"backend {backend!r} is not available here (available: {', '.join(here) or 'none'})"
+            f"backend {backend!r} is not available here{why}; available: {', '.join(here) or 'none'}"
         )
     if precision not in here[backend]:
         raise BackendUnavailableError(f"{backend} cannot run {precision} here; it runs {', '.join(here[backend])}")
     if backend == "torch":
-        if part != "fused":
-            raise BackendUnavailableError("the torch runner runs the fused model only")
         from golf_rt.backends.torch_runner import TorchRunner
 
         return TorchRunner(checkpoint, iterations, precision=precision, **options)
@@ -75,7 +80,7 @@ def create_runner(
         path = onnx_path or find_onnx(part, iterations, checkpoint, fp16=precision == "fp16")
         runner = OnnxRuntimeRunner(path, **options)
         if runner.precision != precision:
-            raise BackendUnavailableError(f"{path} is an {runner.precision} model, not {precision}")
+            raise ConfigurationError(f"{path} is an {runner.precision} model, not {precision}")
         return runner
     from golf_rt.backends.openvino_runner import OpenVinoRunner
 

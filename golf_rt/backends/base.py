@@ -13,14 +13,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from golf_rt.errors import BackendUnavailableError, InvalidImageError
-from golf_rt.images import MAX_PIXELS, MIN_SIDE
+from golf_rt.contract import CHANNELS, MAX_PIXELS, MIN_SIDE, PRECISIONS
+from golf_rt.errors import BackendUnavailableError, ConfigurationError, GolfError, InferenceError, InvalidImageError
 
 logger = logging.getLogger(__name__)
-
-PRECISIONS = ("fp32", "fp16", "bf16")
-TOLERANCE = {"fp32": 1e-4, "fp16": 5e-2, "bf16": 1e-1}
-"""Largest absolute difference from the fp32 PyTorch reference expected at each precision."""
 
 
 def validate_batch(batch: object) -> np.ndarray:
@@ -29,8 +25,8 @@ def validate_batch(batch: object) -> np.ndarray:
         raise InvalidImageError(f"batch must be a numpy array, got {type(batch).__name__}")
     if batch.dtype != np.float32:
         raise InvalidImageError(f"batch must be float32, got {batch.dtype}")
-    if batch.ndim != 4 or batch.shape[1] != 3:
-        raise InvalidImageError(f"batch must be N x 3 x H x W, got shape {batch.shape}")
+    if batch.ndim != 4 or batch.shape[1] != CHANNELS:
+        raise InvalidImageError(f"batch must be N x {CHANNELS} x H x W, got shape {batch.shape}")
     n, _, height, width = batch.shape
     if n == 0:
         raise InvalidImageError("batch is empty (N = 0)")
@@ -55,6 +51,8 @@ class Runner(abc.ABC):
         return cls.precisions
 
     def __init__(self, precision: str = "fp32") -> None:
+        if precision not in PRECISIONS:
+            raise ConfigurationError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
         supported = self.supported_precisions()
         if precision not in supported:
             raise BackendUnavailableError(
@@ -81,10 +79,24 @@ class Runner(abc.ABC):
             self._active = False
 
     def deblur(self, batch: np.ndarray) -> np.ndarray:
-        """N x 3 x H x W float32 in [0, 1] -> N x 3 x H x W float32 (not clipped)."""
+        """N x 3 x H x W float32 in [0, 1] -> N x 3 x H x W float32 (not clipped).
+
+        A runtime's own failure on a valid batch (out of memory, a device error) becomes an
+        InferenceError; any other exception is a bug and passes through untouched.
+        """
         batch = validate_batch(batch)
         self.activate()
-        return self._deblur(batch)
+        try:
+            return self._deblur(batch)
+        except GolfError:
+            raise
+        except self._runtime_errors() as exc:
+            shape = "x".join(str(d) for d in batch.shape)
+            raise InferenceError(f"{self.name} ({self.precision}) failed on a {shape} batch: {exc}") from exc
+
+    def _runtime_errors(self) -> tuple[type[BaseException], ...]:
+        """The exceptions this backend's runtime raises when running fails (torch and OpenVINO: RuntimeError)."""
+        return (RuntimeError, MemoryError)
 
     def __enter__(self) -> Runner:
         return self.activate()

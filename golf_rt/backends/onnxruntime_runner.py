@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from golf_rt.backends.base import Runner
-from golf_rt.errors import BackendUnavailableError
-from golf_rt.onnx_files import INPUT_NAME, META_PRECISION, OUTPUT_NAME, read_onnx_metadata
+from golf_rt.contract import INPUT_NAME, OUTPUT_NAME
+from golf_rt.errors import BackendUnavailableError, ConfigurationError
+from golf_rt.extras import require
+from golf_rt.onnx_files import META_PRECISION, read_onnx_metadata
 
 PROVIDERS = {
     "cpu": ("CPUExecutionProvider",),
@@ -31,20 +33,18 @@ class OnnxRuntimeRunner(Runner):
     def __init__(self, onnx_path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
         self.onnx_path = Path(onnx_path)
         if not self.onnx_path.is_file():
-            raise BackendUnavailableError(f"ONNX file not found: {self.onnx_path}")
+            raise ConfigurationError(f"ONNX file not found: {self.onnx_path}")
         super().__init__(onnx_precision(self.onnx_path))
         if device not in PROVIDERS:
-            raise BackendUnavailableError(
-                f"unknown ONNX Runtime device {device!r}; choose one of {', '.join(PROVIDERS)}"
-            )
+            raise ConfigurationError(f"unknown ONNX Runtime device {device!r}; choose one of {', '.join(PROVIDERS)}")
         if threads is not None and threads < 1:
-            raise BackendUnavailableError(f"threads must be at least 1, got {threads}")
+            raise ConfigurationError(f"threads must be at least 1, got {threads}")
         self.device, self.threads = device, threads
         self._session = None
 
     def session_options(self):  # noqa: ANN201 - onnxruntime is imported lazily
         """Full graph optimisation (NCHWc layout on x86) and a fixed pool of spinning intra-op threads."""
-        import onnxruntime as ort
+        ort = require("onnxruntime", "the ONNX Runtime runner")
 
         from golf_rt.environment import cpu_cores
 
@@ -58,7 +58,7 @@ class OnnxRuntimeRunner(Runner):
         return options
 
     def _activate(self) -> None:
-        import onnxruntime as ort
+        ort = require("onnxruntime", "the ONNX Runtime runner")
 
         wanted = PROVIDERS[self.device]
         if wanted[0] not in ort.get_available_providers():
@@ -73,6 +73,12 @@ class OnnxRuntimeRunner(Runner):
 
     def _deblur(self, batch: np.ndarray) -> np.ndarray:
         return self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+
+    def _runtime_errors(self) -> tuple[type[BaseException], ...]:
+        """ONNX Runtime's own exceptions derive from Exception, not RuntimeError."""
+        from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+        return (*super()._runtime_errors(), state.Fail, state.RuntimeException, state.EPFail, state.InvalidArgument)
 
     def _deactivate(self) -> None:
         self._session = None

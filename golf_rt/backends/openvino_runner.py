@@ -17,7 +17,8 @@ import numpy as np
 
 from golf_rt.backends.base import Runner
 from golf_rt.environment import cpu_has_native_bf16
-from golf_rt.errors import BackendUnavailableError
+from golf_rt.errors import ConfigurationError
+from golf_rt.extras import require
 
 HINTS = ("LATENCY", "THROUGHPUT")
 _OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}
@@ -46,15 +47,13 @@ class OpenVinoRunner(Runner):
         super().__init__(precision)
         self.onnx_path = Path(onnx_path)
         if not self.onnx_path.is_file():
-            raise BackendUnavailableError(f"ONNX file not found: {self.onnx_path}")
+            raise ConfigurationError(f"ONNX file not found: {self.onnx_path}")
         if hint not in HINTS:
-            raise BackendUnavailableError(
-                f"unknown OpenVINO performance hint {hint!r}; choose one of {', '.join(HINTS)}"
-            )
+            raise ConfigurationError(f"unknown OpenVINO performance hint {hint!r}; choose one of {', '.join(HINTS)}")
         if threads is not None and threads < 1:
-            raise BackendUnavailableError(f"threads must be at least 1, got {threads}")
+            raise ConfigurationError(f"threads must be at least 1, got {threads}")
         if shape_cache < 0:
-            raise BackendUnavailableError(f"shape_cache must be 0 or more, got {shape_cache}")
+            raise ConfigurationError(f"shape_cache must be 0 or more, got {shape_cache}")
         self.threads, self.hint, self.streams, self.shape_cache = threads, hint, streams, shape_cache
         self._core: Any = None
         self._requests: OrderedDict[tuple[int, ...] | None, Any] = OrderedDict()
@@ -69,7 +68,7 @@ class OpenVinoRunner(Runner):
         return config
 
     def _activate(self) -> None:
-        import openvino as ov
+        ov = require("openvino", "the OpenVINO runner")
 
         self._core = ov.Core()
         if self.shape_cache == 0:

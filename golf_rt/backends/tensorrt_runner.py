@@ -28,8 +28,17 @@ from typing import Any
 import numpy as np
 
 from golf_rt.backends.base import Runner
-from golf_rt.errors import BackendUnavailableError, EngineMismatchError, ExportError, InvalidImageError
-from golf_rt.onnx_files import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME, find_onnx
+from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME
+from golf_rt.errors import (
+    BackendUnavailableError,
+    ConfigurationError,
+    EngineMismatchError,
+    ExportError,
+    InferenceError,
+    InvalidImageError,
+)
+from golf_rt.extras import require
+from golf_rt.onnx_files import find_onnx
 from golf_rt.tensorrt_settings import (
     BuildOptions,
     Profile,
@@ -46,39 +55,31 @@ logger = logging.getLogger(__name__)
 
 
 def _tensorrt() -> Any:
-    try:
-        import tensorrt
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            "TensorRT is not installed: pip install 'golf-rt[gpu]' on an NVIDIA GPU machine"
-        ) from exc
-    return tensorrt
+    return require("tensorrt", "TensorRT on an NVIDIA GPU")
 
 
 def _cudart() -> Any:
     try:
         from cuda.bindings import runtime  # cuda-python >= 12.6
     except ImportError:
-        try:
-            from cuda import cudart as runtime  # older cuda-python
-        except ImportError as exc:
-            raise BackendUnavailableError("cuda-python is not installed: pip install cuda-python") from exc
+        runtime = require("cuda.cudart", "TensorRT's CUDA calls")  # older cuda-python
     return runtime
 
 
 def _check(result: Any) -> Any:
-    """Unwrap a cuda-python (error, value...) tuple, raising on any CUDA error."""
+    """Unwrap a cuda-python (error, value...) tuple, raising InferenceError on any CUDA error."""
     cudart = _cudart()
     err, *values = result if isinstance(result, tuple) else (result,)
     if err != cudart.cudaError_t.cudaSuccess:
-        raise BackendUnavailableError(f"CUDA error: {cudart.cudaGetErrorString(err)[1].decode()}")
+        raise InferenceError(f"CUDA error: {cudart.cudaGetErrorString(err)[1].decode()}")
     return values[0] if len(values) == 1 else values
 
 
 def running_gpu() -> tuple[str, str]:
     """(name, compute capability "major.minor") of CUDA device 0."""
     cudart = _cudart()
-    if _check(cudart.cudaGetDeviceCount()) < 1:
+    err, count = cudart.cudaGetDeviceCount()
+    if err != cudart.cudaError_t.cudaSuccess or count < 1:
         raise BackendUnavailableError("no CUDA device found: TensorRT needs an NVIDIA GPU")
     props = _check(cudart.cudaGetDeviceProperties(0))
     name = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
@@ -170,7 +171,7 @@ def engines_from_onnx_dir(
     for part in ("fused", "f", "g_unrolled"):
         onnx_path = Path(onnx_dir) / onnx_file_name(part, iterations)
         if not onnx_path.is_file():
-            raise BackendUnavailableError(f"{onnx_path} is missing: run `golf-rt export --output {onnx_dir}` first")
+            raise ConfigurationError(f"{onnx_path} is missing: run `golf-rt export --output {onnx_dir}` first")
         if options.precision == "fp16" and tensorrt_major() >= 11:
             onnx_path = fp16_onnx_from_onnx(onnx_path, Path(output_dir) / onnx_file_name(part, iterations, fp16=True))
         engine_path = Path(output_dir) / engine_file_name(part, iterations, options.precision)
@@ -225,7 +226,7 @@ class TensorRTRunner(Runner):
         to_device, to_host = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
         _check(cudart.cudaMemcpyAsync(in_device, in_host.ctypes.data, batch.nbytes, to_device, self._stream))
         if not self._context.execute_async_v3(int(self._stream)):
-            raise BackendUnavailableError("TensorRT execution failed (see the TensorRT log)")
+            raise InferenceError("TensorRT execution failed (see the TensorRT log)")
         _check(cudart.cudaMemcpyAsync(out_host.ctypes.data, out_device, batch.nbytes, to_host, self._stream))
         _check(cudart.cudaStreamSynchronize(self._stream))
         return out_host[:count].reshape(batch.shape).copy()

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from golf_rt.backends.base import Runner
-from golf_rt.errors import BackendUnavailableError
-from golf_rt.onnx_files import DEFAULT_ITERATIONS
+from golf_rt.contract import DEFAULT_ITERATIONS
+from golf_rt.errors import BackendUnavailableError, ConfigurationError
+from golf_rt.extras import require
 
 
 class TorchRunner(Runner):
@@ -26,14 +27,14 @@ class TorchRunner(Runner):
     ) -> None:
         super().__init__(precision)
         if device not in ("cpu", "cuda"):
-            raise BackendUnavailableError(f"torch device must be 'cpu' or 'cuda', got {device!r}")
+            raise ConfigurationError(f"torch device must be 'cpu' or 'cuda', got {device!r}")
         self.checkpoint, self.iterations, self.device, self.threads = checkpoint, iterations, device, threads
         self._model = None
 
     def _activate(self) -> None:
-        import torch
-
         from golf_rt import checkpoint
+
+        torch = require("torch", "the PyTorch runner")
 
         if self.device == "cuda" and not torch.cuda.is_available():
             raise BackendUnavailableError("torch has no CUDA device here; use device='cpu'")

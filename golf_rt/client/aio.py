@@ -14,8 +14,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from golf_rt.client.endpoint import OUTPUT_NAME, endpoint_from_url, request_tensors, retry_delays
+from golf_rt.client.endpoint import endpoint_from_url, request_tensors, retry_delays
 from golf_rt.client.errors import GolfClientError, retry_delay_or_raise
+from golf_rt.contract import MODEL_NAME, OUTPUT_NAME
+from golf_rt.errors import ConfigurationError
+from golf_rt.extras import require
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -25,7 +28,7 @@ class AsyncGolfClient:
     """An asyncio client of the `golf` model; one connection pool, many requests in flight."""
 
     def __init__(
-        self, url: str = "http://127.0.0.1:8000", model: str = "golf", timeout: float = 60.0, retries: int = 3
+        self, url: str = "http://127.0.0.1:8000", model: str = MODEL_NAME, timeout: float = 60.0, retries: int = 3
     ) -> None:
         """Nothing connects until the first request."""
         self.endpoint = endpoint_from_url(url)
@@ -36,11 +39,8 @@ class AsyncGolfClient:
 
     @property
     def _module(self) -> Any:
-        if self.endpoint.protocol == "grpc":
-            import tritonclient.grpc.aio as module
-        else:
-            import tritonclient.http.aio as module
-        return module
+        protocol = self.endpoint.protocol
+        return require(f"tritonclient.{protocol}.aio", f"AsyncGolfClient over {protocol}")
 
     def _connection(self) -> Any:
         if self._client is None:
@@ -94,7 +94,7 @@ class AsyncGolfClient:
     async def deblur_many(self, images: Iterable[Any], concurrency: int = 4) -> list[Any]:
         """Deblur images with at most `concurrency` requests in flight; results in input order."""
         if concurrency < 1:
-            raise GolfClientError(f"concurrency must be >= 1, got {concurrency}")
+            raise ConfigurationError(f"concurrency must be >= 1, got {concurrency}")
         gate = asyncio.Semaphore(concurrency)
 
         async def one(image: Any) -> Any:

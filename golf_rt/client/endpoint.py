@@ -8,12 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from golf_rt.errors import ConfigError
+from golf_rt.contract import INPUT_NAME, OUTPUT_NAME
+from golf_rt.errors import ConfigurationError
 
 PROTOCOLS = ("http", "grpc")
 DEFAULT_PORTS = {"http": 8000, "grpc": 8001}
-INPUT_NAME = "BLURRY"
-OUTPUT_NAME = "SHARP"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 _TRITON_DTYPES = {np.dtype(np.float32): "FP32", np.dtype(np.float16): "FP16", np.dtype(np.float64): "FP64",
                   np.dtype(np.uint8): "UINT8", np.dtype(np.uint16): "UINT16", np.dtype(np.int32): "INT32"}  # fmt: skip
@@ -29,9 +28,9 @@ class Endpoint:
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
-            raise ConfigError(f"protocol {self.protocol!r} is not one of {PROTOCOLS}")
+            raise ConfigurationError(f"protocol {self.protocol!r} is not one of {PROTOCOLS}")
         if not self.host or not 1 <= self.port <= 65535:
-            raise ConfigError(f"bad server address {self.host!r}:{self.port}")
+            raise ConfigurationError(f"bad server address {self.host!r}:{self.port}")
 
     @property
     def address(self) -> str:
@@ -55,7 +54,7 @@ def endpoint_from_url(url: str) -> Endpoint:
     protocol, _, rest = url.rpartition("://")
     protocol = (protocol or "http").lower()
     if protocol not in PROTOCOLS:
-        raise ConfigError(f"server URL {url!r}: use http://host:port, grpc://host:port or host:port")
+        raise ConfigurationError(f"server URL {url!r}: use http://host:port, grpc://host:port or host:port")
     rest = rest.rstrip("/")
     if rest.startswith("["):  # [ipv6]:port
         host, _, port = rest[1:].partition("]")
@@ -65,7 +64,7 @@ def endpoint_from_url(url: str) -> Endpoint:
     try:
         number = int(port) if port else DEFAULT_PORTS[protocol]
     except ValueError:
-        raise ConfigError(f"server URL {url!r}: port {port!r} is not a number") from None
+        raise ConfigurationError(f"server URL {url!r}: port {port!r} is not a number") from None
     return Endpoint(protocol, host or "127.0.0.1", number)
 
 
@@ -74,11 +73,11 @@ def triton_dtype(array: np.ndarray) -> str:
     try:
         return _TRITON_DTYPES[array.dtype]
     except KeyError:
-        raise ConfigError(f"dtype {array.dtype} cannot be sent to Triton; send float32") from None
+        raise ConfigurationError(f"dtype {array.dtype} cannot be sent to Triton; send float32") from None
 
 
 def request_tensors(module: ModuleType, batch: np.ndarray, binary: bool = True) -> tuple[list[Any], list[Any]]:
-    """The `InferInput` holding `batch` and the requested `SHARP` output, for tritonclient.http/grpc."""
+    """The `InferInput` holding `batch` and the requested output, for tritonclient.http/grpc."""
     tensor = module.InferInput(INPUT_NAME, list(batch.shape), triton_dtype(batch))
     if module.__name__.startswith("tritonclient.http"):
         tensor.set_data_from_numpy(batch, binary_data=binary)

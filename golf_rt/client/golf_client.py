@@ -20,8 +20,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from golf_rt.client.endpoint import OUTPUT_NAME, endpoint_from_url, request_tensors, retry_delays
+from golf_rt.client.endpoint import endpoint_from_url, request_tensors, retry_delays
 from golf_rt.client.errors import GolfClientError, retry_delay_or_raise
+from golf_rt.contract import MODEL_NAME, OUTPUT_NAME
+from golf_rt.errors import ConfigurationError
+from golf_rt.extras import require
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,7 +40,7 @@ class GolfClient:
     def __init__(
         self,
         url: str = "http://127.0.0.1:8000",
-        model: str = "golf",
+        model: str = MODEL_NAME,
         timeout: float = 60.0,
         shared_memory: bool | None = None,
         retries: int = 3,
@@ -47,7 +50,7 @@ class GolfClient:
         self.model = model
         self.timeout = float(timeout)
         if shared_memory and not self.endpoint.is_local:
-            raise GolfClientError(f"shared memory needs a server on this machine, not {self.endpoint.host}")
+            raise ConfigurationError(f"shared memory needs a server on this machine, not {self.endpoint.host}")
         self.shared_memory = shared_memory
         self.retries = max(1, int(retries))
         self._local = threading.local()
@@ -57,11 +60,7 @@ class GolfClient:
 
     @property
     def _module(self) -> Any:
-        if self.endpoint.protocol == "grpc":
-            import tritonclient.grpc as module
-        else:
-            import tritonclient.http as module
-        return module
+        return require(f"tritonclient.{self.endpoint.protocol}", f"GolfClient over {self.endpoint.protocol}")
 
     def _connection(self) -> tuple[Any, Any]:
         """The calling thread's (tritonclient client, shared-memory buffers or None)."""
@@ -155,7 +154,7 @@ class GolfClient:
     def deblur_many(self, images: Iterable[Any], concurrency: int = 4) -> list[Any]:
         """Deblur images with `concurrency` requests in flight; results in input order."""
         if concurrency < 1:
-            raise GolfClientError(f"concurrency must be >= 1, got {concurrency}")
+            raise ConfigurationError(f"concurrency must be >= 1, got {concurrency}")
         with self._lock:
             pool = self._pools.get(concurrency)
             if pool is None:  # kept, so its threads' connections are reused by the next call

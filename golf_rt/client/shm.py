@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from golf_rt.client.endpoint import INPUT_NAME, OUTPUT_NAME, triton_dtype
+from golf_rt.client.endpoint import triton_dtype
+from golf_rt.contract import INPUT_NAME, OUTPUT_NAME
 
 
 class SharedMemoryBuffers:

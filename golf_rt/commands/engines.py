@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from golf_rt.contract import DEFAULT_ITERATIONS
 from golf_rt.errors import BackendUnavailableError, InvalidImageError
-from golf_rt.onnx_files import DEFAULT_ITERATIONS
 
 
 def export(

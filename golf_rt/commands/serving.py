@@ -8,12 +8,13 @@ from pathlib import Path
 
 import typer
 
+from golf_rt.contract import DEFAULT_ITERATIONS, MODEL_NAME
 from golf_rt.errors import ServerError
 
 
 def repository(
     target: str = typer.Option("cpu", help="cpu (Python backend) or gpu (TensorRT plans)."),
-    iterations: int = typer.Option(3, help="G iterations after F."),
+    iterations: int = typer.Option(DEFAULT_ITERATIONS, help="G iterations after F."),
     layout: str = typer.Option("ensemble", help="ensemble (F then G) or fused (one model)."),
     ensemble_style: str = typer.Option("unrolled", help="steps (G model called N times) or unrolled (G x N in one)."),
     runtime: str = typer.Option("openvino", help="CPU runtime inside Triton: openvino or onnxruntime."),
@@ -44,7 +45,7 @@ def serve(
     http_port: int = typer.Option(8000, help="HTTP port."),
     grpc_port: int = typer.Option(8001, help="gRPC port."),
     metrics_port: int = typer.Option(8002, help="Prometheus metrics port."),
-    log_file: Path | None = typer.Option(None, help="Server log (default: ~/.cache/golf-rt/logs/)."),
+    log_file: Path | None = typer.Option(None, help="Server log (default: logs/ in the golf-rt cache folder)."),
     checkpoint: Path | None = typer.Option(None, help="Checkpoint for the default repository."),
     timeout: float = typer.Option(180.0, help="Seconds to wait for the model to be ready."),
 ) -> None:
@@ -65,7 +66,7 @@ def serve(
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.start(timeout_s=timeout)
-        typer.echo(f"golf is ready\n  http:    {config.http_url}\n  grpc:    {config.grpc_url}")
+        typer.echo(f"{MODEL_NAME} is ready\n  http:    {config.http_url}\n  grpc:    {config.grpc_url}")
         typer.echo(f"  metrics: {config.metrics_url}\n  log:     {server.log_path}\nCtrl-C to stop.")
         while server.is_alive():
             time.sleep(0.5)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from golf_rt.errors import ConfigError
+from golf_rt.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class Result:
     def __post_init__(self) -> None:
         missing = [key for key in STATS if key not in self.ms]
         if missing or self.rounds < 1:
-            raise ConfigError(f"{self.source}: result {self.label!r} has no {', '.join(missing) or 'rounds'}")
+            raise ConfigurationError(f"{self.source}: result {self.label!r} has no {', '.join(missing) or 'rounds'}")
 
     @property
     def size(self) -> str:
@@ -119,14 +119,14 @@ def _result(source: str, machine: str, extra: dict) -> Result:
 
 
 def load_result_file(path: str | Path) -> ResultFile:
-    """Read one `--benchmark-json` file; ConfigError when it is not one."""
+    """Read one `--benchmark-json` file; ConfigurationError when it is not one."""
     path = Path(path)
     try:
         document = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path} is not a readable JSON file: {exc}") from exc
+        raise ConfigurationError(f"{path} is not a readable JSON file: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("benchmarks"), list):
-        raise ConfigError(
+        raise ConfigurationError(
             f"{path} is not a pytest-benchmark JSON file (no 'benchmarks' list); "
             f"write one with `pytest benchmarks --benchmark-json {path.name}`"
         )
@@ -141,7 +141,9 @@ def load_result_file(path: str | Path) -> ResultFile:
         try:
             results.append(_result(path.name, machine, extra))
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"{path}: benchmark {bench.get('name')!r} has a malformed extra_info: {exc}") from exc
+            raise ConfigurationError(
+                f"{path}: benchmark {bench.get('name')!r} has a malformed extra_info: {exc}"
+            ) from exc
     if skipped:
         logger.info("%s: %d benchmarks without golf-rt extra_info left out", path, skipped)
     checkpoint = info.get("golf_rt", {}).get("checkpoint")
@@ -150,13 +152,28 @@ def load_result_file(path: str | Path) -> ResultFile:
 
 
 def load_result_files(paths: list[str | Path] | tuple[str | Path, ...]) -> list[ResultFile]:
-    """Read several files (from one machine or many); ConfigError when none holds a golf-rt result."""
+    """Read several files (from one machine or many); ConfigurationError when none holds a golf-rt result."""
     if not paths:
-        raise ConfigError("no result files given; pass one or more pytest-benchmark JSON files")
+        raise ConfigurationError("no result files given; pass one or more pytest-benchmark JSON files")
     files = [load_result_file(path) for path in paths]
     if not any(file.results for file in files):
-        raise ConfigError(
+        raise ConfigurationError(
             f"none of {', '.join(str(p) for p in paths)} holds a golf-rt benchmark result "
             f"(results need the extra_info written by benchmarks/conftest.py)"
         )
     return files
+
+
+def latency_summary(milliseconds) -> dict[str, float]:
+    """min, max, mean, median, stddev and p95 of latencies in ms: the `ms` block every result carries."""
+    import numpy as np
+
+    data = np.asarray(milliseconds, dtype=np.float64)
+    return {
+        "min": float(data.min()),
+        "max": float(data.max()),
+        "mean": float(data.mean()),
+        "median": float(np.median(data)),
+        "stddev": float(data.std(ddof=1)) if len(data) > 1 else 0.0,
+        "p95": float(np.percentile(data, 95)),
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from golf_rt.contract import F_FILTERS, G_FILTERS
 from golf_rt.model_facts import PAPER, gflop
 from golf_rt.report.results import Result, ResultFile, device_year
 from golf_rt.report.sizes import MIB
@@ -43,9 +44,9 @@ def model_gflop(result: Result) -> float:
     """FLOPs of one call of the measured part on the measured batch, in GFLOP."""
     batch, height, width = result.shape[0], result.shape[-2], result.shape[-1]
     per_image = {
-        "fused": gflop(32, height, width) + result.iterations * gflop(16, height, width),
-        "f": gflop(32, height, width),
-        "g": result.iterations * gflop(16, height, width),
+        "fused": gflop(F_FILTERS, height, width) + result.iterations * gflop(G_FILTERS, height, width),
+        "f": gflop(F_FILTERS, height, width),
+        "g": result.iterations * gflop(G_FILTERS, height, width),
     }
     return batch * per_image[result.part]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from golf_rt.errors import ConfigError
+from golf_rt.contract import CHANNELS
+from golf_rt.errors import ConfigurationError
 
 DATA_TYPES = ("TYPE_FP32", "TYPE_FP16")
 INSTANCE_KINDS = ("KIND_CPU", "KIND_GPU")
@@ -20,7 +21,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 def _check_name(what: str, name: str) -> None:
     if not _NAME.match(name):
-        raise ConfigError(f"{what} {name!r} is not a valid name: use letters, digits, '_', '.', '-'")
+        raise ConfigurationError(f"{what} {name!r} is not a valid name: use letters, digits, '_', '.', '-'")
 
 
 @dataclass(frozen=True)
@@ -28,15 +29,15 @@ class TensorSpec:
     """One input or output tensor: name, per-request dims (batch dim excluded) and data type."""
 
     name: str
-    dims: tuple[int, ...] = (3, -1, -1)
+    dims: tuple[int, ...] = (CHANNELS, -1, -1)
     data_type: str = "TYPE_FP32"
 
     def __post_init__(self) -> None:
         _check_name("tensor name", self.name)
         if not self.dims or any(d == 0 or d < -1 for d in self.dims):
-            raise ConfigError(f"tensor {self.name!r} dims {self.dims} must be positive or -1 (dynamic)")
+            raise ConfigurationError(f"tensor {self.name!r} dims {self.dims} must be positive or -1 (dynamic)")
         if self.data_type not in DATA_TYPES:
-            raise ConfigError(f"tensor {self.name!r} data type {self.data_type!r} is not one of {DATA_TYPES}")
+            raise ConfigurationError(f"tensor {self.name!r} data type {self.data_type!r} is not one of {DATA_TYPES}")
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,13 @@ class InstanceGroup:
 
     def __post_init__(self) -> None:
         if self.count < 1:
-            raise ConfigError(f"instance count must be >= 1, got {self.count}")
+            raise ConfigurationError(f"instance count must be >= 1, got {self.count}")
         if self.kind not in INSTANCE_KINDS:
-            raise ConfigError(f"instance kind {self.kind!r} is not one of {INSTANCE_KINDS}")
+            raise ConfigurationError(f"instance kind {self.kind!r} is not one of {INSTANCE_KINDS}")
         if self.gpus and self.kind != "KIND_GPU":
-            raise ConfigError("gpus can only be listed for KIND_GPU instance groups")
+            raise ConfigurationError("gpus can only be listed for KIND_GPU instance groups")
         if any(g < 0 for g in self.gpus):
-            raise ConfigError(f"gpu ids must be >= 0, got {self.gpus}")
+            raise ConfigurationError(f"gpu ids must be >= 0, got {self.gpus}")
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,9 @@ class DynamicBatching:
 
     def __post_init__(self) -> None:
         if self.max_queue_delay_us < 0:
-            raise ConfigError(f"max queue delay must be >= 0 microseconds, got {self.max_queue_delay_us}")
+            raise ConfigurationError(f"max queue delay must be >= 0 microseconds, got {self.max_queue_delay_us}")
         if any(b < 1 for b in self.preferred_batch_sizes):
-            raise ConfigError(f"preferred batch sizes must be >= 1, got {self.preferred_batch_sizes}")
+            raise ConfigurationError(f"preferred batch sizes must be >= 1, got {self.preferred_batch_sizes}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,15 +85,15 @@ class _ModelConfig:
     def __post_init__(self) -> None:
         _check_name("model name", self.name)
         if not 1 <= self.max_batch_size <= MAX_BATCH_SIZE:
-            raise ConfigError(
+            raise ConfigurationError(
                 f"model {self.name!r}: max_batch_size must be 1..{MAX_BATCH_SIZE} (batching on), "
                 f"got {self.max_batch_size}"
             )
         if not self.inputs or not self.outputs:
-            raise ConfigError(f"model {self.name!r} needs at least one input and one output")
+            raise ConfigurationError(f"model {self.name!r} needs at least one input and one output")
         names = [t.name for t in (*self.inputs, *self.outputs)]
         if len(set(names)) != len(names):
-            raise ConfigError(f"model {self.name!r} repeats a tensor name: {names}")
+            raise ConfigurationError(f"model {self.name!r} repeats a tensor name: {names}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,18 +108,20 @@ class PythonModelConfig(_ModelConfig):
         super().__post_init__()
         keys = [k for k, _ in self.parameters]
         if len(set(keys)) != len(keys):
-            raise ConfigError(f"model {self.name!r} repeats a parameter: {keys}")
+            raise ConfigurationError(f"model {self.name!r} repeats a parameter: {keys}")
         for key, value in self.parameters:
             _check_name("parameter", key)
             if not isinstance(value, str):
-                raise ConfigError(f"model {self.name!r}: parameter {key!r} must be a string, got {value!r}")
+                raise ConfigurationError(f"model {self.name!r}: parameter {key!r} must be a string, got {value!r}")
 
     def parameter(self, key: str) -> str:
-        """The value of parameter `key`; ConfigError naming the known keys when it is missing."""
+        """The value of parameter `key`; ConfigurationError naming the known keys when it is missing."""
         for k, v in self.parameters:
             if k == key:
                 return v
-        raise ConfigError(f"model {self.name!r} has no parameter {key!r}; it has {[k for k, _ in self.parameters]}")
+        raise ConfigurationError(
+            f"model {self.name!r} has no parameter {key!r}; it has {[k for k, _ in self.parameters]}"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,9 +135,11 @@ class TensorRTModelConfig(_ModelConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.instance_group.kind != "KIND_GPU":
-            raise ConfigError(f"model {self.name!r}: TensorRT plans run on KIND_GPU instances only")
+            raise ConfigurationError(f"model {self.name!r}: TensorRT plans run on KIND_GPU instances only")
         if not self.default_model_filename.endswith((".plan", ".engine")) or "/" in self.default_model_filename:
-            raise ConfigError(f"model {self.name!r}: plan file {self.default_model_filename!r} must be a *.plan name")
+            raise ConfigurationError(
+                f"model {self.name!r}: plan file {self.default_model_filename!r} must be a *.plan name"
+            )
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ class EnsembleStep:
     def __post_init__(self) -> None:
         _check_name("step model", self.model_name)
         if not self.input_map or not self.output_map:
-            raise ConfigError(f"ensemble step {self.model_name!r} needs an input map and an output map")
+            raise ConfigurationError(f"ensemble step {self.model_name!r} needs an input map and an output map")
         for _, tensor in (*self.input_map, *self.output_map):
             _check_name("ensemble tensor", tensor)
 
@@ -163,21 +168,21 @@ class EnsembleConfig(_ModelConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.steps:
-            raise ConfigError(f"ensemble {self.name!r} has no steps")
+            raise ConfigurationError(f"ensemble {self.name!r} has no steps")
         available = {t.name for t in self.inputs}
         for step in self.steps:
             for _, tensor in step.input_map:
                 if tensor not in available:
-                    raise ConfigError(
+                    raise ConfigurationError(
                         f"ensemble {self.name!r}: step {step.model_name!r} reads {tensor!r} before any step makes it"
                     )
             for _, tensor in step.output_map:
                 if tensor in available:
-                    raise ConfigError(f"ensemble {self.name!r}: tensor {tensor!r} is written twice")
+                    raise ConfigurationError(f"ensemble {self.name!r}: tensor {tensor!r} is written twice")
                 available.add(tensor)
         for out in self.outputs:
             if out.name not in available:
-                raise ConfigError(f"ensemble {self.name!r}: no step produces output {out.name!r}")
+                raise ConfigurationError(f"ensemble {self.name!r}: no step produces output {out.name!r}")
 
 
 ModelConfig = PythonModelConfig | TensorRTModelConfig | EnsembleConfig

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from golf_rt.errors import ConfigError
+from golf_rt.errors import ConfigurationError
 from golf_rt.triton.config import (
     DynamicBatching,
     EnsembleConfig,
@@ -24,14 +24,14 @@ from golf_rt.triton.generator import CONFIG_FILE
 
 
 def proto_from_pbtxt(text: str) -> Any:
-    """Parse `config.pbtxt` text into Triton's `ModelConfig` protobuf; ConfigError on any syntax error."""
+    """Parse `config.pbtxt` text into Triton's `ModelConfig` protobuf; ConfigurationError on any syntax error."""
     from google.protobuf import text_format
     from tritonclient.grpc import model_config_pb2
 
     try:
         return text_format.Parse(text, model_config_pb2.ModelConfig())
     except text_format.ParseError as exc:
-        raise ConfigError(f"config.pbtxt does not parse as a Triton model config: {exc}") from exc
+        raise ConfigurationError(f"config.pbtxt does not parse as a Triton model config: {exc}") from exc
 
 
 def _tensors(protos: Any) -> tuple[TensorSpec, ...]:
@@ -47,7 +47,9 @@ def _instance_group(proto: Any) -> InstanceGroup:
     from tritonclient.grpc import model_config_pb2
 
     if len(proto.instance_group) != 1:
-        raise ConfigError(f"model {proto.name!r}: expected one instance group, found {len(proto.instance_group)}")
+        raise ConfigurationError(
+            f"model {proto.name!r}: expected one instance group, found {len(proto.instance_group)}"
+        )
     group = proto.instance_group[0]
     kind = model_config_pb2.ModelInstanceGroup.Kind.Name(group.kind)
     return InstanceGroup(count=group.count, kind=kind, gpus=tuple(group.gpus))
@@ -88,7 +90,7 @@ def config_from_proto(proto: Any) -> ModelConfig:
     if proto.backend == "python":
         parameters = tuple(sorted((k, v.string_value) for k, v in proto.parameters.items()))
         return PythonModelConfig(**common, **batching, parameters=parameters)
-    raise ConfigError(
+    raise ConfigurationError(
         f"model {proto.name!r}: platform {proto.platform!r} / backend {proto.backend!r} is not one golf-rt writes"
         " (ensemble, tensorrt_plan, python)"
     )
@@ -103,5 +105,5 @@ def read_config(model_dir: str | Path) -> ModelConfig:
     """Read `<model_dir>/config.pbtxt` into a golf-rt config."""
     path = Path(model_dir) / CONFIG_FILE
     if not path.is_file():
-        raise ConfigError(f"{path} does not exist: a Triton model directory needs a {CONFIG_FILE}")
+        raise ConfigurationError(f"{path} does not exist: a Triton model directory needs a {CONFIG_FILE}")
     return config_from_pbtxt(path.read_text())

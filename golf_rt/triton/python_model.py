@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from golf_rt.backends.base import Runner, validate_batch
-from golf_rt.errors import ConfigError, GolfError, InvalidImageError
-from golf_rt.onnx_files import INPUT_NAME, OUTPUT_NAME
+from golf_rt.contract import INPUT_NAME, MAX_PIXELS, OUTPUT_NAME
+from golf_rt.errors import ConfigurationError, GolfError, InferenceError, InvalidImageError
 
 LOGGER = logging.getLogger(__name__)
 RUNTIMES = ("openvino", "onnxruntime")
@@ -49,7 +49,7 @@ def runner_from_parameters(model_dir: Path, parameters: dict[str, str]) -> Runne
 
     runtime = parameters.get("runtime", "openvino")
     if runtime not in RUNTIMES:
-        raise ConfigError(f"parameter runtime={runtime!r} is not one of {RUNTIMES}")
+        raise ConfigurationError(f"parameter runtime={runtime!r} is not one of {RUNTIMES}")
     threads = int(parameters.get("threads", "0")) or None
     return create_runner(runtime, onnx_path=model_dir / parameters["model_file"], threads=threads)
 
@@ -61,7 +61,7 @@ class TritonPythonModel:
         """Build the runner from the config's parameters."""
         config = json.loads(args["model_config"])
         parameters = parameters_from_config(config)
-        self._max_pixels = int(parameters.get("max_pixels", str(4096 * 4096)))
+        self._max_pixels = int(parameters.get("max_pixels", str(MAX_PIXELS)))
         model_dir = Path(args["model_repository"]) / args["model_version"]
         self._runner = runner_from_parameters(model_dir, parameters).activate()
         LOGGER.info("%s: %s on %s", args["model_name"], parameters.get("runtime"), parameters["model_file"])
@@ -82,14 +82,10 @@ class TritonPythonModel:
         for members in groups.values():
             try:
                 output = self._runner.deblur(np.concatenate([b for _, b in members]))
-            except GolfError as exc:
+            except Exception as exc:  # noqa: BLE001 - a failure must become a response, not a crash
+                message, code = _error_for(exc, pb_utils)
                 for i, _ in members:
-                    responses[i] = _error(pb_utils, str(exc), pb_utils.TritonError.INVALID_ARG)
-                continue
-            except Exception as exc:  # noqa: BLE001 - a runtime failure must become a response, not a crash
-                LOGGER.exception("inference failed")
-                for i, _ in members:
-                    responses[i] = _error(pb_utils, f"inference failed: {exc}", pb_utils.TritonError.INTERNAL)
+                    responses[i] = _error(pb_utils, message, code)
                 continue
             start = 0
             for i, batch in members:
@@ -101,6 +97,15 @@ class TritonPythonModel:
     def finalize(self) -> None:
         """Free the runner (and its runtime session)."""
         self._runner.deactivate()
+
+
+def _error_for(exc: Exception, pb_utils: Any) -> tuple[str, Any]:
+    """(message, Triton error code): a request golf-rt refuses is INVALID_ARG (HTTP 400), a failed run INTERNAL."""
+    if isinstance(exc, GolfError) and not isinstance(exc, InferenceError):
+        return str(exc), pb_utils.TritonError.INVALID_ARG
+    LOGGER.error("inference failed", exc_info=exc)
+    message = str(exc) if isinstance(exc, InferenceError) else f"inference failed: {exc}"
+    return message, pb_utils.TritonError.INTERNAL
 
 
 def _error(pb_utils: Any, message: str, code: Any) -> Any:

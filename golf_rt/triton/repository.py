@@ -1,7 +1,7 @@
 """A complete Triton model repository for golf-rt: configs, `model.py` entry points, model files.
 
 The public model is always `golf` (input BLURRY, output SHARP, FP32, dims [3, -1, -1], batching
-on). Layouts:
+on: `golf_rt.contract`). Layouts:
 
 - `ensemble`: `golf` is an ensemble that runs `golf_f` then G, either as `golf_g` three times
   (`steps`) or once as `golf_g_x3`, G unrolled in one graph (`unrolled`, the default: fewer hops);
@@ -23,8 +23,9 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from golf_rt.errors import ConfigError
-from golf_rt.onnx_files import INPUT_NAME, OUTPUT_NAME, find_onnx, onnx_file_name
+from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, INPUT_NAME, MAX_PIXELS, MODEL_NAME, OUTPUT_NAME
+from golf_rt.errors import ConfigurationError
+from golf_rt.onnx_files import find_onnx, onnx_file_name
 from golf_rt.triton.config import (
     DynamicBatching,
     EnsembleConfig,
@@ -36,15 +37,14 @@ from golf_rt.triton.config import (
     TensorSpec,
 )
 from golf_rt.triton.generator import write_config
+from golf_rt.triton.python_model import RUNTIMES
 
 LOGGER = logging.getLogger(__name__)
 
 TARGETS = ("cpu", "gpu")
 LAYOUTS = ("ensemble", "fused")
 ENSEMBLE_STYLES = ("steps", "unrolled")
-RUNTIMES = ("openvino", "onnxruntime")
-PUBLIC_MODEL = "golf"
-DEFAULT_MAX_PIXELS = 4096 * 4096
+PUBLIC_MODEL = MODEL_NAME
 CPU_MAX_BATCH = 8
 GPU_MAX_BATCH = 4
 """The largest batch of `golf-rt build-engine`'s default optimization profile (4x3x720x1280)."""
@@ -61,7 +61,7 @@ class RepositorySpec:
     """What repository to write; every choice has a default that serves well on a CPU machine."""
 
     target: str = "cpu"
-    iterations: int = 3
+    iterations: int = DEFAULT_ITERATIONS
     layout: str = "ensemble"
     ensemble_style: str = "unrolled"
     runtime: str = "openvino"
@@ -69,7 +69,7 @@ class RepositorySpec:
     max_batch_size: int | None = None
     instances: int = 1
     max_queue_delay_us: int = 0
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_pixels: int = MAX_PIXELS
 
     def __post_init__(self) -> None:
         for value, choices, what in (
@@ -79,13 +79,13 @@ class RepositorySpec:
             (self.runtime, RUNTIMES, "runtime"),
         ):
             if value not in choices:
-                raise ConfigError(f"{what} {value!r} is not one of {', '.join(choices)}")
+                raise ConfigurationError(f"{what} {value!r} is not one of {', '.join(choices)}")
         if self.max_batch_size is None:  # the CPU default; on GPU the engines' default profile max batch
             object.__setattr__(self, "max_batch_size", CPU_MAX_BATCH if self.target == "cpu" else GPU_MAX_BATCH)
         if not 1 <= self.iterations <= 16:
-            raise ConfigError(f"iterations must be 1..16, got {self.iterations}")
+            raise ConfigurationError(f"iterations must be 1..16, got {self.iterations}")
         if self.threads < 0 or self.instances < 1 or self.max_pixels < 4:
-            raise ConfigError(
+            raise ConfigurationError(
                 f"threads must be >= 0 (0 = all cores), instances >= 1 and max_pixels >= 4; got "
                 f"{self.threads}, {self.instances}, {self.max_pixels}"
             )
@@ -128,8 +128,8 @@ def _check_plan_profile(spec: RepositorySpec, plan: Path) -> None:
     from golf_rt.tensorrt_settings import format_shape, read_sidecar
 
     profile = read_sidecar(plan).profile
-    if profile.max[0] < spec.max_batch_size or profile.min[0] != 1 or profile.min[1] != 3:
-        raise ConfigError(
+    if profile.max[0] < spec.max_batch_size or profile.min[0] != 1 or profile.min[1] != CHANNELS:
+        raise ConfigurationError(
             f"{plan.name} was built for batches {profile.min[0]}..{profile.max[0]} "
             f"(profile max {format_shape(profile.max)}), but the repository asks for max_batch_size "
             f"{spec.max_batch_size}; pass --max-batch-size {profile.max[0]} or rebuild with a larger --max"
@@ -192,11 +192,11 @@ def _model_source(spec: RepositorySpec, part: str, checkpoint: str | Path | None
     name = model_file_name(spec, part)
     if models is not None:
         if not (models / name).is_file():
-            raise ConfigError(f"{models} has no {name}; the {spec.target} {spec.layout} repository needs it")
+            raise ConfigurationError(f"{models} has no {name}; the {spec.target} {spec.layout} repository needs it")
         return models / name
     if spec.target == "cpu":
         return find_onnx(part, spec.iterations, checkpoint)
-    raise ConfigError(
+    raise ConfigurationError(
         f"the gpu repository needs TensorRT plan {name}; build plans on the GPU machine with "
         f"`golf-rt build-engine --fp16` and pass their folder with --models"
     )
@@ -231,7 +231,7 @@ def cached_repository(spec: RepositorySpec | None = None, checkpoint: str | Path
 
     spec = spec or RepositorySpec()
     if spec.target != "cpu":
-        raise ConfigError("only a cpu repository can be built and cached here; gpu plans come from build-engine")
+        raise ConfigurationError("only a cpu repository can be built and cached here; gpu plans come from build-engine")
     files = sorted(str(find_onnx(part, spec.iterations, checkpoint)) for part in _part_models(spec).values())
     digest = hashlib.sha256()
     digest.update(json.dumps([asdict(spec), __version__], sort_keys=True).encode())

@@ -1,25 +1,21 @@
-"""One class owns the `tritonserver` process that the nvidia-pytriton wheel ships.
+"""One class owns the `tritonserver` process: start, readiness, logs, stop, and death with its parent.
 
-The wheel carries the server binary, its shared libraries (`nvidia_pytriton.libs`), the Python
-backend and one backend stub per Python version. `TritonServer` assembles a backend directory for
-the running Python, starts the server in its own process group (so stopping it also stops the
-stub processes), dies with its parent, and turns a failed start into one sentence read from the
-server's log: a port in use, a broken repository, a missing backend.
+`TritonServer` starts the server that the nvidia-pytriton wheel ships (found and laid out by
+`golf_rt.triton.pytriton_wheel`) in its own process group, so stopping it also stops the backend
+stub processes; the child dies with its parent; and a failed start ends in one sentence read from
+the server's log (`golf_rt.triton.server_log`): a port in use, a broken repository, a missing backend.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import logging
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -28,15 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from golf_rt.errors import ConfigError, ServerError
+from golf_rt.contract import MODEL_NAME
+from golf_rt.errors import ConfigurationError, ServerError
+from golf_rt.paths import cache_dir
+from golf_rt.triton.pytriton_wheel import backend_dir_from_pytriton, server_environment, tritonserver_binary
+from golf_rt.triton.server_log import cause_from_log, last_line
 
 LOGGER = logging.getLogger(__name__)
 MODEL_CONTROL_MODES = ("none", "poll", "explicit")
 _PR_SET_PDEATHSIG = 1
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "golf-rt"
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,7 @@ class ServerConfig:
     log_file: Path | None = None
     model_control_mode: str = "none"
     exit_on_error: bool = True
-    ready_models: tuple[str, ...] = ("golf",)
+    ready_models: tuple[str, ...] = (MODEL_NAME,)
     log_verbose: int = 0
     exit_timeout_s: int = 5
     extra_args: tuple[str, ...] = field(default=())
@@ -66,13 +62,15 @@ class ServerConfig:
             object.__setattr__(self, "log_file", Path(self.log_file))
         ports = (self.http_port, self.grpc_port, self.metrics_port)
         if any(not 1 <= p <= 65535 for p in ports):
-            raise ConfigError(f"ports must be 1..65535, got http={ports[0]} grpc={ports[1]} metrics={ports[2]}")
+            raise ConfigurationError(f"ports must be 1..65535, got http={ports[0]} grpc={ports[1]} metrics={ports[2]}")
         if len(set(ports)) != 3:
-            raise ConfigError(f"http, grpc and metrics ports must differ, got {ports}")
+            raise ConfigurationError(f"http, grpc and metrics ports must differ, got {ports}")
         if self.exit_timeout_s < 0:
-            raise ConfigError(f"exit timeout must be >= 0 seconds, got {self.exit_timeout_s}")
+            raise ConfigurationError(f"exit timeout must be >= 0 seconds, got {self.exit_timeout_s}")
         if self.model_control_mode not in MODEL_CONTROL_MODES:
-            raise ConfigError(f"model control mode {self.model_control_mode!r} is not one of {MODEL_CONTROL_MODES}")
+            raise ConfigurationError(
+                f"model control mode {self.model_control_mode!r} is not one of {MODEL_CONTROL_MODES}"
+            )
 
     @property
     def client_host(self) -> str:
@@ -119,47 +117,6 @@ def _port_in_use(host: str, port: int) -> bool:
     return False
 
 
-def pytriton_distribution() -> tuple[Path, Path]:
-    """The wheel's `tritonserver` folder and its `nvidia_pytriton.libs`; ServerError if not installed."""
-    try:
-        import pytriton
-    except ImportError as exc:
-        raise ServerError("tritonserver is not installed: pip install 'golf-rt[serve]' (nvidia-pytriton)") from exc
-    root = Path(pytriton.__file__).parent
-    dist = root / "tritonserver"
-    libs = root.parent / "nvidia_pytriton.libs"
-    if not (dist / "bin" / "tritonserver").is_file():
-        raise ServerError(f"the nvidia-pytriton wheel at {root} has no tritonserver binary; reinstall nvidia-pytriton")
-    return dist, libs
-
-
-def backend_dir_from_pytriton(destination: Path) -> Path:
-    """Assemble `<destination>/python/` with the Python backend and the stub for this Python version."""
-    dist, _ = pytriton_distribution()
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    stub = dist / "python_backend_stubs" / version / "triton_python_backend_stub"
-    if not stub.is_file():
-        known = sorted(p.name for p in (dist / "python_backend_stubs").iterdir())
-        raise ServerError(f"nvidia-pytriton ships no Python backend stub for Python {version} (it has {known})")
-    python_dir = destination / "python"
-    python_dir.mkdir(parents=True, exist_ok=True)
-    for item in (dist / "backends" / "python").iterdir():
-        if item.is_file():
-            shutil.copy2(item, python_dir / item.name)
-    shutil.copy2(stub, python_dir / stub.name)
-    return destination
-
-
-def _server_env(libs: Path) -> dict[str, str]:
-    """Environment for the server and its stubs: wheel libraries, this venv first, this golf_rt importable."""
-    env = os.environ.copy()
-    env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (str(libs), env.get("LD_LIBRARY_PATH", "")) if p)
-    env["PATH"] = os.pathsep.join((str(Path(sys.executable).parent), env.get("PATH", "")))
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-    return env
-
-
 def process_group_running(pgid: int) -> bool:
     """True while any process of group `pgid` is alive (zombies waiting to be reaped do not count)."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -175,41 +132,6 @@ def process_group_running(pgid: int) -> bool:
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"Address already in use|failed to start \w+ service", re.I), "port"),
-    (re.compile(r"unable to (?:find|load) backend[^\n]*?(?=\.?\"|$)", re.I | re.M), "backend"),
-    (re.compile(r"Error parsing text-format inference.ModelConfig: ([^\n]+)[\s\S]*?directory '([^']+)'"), "parse"),
-    (re.compile(r"failed to load '([^']+)' version \d+: ([^\n]+)"), "model"),
-    (re.compile(r"failed to stat file ([^\n\"]+)|failed to open text file[^\n\"]*"), "repo"),
-    (re.compile(r"error: creating server: ([^\n]+)"), "other"),
-)
-
-
-def cause_from_log(log: str, config: ServerConfig) -> str:
-    """One sentence saying why the server did not come up, from its log text."""
-    for pattern, kind in _CAUSES:
-        match = pattern.search(log)
-        if not match:
-            continue
-        if kind == "port":
-            return (
-                f"a port tritonserver needs is already in use (http {config.http_port}, grpc {config.grpc_port}, "
-                f"metrics {config.metrics_port} on {config.host}); stop the other server or pick other ports"
-            )
-        if kind == "backend":
-            return f"tritonserver is missing a backend: {match.group(0).strip()}"
-        if kind == "parse":
-            return f"model {match.group(2)!r}: config.pbtxt does not parse ({match.group(1).strip()})"
-        if kind == "model":
-            reason = match.group(2).split("\\n")[0].strip().strip('"')
-            return f"model {match.group(1)!r} in {config.repository} failed to load: {reason}"
-        if kind == "repo":
-            return f"the model repository {config.repository} cannot be read: {match.group(0).strip()}"
-        return f"tritonserver stopped: {match.group(1).strip()}"
-    lines = [line for line in log.splitlines() if line.strip()]
-    return f"tritonserver stopped: {lines[-1].strip() if lines else 'no output'}"
 
 
 class TritonServer:
@@ -231,7 +153,7 @@ class TritonServer:
         """Where the server's output goes (the caller's file, else one per HTTP port in the cache)."""
         if self.config.log_file is not None:
             return self.config.log_file
-        return _cache_dir() / "logs" / f"tritonserver-{self.config.http_port}.log"
+        return cache_dir() / "logs" / f"tritonserver-{self.config.http_port}.log"
 
     def logs(self, tail_chars: int = 20_000) -> str:
         """The end of the server log."""
@@ -291,16 +213,16 @@ class TritonServer:
     def start(self, timeout_s: float = 120.0) -> TritonServer:
         """Start the server and wait until it and every model in `ready_models` are ready."""
         self._check_before_start()
-        dist, libs = pytriton_distribution()
+        binary, env = tritonserver_binary(), server_environment()
         self._workdir = Path(tempfile.mkdtemp(prefix="golf-rt-triton-"))
         backends = backend_dir_from_pytriton(self._workdir / "backends")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_handle = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        args = self._arguments(dist / "bin" / "tritonserver", backends)
+        args = self._arguments(binary, backends)
         LOGGER.info("starting %s (log: %s)", " ".join(args), self.log_path)
         self._process = subprocess.Popen(
             args,
-            env=_server_env(libs),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._log_handle,
             stderr=subprocess.STDOUT,
@@ -337,19 +259,8 @@ class TritonServer:
             time.sleep(0.2)
         raise ServerError(
             f"tritonserver was not ready within {timeout_s:.0f} s (models {list(self.config.ready_models)}); "
-            f"last log line: {self._last_log_line()!r} (log: {self.log_path})"
+            f"last log line: {last_line(self.logs())!r} (log: {self.log_path})"
         )
-
-    def _last_log_line(self) -> str:
-        lines = [line for line in self.logs().splitlines() if line.strip()]
-        return lines[-1].strip() if lines else ""
-
-    def model_status(self) -> dict:
-        """Triton's repository index (name, version, state, reason per model), for diagnostics."""
-        url = f"http://{self.config.client_host}:{self.config.http_port}/v2/repository/index"
-        request = urllib.request.Request(url, data=b"{}", method="POST")
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback URL we built
-            return {m["name"]: m for m in json.loads(response.read())}
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """SIGINT to the whole process group, then SIGKILL after `timeout_s`; no stub process survives."""

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from golf_rt.errors import BackendUnavailableError
+from golf_rt.errors import BackendUnavailableError, ConfigurationError
 
 pytest.importorskip("onnxruntime")
 
@@ -24,11 +24,11 @@ def test_precision_comes_from_the_file(onnx_files, tmp_path):
 
 
 def test_bad_options_are_named(onnx_files, tmp_path):
-    with pytest.raises(BackendUnavailableError, match="not found"):
+    with pytest.raises(ConfigurationError, match="not found"):
         OnnxRuntimeRunner(tmp_path / "missing.onnx")
-    with pytest.raises(BackendUnavailableError, match="choose one of"):
+    with pytest.raises(ConfigurationError, match="choose one of"):
         OnnxRuntimeRunner(onnx_files["g"], device="tpu")
-    with pytest.raises(BackendUnavailableError, match="at least 1"):
+    with pytest.raises(ConfigurationError, match="at least 1"):
         OnnxRuntimeRunner(onnx_files["g"], threads=0)
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from golf_rt.environment import cpu_has_native_bf16
-from golf_rt.errors import BackendUnavailableError
+from golf_rt.errors import BackendUnavailableError, ConfigurationError
 
 pytest.importorskip("openvino")
 
@@ -32,7 +32,7 @@ def test_models_are_compiled_per_shape_and_the_oldest_is_dropped(onnx_files):
         batch = rng.random(shape, dtype=np.float32)
         np.testing.assert_allclose(static.deblur(batch), dynamic.deblur(batch), atol=1e-5)
     assert list(static._requests) == [(1, 3, 16, 16), (1, 3, 20, 20)]
-    with pytest.raises(BackendUnavailableError, match="shape_cache"):
+    with pytest.raises(ConfigurationError, match="shape_cache"):
         OpenVinoRunner(onnx_files["g"], shape_cache=-1)
 
 
@@ -43,7 +43,7 @@ def test_bf16_refused_without_native_support(onnx_files):
 
 
 def test_bad_options_are_named(onnx_files, tmp_path):
-    with pytest.raises(BackendUnavailableError, match="choose one of"):
+    with pytest.raises(ConfigurationError, match="choose one of"):
         OpenVinoRunner(onnx_files["g"], hint="FAST")
-    with pytest.raises(BackendUnavailableError, match="not found"):
+    with pytest.raises(ConfigurationError, match="not found"):
         OpenVinoRunner(tmp_path / "missing.onnx")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from golf_rt.backends import TOLERANCE, available_backends, create_runner
-from golf_rt.errors import BackendUnavailableError
+from golf_rt.errors import BackendUnavailableError, ConfigurationError
 
 from ..conftest import needs_torch
 
@@ -40,9 +40,9 @@ def test_parts_run_on_onnxruntime(part, checkpoint_path, cached_onnx, blurry_bat
 
 
 def test_unknown_or_unavailable_choices_are_named(checkpoint_path):
-    with pytest.raises(BackendUnavailableError, match="choose one of"):
+    with pytest.raises(ConfigurationError, match="choose one of"):
         create_runner("tflite")
-    with pytest.raises(BackendUnavailableError, match="choose one of"):
+    with pytest.raises(ConfigurationError, match="choose one of"):
         create_runner("torch", "int8")
     with pytest.raises(BackendUnavailableError, match="runs fp32"):
         create_runner("torch", "fp16", checkpoint=checkpoint_path)

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from golf_rt.errors import ConfigError
+from golf_rt.errors import ConfigurationError
 from golf_rt.report.results import device_year, load_result_file, load_result_files
 
 from .conftest import CPU_SAMPLE
@@ -39,23 +39,23 @@ def test_a_result_file_keeps_our_results_and_counts_the_others():
 def test_a_file_that_is_not_json_is_refused(tmp_path):
     path = tmp_path / "results.json"
     path.write_text("not json")
-    with pytest.raises(ConfigError, match="not a readable JSON file"):
+    with pytest.raises(ConfigurationError, match="not a readable JSON file"):
         load_result_file(path)
 
 
 def test_json_that_is_not_pytest_benchmark_output_is_refused(tmp_path):
     path = tmp_path / "results.json"
     path.write_text('{"rows": []}')
-    with pytest.raises(ConfigError, match="--benchmark-json"):
+    with pytest.raises(ConfigurationError, match="--benchmark-json"):
         load_result_file(path)
 
 
 def test_files_without_any_golf_rt_result_are_refused(tmp_path):
     path = tmp_path / "other.json"
     path.write_text(json.dumps({"machine_info": {}, "benchmarks": [{"name": "x", "extra_info": {}}]}))
-    with pytest.raises(ConfigError, match="none of .* holds a golf-rt benchmark result"):
+    with pytest.raises(ConfigurationError, match="none of .* holds a golf-rt benchmark result"):
         load_result_files([path])
-    with pytest.raises(ConfigError, match="no result files given"):
+    with pytest.raises(ConfigurationError, match="no result files given"):
         load_result_files([])
 
 
@@ -64,5 +64,5 @@ def test_a_result_without_statistics_is_refused(tmp_path):
     del document["benchmarks"][0]["extra_info"]["ms"]["p95"]
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(document))
-    with pytest.raises(ConfigError, match="has no p95"):
+    with pytest.raises(ConfigurationError, match="has no p95"):
         load_result_file(path)

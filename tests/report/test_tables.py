@@ -2,6 +2,7 @@
 
 import pytest
 
+from golf_rt.contract import DEFAULT_ITERATIONS, F_FILTERS, G_FILTERS
 from golf_rt.report.results import load_result_files
 from golf_rt.report.tables import markdown_table, model_gflop, peers_table, table3, table4, table5
 
@@ -119,7 +120,7 @@ def test_peers_table_divides_each_peer_by_the_path_on_the_same_device(results):
 def model_gflop_256() -> float:
     from golf_rt.model_facts import gflop
 
-    return gflop(32, 256, 256) + 3 * gflop(16, 256, 256)
+    return gflop(F_FILTERS, 256, 256) + DEFAULT_ITERATIONS * gflop(G_FILTERS, 256, 256)
 
 
 def test_gflop_counts_the_part_that_ran(results):

@@ -57,3 +57,20 @@ def test_photo_lists_are_disjoint_and_missing_photos_say_how_to_fetch(tmp_path):
     assert len(set(names)) == len(names) == 26
     with pytest.raises(FileNotFoundError, match="python -m training.photos"):
         photos.validation_photos(tmp_path)
+
+
+def test_learning_curve_draws_a_png_from_logs(tmp_path):
+    import json
+
+    from PIL import Image
+
+    from training.learning_curve import main
+
+    log = tmp_path / "F" / "log.jsonl"
+    log.parent.mkdir()
+    records = [{"step": s, "seconds": 60.0 * s, "val_score": 0.01 * s, "val_blurred_gain": 0.02 * s,
+                "val_sharp_gain": -0.01 * s} for s in (1, 2, 3)]  # fmt: skip
+    log.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    assert main([str(log), "--output", str(tmp_path / "curve.png")]) == 0
+    with Image.open(tmp_path / "curve.png") as image:
+        assert image.size[0] > 800

@@ -23,7 +23,7 @@ from golf_rt.client import (
 )
 from golf_rt.client.endpoint import retry_delays
 from golf_rt.client.errors import client_error_from
-from golf_rt.errors import ConfigError, GolfError
+from golf_rt.errors import ConfigurationError, GolfError
 from golf_rt.triton.server import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def test_urls(url: str, protocol: str, host: str, port: int) -> None:
 
 @pytest.mark.parametrize("url", ["https://h:8000", "ftp://h", "h:port"])
 def test_bad_urls_say_what_is_accepted(url: str) -> None:
-    with pytest.raises(ConfigError, match="http://host:port|not a number"):
+    with pytest.raises(ConfigurationError, match="http://host:port|not a number"):
         endpoint_from_url(url)
 
 
@@ -103,7 +103,7 @@ def test_client_image_errors_are_raised_before_sending() -> None:
 
 
 def test_shared_memory_needs_a_local_server() -> None:
-    with pytest.raises(GolfClientError, match="same machine|this machine"):
+    with pytest.raises(ConfigurationError, match="same machine|this machine"):
         GolfClient("http://example.org:8000", shared_memory=True)
 
 

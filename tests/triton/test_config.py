@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tritonclient.grpc import model_config_pb2
 
-from golf_rt.errors import ConfigError
+from golf_rt.errors import ConfigurationError
 from golf_rt.triton.config import (
     DynamicBatching,
     EnsembleConfig,
@@ -92,7 +92,7 @@ def test_python_model_parameters_name_file_runtime_and_threads() -> None:
     assert golf.parameter("model_file") == "fused_x3.onnx"
     assert golf.parameter("runtime") == "onnxruntime"
     assert golf.parameter("threads") == "2"
-    with pytest.raises(ConfigError, match="has no parameter 'nope'"):
+    with pytest.raises(ConfigurationError, match="has no parameter 'nope'"):
         golf.parameter("nope")
 
 
@@ -126,17 +126,17 @@ def test_python_model_parameters_name_file_runtime_and_threads() -> None:
     ],
 )
 def test_invalid_configs_fail_on_construction_with_a_clear_message(build, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigurationError, match=message):
         build()
 
 
 def test_parser_reports_syntax_errors_as_config_errors() -> None:
-    with pytest.raises(ConfigError, match="does not parse"):
+    with pytest.raises(ConfigurationError, match="does not parse"):
         proto_from_pbtxt('name: "golf"\ninput [ { name: "BLURRY" dims: [3, ] } ]')
 
 
 def test_parser_rejects_a_backend_it_does_not_write() -> None:
-    with pytest.raises(ConfigError, match="not one golf-rt writes"):
+    with pytest.raises(ConfigurationError, match="not one golf-rt writes"):
         config_from_pbtxt('name: "x"\nbackend: "onnxruntime"\nmax_batch_size: 1\n'
                           'input [{name: "BLURRY" data_type: TYPE_FP32 dims: [3, -1, -1]}]\n'
                           'output [{name: "SHARP" data_type: TYPE_FP32 dims: [3, -1, -1]}]\n'
@@ -144,5 +144,5 @@ def test_parser_rejects_a_backend_it_does_not_write() -> None:
 
 
 def test_read_config_names_the_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="config.pbtxt"):
+    with pytest.raises(ConfigurationError, match="config.pbtxt"):
         read_config(tmp_path)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from golf_rt.errors import ConfigError
-from golf_rt.triton.python_model import parameters_from_config, request_problem, runner_from_parameters
+from golf_rt.errors import ConfigurationError, InferenceError, InvalidImageError
+from golf_rt.triton.python_model import _error_for, parameters_from_config, request_problem, runner_from_parameters
 
 
 @pytest.mark.parametrize(
@@ -48,5 +48,25 @@ def test_runner_from_parameters_runs_the_named_runtime(onnx_files: dict[str, Pat
 
 
 def test_unknown_runtime_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="openvino"):
+    with pytest.raises(ConfigurationError, match="openvino"):
         runner_from_parameters(tmp_path, {"model_file": "f.onnx", "runtime": "tvm"})
+
+
+class _Codes:
+    """The two error codes of `triton_python_backend_utils.TritonError` the model uses."""
+
+    class TritonError:
+        INVALID_ARG, INTERNAL = "INVALID_ARG", "INTERNAL"
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "message"),
+    [
+        (InvalidImageError("batch 1x3x9000x9000 is outside the engine's profile"), "INVALID_ARG", "outside"),
+        (InferenceError("openvino (fp32) failed on a 1x3x8x8 batch: out of memory"), "INTERNAL", "out of memory"),
+        (RuntimeError("segfault in a plugin"), "INTERNAL", "inference failed: segfault"),
+    ],
+)
+def test_a_refused_request_is_invalid_arg_and_a_failed_run_is_internal(exc, code, message) -> None:
+    got_message, got_code = _error_for(exc, _Codes)
+    assert got_code == code and message in got_message

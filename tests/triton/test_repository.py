@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from golf_rt.errors import ConfigError
+from golf_rt.errors import ConfigurationError
 from golf_rt.tensorrt_settings import Sidecar, write_sidecar
 from golf_rt.triton.parser import read_config
 from golf_rt.triton.repository import RepositorySpec, cached_repository, write_repository
@@ -36,13 +36,13 @@ def test_gpu_repository_places_the_plans_named_by_the_configs(tmp_path: Path, la
 
 def test_gpu_plan_profile_too_small_for_the_batch_is_refused(tmp_path: Path) -> None:
     plans = _fake_plans(tmp_path / "plans", max_batch=2)
-    with pytest.raises(ConfigError, match="built for batches 1..2.*--max-batch-size 2"):
+    with pytest.raises(ConfigurationError, match="built for batches 1..2.*--max-batch-size 2"):
         write_repository(RepositorySpec(target="gpu", layout="fused"), tmp_path / "repo", models=plans)
 
 
 def test_models_folder_without_the_needed_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ConfigError, match="has no f.onnx"):
+    with pytest.raises(ConfigurationError, match="has no f.onnx"):
         write_repository(RepositorySpec(), tmp_path / "repo", models=tmp_path / "empty")
 
 

@@ -14,15 +14,10 @@ import numpy as np
 import pytest
 
 from golf_rt.client import GolfClient, ServerUnreachableError
-from golf_rt.errors import ConfigError, ServerError
-from golf_rt.triton.server import (
-    ServerConfig,
-    TritonServer,
-    backend_dir_from_pytriton,
-    cause_from_log,
-    free_ports,
-    process_group_running,
-)
+from golf_rt.errors import ConfigurationError, ServerError
+from golf_rt.triton.pytriton_wheel import backend_dir_from_pytriton
+from golf_rt.triton.server import ServerConfig, TritonServer, free_ports, process_group_running
+from golf_rt.triton.server_log import cause_from_log
 
 from .conftest import start_server
 
@@ -39,11 +34,11 @@ def _group_alive(pgid: int) -> bool:
 
 
 def test_config_rejects_bad_ports_and_modes(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="must differ"):
+    with pytest.raises(ConfigurationError, match="must differ"):
         ServerConfig(repository=tmp_path, http_port=9000, grpc_port=9000, metrics_port=9002)
-    with pytest.raises(ConfigError, match="1..65535"):
+    with pytest.raises(ConfigurationError, match="1..65535"):
         ServerConfig(repository=tmp_path, http_port=0)
-    with pytest.raises(ConfigError, match="model control mode"):
+    with pytest.raises(ConfigurationError, match="model control mode"):
         ServerConfig(repository=tmp_path, model_control_mode="sometimes")
 
 
@@ -52,6 +47,16 @@ def test_config_binds_loopback_by_default_and_builds_urls(tmp_path: Path) -> Non
     assert config.host == "127.0.0.1"
     assert (config.http_url, config.grpc_url) == ("http://127.0.0.1:8000", "grpc://127.0.0.1:8001")
     assert ServerConfig(repository=tmp_path, host="0.0.0.0").http_url == "http://127.0.0.1:8000"
+
+
+def test_default_log_lives_in_the_cache_folder_that_golf_rt_cache_names(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("GOLF_RT_CACHE", str(tmp_path / "cache"))
+    server = TritonServer(ServerConfig(repository=tmp_path, http_port=8123))
+    assert server.log_path == tmp_path / "cache" / "logs" / "tritonserver-8123.log"
+    assert (
+        TritonServer(ServerConfig(repository=tmp_path, log_file=tmp_path / "mine.log")).log_path
+        == tmp_path / "mine.log"
+    )
 
 
 def test_backend_dir_holds_the_python_backend_and_the_stub_for_this_python(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from golf_rt.client import AsyncGolfClient, GolfClient, ImageRejectedError, ModelNotReadyError
+from golf_rt.contract import TOLERANCE
 from golf_rt.images import prepare
 from golf_rt.triton.server import TritonServer
 
@@ -28,7 +29,7 @@ def test_float_batch_equals_the_in_process_backend(ensemble_server, in_process, 
     with GolfClient(_url(ensemble_server, protocol)) as client:
         served = client.deblur_batch(blurry_batch)
     assert served.shape == blurry_batch.shape and served.dtype == np.float32
-    np.testing.assert_allclose(served, in_process.deblur(blurry_batch), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(served, in_process.deblur(blurry_batch), atol=TOLERANCE["fp32"], rtol=0)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -56,7 +57,9 @@ def test_grayscale_and_rgba_keep_their_kind(ensemble_server, images) -> None:
 
 def test_ensemble_and_fused_layouts_agree(ensemble_server, fused_server, blurry_batch) -> None:
     with GolfClient(ensemble_server.config.grpc_url) as a, GolfClient(fused_server.config.grpc_url) as b:
-        np.testing.assert_allclose(a.deblur_batch(blurry_batch), b.deblur_batch(blurry_batch), atol=1e-4, rtol=0)
+        np.testing.assert_allclose(
+            a.deblur_batch(blurry_batch), b.deblur_batch(blurry_batch), atol=TOLERANCE["fp32"], rtol=0
+        )
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

@@ -1,0 +1,40 @@
+"""The model's contract: the facts every layer must agree on, kept in one place that imports nothing.
+
+The exporter writes these tensor names into the ONNX files, the runners and the Triton writer
+read them back, and the client sends them over the wire; the size limits and tolerances are what
+every backend promises. A change here is a change to the model's interface, so it lives in one
+module that the Triton stub, the client and the training code can all import without torch,
+numpy or Pillow.
+"""
+
+from __future__ import annotations
+
+INPUT_NAME = "BLURRY"
+"""The one input of every ONNX file and Triton model: float32 N x 3 x H x W in [0, 1]."""
+OUTPUT_NAME = "SHARP"
+"""The one output, same shape as the input, not clipped."""
+MODEL_NAME = "golf"
+"""The public Triton model that clients call, whatever the repository layout behind it."""
+CHANNELS = 3
+"""Colour channels the networks take and give (grey images are replicated to three)."""
+
+F_FILTERS = 32
+"""Filters of F, the network that makes the first, aggressive step."""
+G_FILTERS = 16
+"""Filters of G, the network applied recurrently after F."""
+DEFAULT_ITERATIONS = 3
+"""Times G runs after F at inference (the paper's setting)."""
+
+MIN_SIDE = 2
+"""Smallest height and width: Instance Norm needs more than one pixel to have a variance."""
+MAX_SIDE = 4096
+MAX_PIXELS = MAX_SIDE * MAX_SIDE
+"""Largest image, in pixels (4096 x 4096): Instance Norm is global, so an image is never tiled."""
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+"""Every precision some backend can run; each backend says which of them it runs here."""
+TOLERANCE = {"fp32": 1e-4, "fp16": 5e-2, "bf16": 1e-1}
+"""Largest absolute difference from the fp32 PyTorch reference expected at each precision;
+an export must match PyTorch within the fp32 one before it is kept."""
+PSNR_BUDGET_DB = 0.05
+"""Deblurring PSNR (dB) that a reduced precision may cost against the fp32 reference."""

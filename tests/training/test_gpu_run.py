@@ -1,0 +1,94 @@
+import json
+
+import pytest
+
+from golf_rt import checkpoint
+from golf_rt.report import write_report
+from training.gpu_run import RunConfig, main, parse_args
+
+OUTPUTS = {"golf.safetensors", "log.jsonl", "evaluation.json", "benchmark-gpu.json", "summary.md", "heldout.png"}
+STAGES = ["input", "0", "1", "2", "3", "4", "5"]
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    """The whole command on the CPU in half a minute, without the photo folder (as on CI)."""
+    import torch
+
+    folder = tmp_path_factory.mktemp("gpu_run")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # busy cores: OpenMP threads would spin against the other work
+    try:
+        argv = [
+            "--minutes", "0.5", "--device", "cpu", "--crop", "32", "--batch", "2", "--kernels", "32",
+            "--procedural-images", "2", "--val-crop", "48", "--val-blurred", "2", "--val-sharp", "1",
+            "--eval-crops", "1", "--eval-size", "64", "--timing-sizes", "64x64", "--log-every", "4",
+            "--val-every", "6", "--photos", str(folder / "no-photos"), "--output", str(folder / "out"),
+        ]  # fmt: skip
+        assert main(argv) == 0
+    finally:
+        torch.set_num_threads(threads)
+    return folder / "out"
+
+
+def records(folder, kind):
+    lines = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+    return [r for r in lines if r["kind"] == kind]
+
+
+@pytest.mark.slow
+def test_the_run_writes_its_files_flat_and_in_time(run_folder):
+    assert {p.name for p in run_folder.iterdir()} == OUTPUTS
+    (done,) = records(run_folder, "done")
+    assert done["total_seconds"] < 30 + 5
+
+
+@pytest.mark.slow
+def test_the_checkpoint_loads_and_says_how_it_was_made(run_folder):
+    model = checkpoint.load(run_folder / "golf.safetensors")
+    assert model.f.padding == "reflect" and model.g.padding == "reflect" and model.iterations == 3
+    meta = checkpoint.read_metadata(run_folder / "golf.safetensors")
+    assert meta["stage"] == "F+G" and meta["training"]["command"].startswith("python -m training.gpu_run")
+    assert set(meta["training"]["stages"]) == {"F", "G"} and meta["training"]["stages"]["F"]["steps"] >= 1
+    assert "dead-leaves" in meta["data"]
+
+
+@pytest.mark.slow
+def test_the_log_has_throughput_and_validation_for_both_stages(run_folder):
+    (startup,) = records(run_folder, "startup")
+    assert startup["kernels"] == 32 and "no photo folder" in startup["validation"]
+    assert "photos missing" in records(run_folder, "note")[0]["message"]
+    for stage in ("F", "G"):
+        progress = [r for r in records(run_folder, "progress") if r["stage"] == stage]
+        assert progress and all(r["crops_per_second"] > 0 and r["tflops"] > 0 for r in progress)
+        validations = [r for r in records(run_folder, "validation") if r["stage"] == stage]
+        assert len(validations) >= 2 and validations[0]["step"] == 0
+        assert {"val_score", "val_blurred_gain", "val_sharp_gain"} <= set(validations[-1])
+
+
+@pytest.mark.slow
+def test_the_evaluation_covers_every_iteration_and_sharp_input(run_folder):
+    evaluation = json.loads((run_folder / "evaluation.json").read_text())
+    assert set(evaluation) == {"heldout", "sharp-noisy"}
+    for data in evaluation.values():
+        assert list(data["mean"]) == STAGES and data["pairs"] == len(data["per_image"]["names"]) >= 1
+        assert 10 < data["mean"]["3"]["psnr"] < 60
+    assert evaluation["sharp-noisy"]["mean"]["input"]["psnr"] > evaluation["heldout"]["mean"]["input"]["psnr"]
+
+
+@pytest.mark.slow
+def test_the_report_reads_the_timing(run_folder, tmp_path):
+    written = write_report([run_folder / "benchmark-gpu.json"], tmp_path)
+    markdown = written["markdown"].read_text()
+    assert "| golf-rt torch cpu fp32 | in-process |" in markdown and "| golf-rt torch cpu bf16 |" in markdown
+    summary = (run_folder / "summary.md").read_text()
+    assert "## Stages" in summary and "| F |" in summary and "golf-rt torch cpu fp32" in summary
+
+
+def test_defaults_follow_the_device():
+    gpu = parse_args(["--minutes", "8", "--output", "x"]).resolved()
+    assert (gpu.batch, gpu.amp, gpu.timing_precisions) == (64, "bf16", ("fp32", "fp16", "bf16"))
+    cpu = RunConfig(minutes=1, output="x", device="cpu").resolved()
+    assert (cpu.batch, cpu.amp, cpu.timing_precisions) == (2, "none", ("fp32", "bf16"))
+    with pytest.raises(ValueError, match="too small"):
+        RunConfig(minutes=1, output="x", crop=16)

@@ -1,0 +1,211 @@
+"""Latency of a trained model on the device it trained on, as a result file `golf-rt report` reads.
+
+The full model (F + G x iterations) runs at each size and precision on one image. On CUDA one
+call is captured in a CUDA graph after warm-up and replayed, each replay timed by CUDA events:
+the numbers are the GPU's own, without Python's launch overhead. fp32 runs with TF32 off, so it
+is true fp32; fp16 and bf16 cast the model and the input. On a CPU the calls are plain and timed
+by the wall clock. The file follows pytest-benchmark's JSON layout with the `extra_info` of
+`benchmarks/conftest.py` (schema 1), so the report merges it with the benchmark suites' files.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import os
+import platform
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from golf_rt.contract import DEFAULT_ITERATIONS, F_FILTERS, G_FILTERS
+from golf_rt.model_facts import gflop
+
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+SCHEMA = 1  # the extra_info layout of benchmarks/conftest.py that golf_rt.report reads
+MAX_ROUNDS = 5000
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The per-round milliseconds of one size and precision."""
+
+    size: tuple[int, int]
+    precision: str
+    ms: tuple[float, ...]
+    cuda_graph: bool
+    iterations: int
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.ms))
+
+    def gflop(self) -> float:
+        """FLOPs of one call (2 per multiply-accumulate), as the report counts them."""
+        h, w = self.size
+        return gflop(F_FILTERS, h, w) + self.iterations * gflop(G_FILTERS, h, w)
+
+
+@contextmanager
+def exact_fp32(enabled: bool) -> Iterator[None]:
+    """TF32 off for matrix products and convolutions inside the block; the old settings after it."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    if enabled:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def _graphed(net: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    """Warm up on a side stream (cudnn picks its algorithms), capture one call, return its replay."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            net(x)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        output = net(x)
+
+    def replay() -> torch.Tensor:
+        graph.replay()
+        return output  # the captured output lives as long as the replay
+
+    return replay
+
+
+def _rounds(run: Callable[[], object], on_gpu: bool, seconds: float, min_rounds: int) -> list[float]:
+    """Milliseconds of each call of `run`, until `seconds` have passed (at least min_rounds)."""
+    times: list[float] = []
+    deadline = time.monotonic() + seconds
+    if on_gpu:
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    while len(times) < min_rounds or (time.monotonic() < deadline and len(times) < MAX_ROUNDS):
+        if on_gpu:
+            start.record()
+            run()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+        else:
+            began = time.perf_counter()
+            run()
+            times.append((time.perf_counter() - began) * 1000.0)
+    return times
+
+
+def time_model(model: torch.nn.Module, device: torch.device, sizes: Sequence[tuple[int, int]],
+               precisions: Sequence[str], seconds: float, min_rounds: int = 3) -> list[Timing]:  # fmt: skip
+    """Time `model` (left untouched) at every size and precision, sharing `seconds` between them."""
+    unknown = [p for p in precisions if p not in PRECISIONS]
+    if unknown:
+        raise ValueError(f"unknown precision {unknown[0]!r}; choose from {', '.join(PRECISIONS)}")
+    on_gpu = device.type == "cuda"
+    cases = [(size, precision) for size in sizes for precision in precisions]
+    deadline = time.monotonic() + seconds
+    timings = []
+    for index, ((h, w), precision) in enumerate(cases):
+        share = max(0.0, deadline - time.monotonic()) / (len(cases) - index)
+        began = time.monotonic()
+        dtype = PRECISIONS[precision]
+        net = copy.deepcopy(model).eval().to(device=device, dtype=dtype, memory_format=torch.contiguous_format)
+        x = torch.rand((1, 3, h, w), generator=torch.Generator().manual_seed(0)).to(device=device, dtype=dtype)
+        with torch.no_grad(), exact_fp32(precision == "fp32"):
+            run = _graphed(net, x) if on_gpu else partial(net, x)
+            if not on_gpu:
+                run()  # first-call allocations
+            ms = _rounds(run, on_gpu, share - (time.monotonic() - began), min_rounds)
+        iterations = int(getattr(model, "iterations", DEFAULT_ITERATIONS))
+        timings.append(Timing((h, w), precision, tuple(ms), on_gpu, iterations))
+        del net, x, run
+        if on_gpu:
+            torch.cuda.empty_cache()
+    return timings
+
+
+def _stats(ms: Sequence[float]) -> dict[str, float]:
+    from golf_rt.report.results import latency_summary
+
+    return latency_summary(ms)
+
+
+def _pytest_stats(ms: Sequence[float]) -> dict:
+    """pytest-benchmark's `stats` block, in seconds."""
+    data = np.asarray(ms, dtype=np.float64) / 1000.0
+    q1, q3 = (float(v) for v in np.percentile(data, [25, 75]))
+    iqr = q3 - q1
+    mean, stddev = float(data.mean()), float(data.std(ddof=1)) if len(data) > 1 else 0.0
+    inside = data[(data >= q1 - 1.5 * iqr) & (data <= q3 + 1.5 * iqr)]
+    iqr_outliers = int(len(data) - len(inside))
+    stddev_outliers = int(np.sum(np.abs(data - mean) > stddev)) if stddev else 0
+    return {
+        "min": float(data.min()), "max": float(data.max()), "mean": mean, "stddev": stddev, "rounds": len(data),
+        "median": float(np.median(data)), "iqr": iqr, "q1": q1, "q3": q3, "iqr_outliers": iqr_outliers,
+        "stddev_outliers": stddev_outliers, "outliers": f"{stddev_outliers};{iqr_outliers}",
+        "ld15iqr": float(inside.min()), "hd15iqr": float(inside.max()), "ops": 1.0 / mean if mean else 0.0,
+        "total": float(data.sum()), "iterations": 1,
+    }  # fmt: skip
+
+
+def label(timing: Timing) -> str:
+    """The path's name in the report, e.g. "golf-rt torch cuda fp32 (TF32 off, CUDA graph)"."""
+    notes = (["TF32 off"] if timing.cuda_graph and timing.precision == "fp32" else []) + (
+        ["CUDA graph"] if timing.cuda_graph else []
+    )
+    kind = "cuda" if timing.cuda_graph else "cpu"
+    return f"golf-rt torch {kind} {timing.precision}" + (f" ({', '.join(notes)})" if notes else "")
+
+
+def result_document(timings: Sequence[Timing], checkpoint: Path, note: str) -> dict:
+    """A pytest-benchmark JSON document holding one golf-rt result per timing."""
+    from golf_rt.environment import cpu_identity, cpu_name, device_name, gpus, software_versions
+    from golf_rt.report.sizes import checkpoint_sizes
+
+    identity = {"cpu": cpu_identity(), "gpus": list(gpus()), "versions": software_versions()}
+    benchmarks = []
+    for timing in timings:
+        h, w = timing.size
+        kind = "cuda" if timing.cuda_graph else "cpu"
+        name = f"gpu_run[torch-{kind}-{timing.precision}-{h}x{w}]"
+        extra = {
+            "label": label(timing), "backend": "torch", "precision": timing.precision, "route": "in-process",
+            "part": "fused", "shape": [1, 3, h, w], "golf_rt_schema": SCHEMA, "iterations": timing.iterations,
+            "device": device_name(timing.cuda_graph), "device_kind": "gpu" if timing.cuda_graph else "cpu",
+            **identity, "quick": False, "rounds": len(timing.ms), "ms": _stats(timing.ms),
+            "cuda_graph": timing.cuda_graph, "timer": "cuda events" if timing.cuda_graph else "perf_counter",
+        }  # fmt: skip
+        options = {"timer": extra["timer"], "warmup": True, "min_rounds": 1, "disable_gc": False}
+        benchmarks.append({"group": f"full model {h}x{w}", "name": name, "fullname": f"training/gpu_timing.py::{name}",
+                           "params": None, "param": None, "extra_info": extra, "options": options,
+                           "stats": _pytest_stats(timing.ms)})  # fmt: skip
+    machine = {
+        "node": platform.node(), "processor": platform.processor(), "machine": platform.machine(),
+        "python_implementation": platform.python_implementation(), "python_version": platform.python_version(),
+        "system": platform.system(), "release": platform.release(),
+        "cpu": {"brand_raw": cpu_name(), "count": os.cpu_count()},
+        "golf_rt": {**identity, "checkpoint": checkpoint_sizes(checkpoint)}, "note": note,
+    }  # fmt: skip
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    return {"machine_info": machine, "commit_info": {}, "benchmarks": benchmarks, "datetime": now,
+            "version": "training.gpu_timing"}  # fmt: skip
+
+
+def markdown(timings: Sequence[Timing]) -> str:
+    """One row per size and precision: ms statistics and achieved TFLOP/s."""
+    rows = ["| size | path | mean (ms) | median | min | p95 | rounds | TFLOP/s |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for t in timings:
+        s = _stats(t.ms)
+        rows.append(f"| {t.size[0]}x{t.size[1]} | {label(t)} | {s['mean']:.2f} | {s['median']:.2f} | {s['min']:.2f} "
+                    f"| {s['p95']:.2f} | {len(t.ms)} | {t.gflop() / s['mean']:.1f} |")  # fmt: skip
+    return "\n".join(rows)

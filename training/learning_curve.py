@@ -1,0 +1,65 @@
+"""Learning curves: validation gains against steps and CPU-hours, from training logs.
+
+    python -m training.learning_curve runs/F/log.jsonl runs/G/log.jsonl --output docs/model/learning_curve.png
+
+Each log line is one validation record of `training.train` (step, seconds, val_* gains). The
+picture has one panel by steps and one by hours of wall clock, so a run's trend and its cost
+read off the same figure; a dashed line marks zero gain, the "leave the image alone" level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+CURVES = (("val_blurred_gain", "blurred crops"), ("val_sharp_gain", "sharp crops"), ("val_score", "all crops"))
+
+
+def read_log(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def plot(logs: dict[str, list[dict]], output: Path) -> Path:
+    """One PNG: gains (dB) by step and by hour for every log that has unseen-validation gains."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    for label, records in logs.items():
+        records = [r for r in records if "val_score" in r]
+        if not records:
+            continue
+        steps = [r["step"] for r in records]
+        hours = [r["seconds"] / 3600 for r in records]
+        for key, name in CURVES:
+            values = [r[key] for r in records]
+            for axis, xs in zip(axes, (steps, hours)):
+                axis.plot(xs, values, marker=".", label=f"{label}: {name}")
+    for axis, xlabel in zip(axes, ("step", "hours (wall clock)")):
+        axis.axhline(0.0, color="black", linestyle="--", linewidth=0.8)
+        axis.set_xlabel(xlabel)
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("PSNR gain over the input (dB)")
+    axes[1].legend(fontsize=7, loc="lower right")
+    figure.suptitle("Validation: unseen photos, spline kernels 9-23 px, a quarter sharp crops")
+    figure.tight_layout()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(output, dpi=110)
+    plt.close(figure)
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.learning_curve", description=__doc__.split("\n")[0])
+    parser.add_argument("logs", type=Path, nargs="+", help="log.jsonl files; each is labelled by its folder")
+    parser.add_argument("--output", type=Path, default=Path("learning_curve.png"))
+    args = parser.parse_args(argv)
+    print(plot({p.parent.name or p.stem: read_log(p) for p in args.logs}, args.output))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
