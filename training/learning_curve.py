@@ -17,7 +17,16 @@ CURVES = (("val_blurred_gain", "blurred crops"), ("val_sharp_gain", "sharp crops
 
 
 def read_log(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """Records with `hours` added: wall clock summed over resumptions (each restarts `seconds`)."""
+    records, offset, last = [], 0.0, 0.0
+    for line in path.read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            if record["seconds"] < last:
+                offset += last
+            last = record["seconds"]
+            records.append({**record, "hours": (offset + last) / 3600})
+    return records
 
 
 def plot(logs: dict[str, list[dict]], output: Path) -> Path:
@@ -33,7 +42,7 @@ def plot(logs: dict[str, list[dict]], output: Path) -> Path:
         if not records:
             continue
         steps = [r["step"] for r in records]
-        hours = [r["seconds"] / 3600 for r in records]
+        hours = [r["hours"] for r in records]
         for key, name in CURVES:
             values = [r[key] for r in records]
             for axis, xs in zip(axes, (steps, hours)):

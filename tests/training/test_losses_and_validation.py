@@ -72,5 +72,9 @@ def test_learning_curve_draws_a_png_from_logs(tmp_path):
                 "val_sharp_gain": -0.01 * s} for s in (1, 2, 3)]  # fmt: skip
     log.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     assert main([str(log), "--output", str(tmp_path / "curve.png")]) == 0
+    from training.learning_curve import read_log
+
+    log.write_text(log.read_text() + json.dumps({**records[0], "seconds": 30.0}) + "\n")  # a resumed run
+    assert read_log(log)[-1]["hours"] == pytest.approx((180.0 + 30.0) / 3600)
     with Image.open(tmp_path / "curve.png") as image:
         assert image.size[0] > 800
