@@ -1,33 +1,36 @@
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from golf_rt import checkpoint
 from golf_rt.report import write_report
-from training.gpu_run import RunConfig, main, parse_args
+from training.gpu_run import RunConfig, parse_args
 
 OUTPUTS = {"golf.safetensors", "log.jsonl", "evaluation.json", "benchmark-gpu.json", "summary.md", "heldout.png"}
 STAGES = ["input", "0", "1", "2", "3", "4", "5"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory):
-    """The whole command on the CPU in half a minute, without the photo folder (as on CI)."""
-    import torch
+    """The whole command on the CPU in half a minute, without the photo folder (as on CI).
 
+    It runs in its own process, as on the GPU machine: its process pools and threads never share
+    the test process.
+    """
     folder = tmp_path_factory.mktemp("gpu_run")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # busy cores: OpenMP threads would spin against the other work
-    try:
-        argv = [
+    argv = [
             "--minutes", "0.5", "--device", "cpu", "--crop", "32", "--batch", "2", "--kernels", "32",
             "--procedural-images", "2", "--val-crop", "48", "--val-blurred", "2", "--val-sharp", "1",
             "--eval-crops", "1", "--eval-size", "64", "--timing-sizes", "64x64", "--log-every", "4",
             "--val-every", "6", "--photos", str(folder / "no-photos"), "--output", str(folder / "out"),
-        ]  # fmt: skip
-        assert main(argv) == 0
-    finally:
-        torch.set_num_threads(threads)
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}  # busy cores: no spinning threads
+    subprocess.run([sys.executable, "-m", "training.gpu_run", *argv], cwd=ROOT, env=env, check=True)
     return folder / "out"
 
 

@@ -136,9 +136,14 @@ def test_wallpaper_photos_unseen_validation_reflect_padding_and_a_loader_worker(
     picture = Image.fromarray(skimage.data.coffee()).resize((200, 160))
     for name in photos.TRAINING_PHOTOS + photos.VALIDATION_PHOTOS:
         picture.save(folder / photos.file_name(name))
-    config = tiny("F", 4, image_folder, data="photos", photos=str(folder), validation="unseen", padding="reflect",
-                  loss="charbonnier", fft_weight=0.05, workers=1, trajectory="mixed", val_pairs=4)  # fmt: skip
-    path = train(config, tmp_path / "F", init=str(checkpoint.default_checkpoint_path()))
+    # Through the command line, in its own process: the loader's worker process stays out of this one.
+    command = [sys.executable, "-m", "training.train", "--stage", "F", "--steps", "4", "--batch", "4", "--crop", "24",
+               "--val-every", "4", "--val-pairs", "4", "--amp", "none", "--data", "photos", "--photos", str(folder),
+               "--validation", "unseen", "--padding", "reflect", "--loss", "charbonnier", "--fft-weight", "0.05",
+               "--workers", "1", "--trajectory", "mixed", "--init", str(checkpoint.default_checkpoint_path()),
+               "--output", str(tmp_path / "F")]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    path = Path(subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.strip())
     record = json.loads((tmp_path / "F" / "log.jsonl").read_text().splitlines()[-1])
     assert {"val_score", "val_blurred_gain", "val_sharp_gain", "val_worst_gain", "native_val_psnr"} <= record.keys()
     assert checkpoint.load(path).f.padding == "reflect"
