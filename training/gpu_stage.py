@@ -20,8 +20,9 @@ import torch
 from golf_rt.contract import DEFAULT_ITERATIONS, F_FILTERS, G_FILTERS
 from golf_rt.model_facts import gflop
 from golf_rt.networks import GolfOptimizer
+from training import losses
 from training.device_pairs import DevicePairs
-from training.losses import LOSSES, frequency_loss, pixel_loss
+from training.losses import LOSSES
 from training.validation import ValidationSet, score_gains
 
 logger = logging.getLogger(__name__)
@@ -108,20 +109,9 @@ def _sync(device: torch.device) -> None:
 
 def stage_loss(model: GolfOptimizer, trained: torch.nn.Module, blurry: torch.Tensor, sharp: torch.Tensor,
                config: StageConfig) -> torch.Tensor:  # fmt: skip
-    """Eq. 6's pixel (+ frequency) loss of F's output; for G its mean over the iterates (Eq. 4)."""
-    if config.name == "F":
-        outputs = [trained(blurry)]
-    else:
-        with torch.no_grad():
-            x = model.f(blurry)
-        outputs = []
-        for _ in range(config.train_iterations):
-            x = trained(x)
-            outputs.append(x)
-    losses = [pixel_loss(x.float(), sharp, config.loss) for x in outputs]
-    if config.fft_weight:
-        losses = [term + config.fft_weight * frequency_loss(x, sharp) for term, x in zip(losses, outputs)]
-    return torch.stack(losses).mean()
+    """The stage's training loss (`training.losses.stage_loss`) under this stage's settings."""
+    return losses.stage_loss(model.f, trained, blurry, sharp, config.name, config.train_iterations, config.loss,
+                             config.fft_weight)  # fmt: skip
 
 
 def probe_memory_format(net: torch.nn.Module, pairs: DevicePairs, batch: int, amp: str,
@@ -138,7 +128,7 @@ def probe_memory_format(net: torch.nn.Module, pairs: DevicePairs, batch: int, am
                 _sync(device)
                 began = time.perf_counter()
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp == "bf16"):
-                loss = pixel_loss(probe(x).float(), sharp, "mse")
+                loss = losses.pixel_loss(probe(x).float(), sharp, "mse")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -32,3 +32,30 @@ def frequency_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference of the two images' 2-D spectra (orthonormal FFT, fp32)."""
     difference = torch.fft.rfft2(output.float() - target.float(), norm="ortho")
     return difference.abs().mean()
+
+
+def stage_loss(f: nn.Module, trained: nn.Module, blurry: torch.Tensor, sharp: torch.Tensor, stage: str,
+               iterations: int, kind: str, fft_weight: float = 0.0, perceptual=None) -> torch.Tensor:  # fmt: skip
+    """The training loss of a stage, shared by the CPU and the GPU training loops.
+
+    Stage "F": Eq. 6 (pixel + optional frequency and perceptual terms) on F's output. Stage "G":
+    its mean over the iterates G^i(F(y)), i = 1..iterations, with F frozen (Eq. 4).
+    """
+    if stage == "F":
+        outputs = [trained(blurry)]
+    else:
+        with torch.no_grad():
+            x = f(blurry)
+        outputs = []
+        for _ in range(iterations):
+            x = trained(x)
+            outputs.append(x)
+    terms = []
+    for x in outputs:
+        term = pixel_loss(x.float(), sharp, kind)
+        if fft_weight:
+            term = term + fft_weight * frequency_loss(x, sharp)
+        if perceptual is not None:
+            term = term + perceptual(x, sharp)
+        terms.append(term)
+    return torch.stack(terms).mean()

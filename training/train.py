@@ -34,7 +34,7 @@ from golf_rt.networks import PADDINGS, RESIDUAL_SCALES, GolfOptimizer, build_f, 
 from golf_rt.synthetic import HELD_OUT_MODELS, TRAINING_MODELS, BlurSpec
 from training import photos as photo_sets
 from training.data import GoProPairs, SyntheticConfig, SyntheticPairs, folder_images, native_config, skimage_images
-from training.losses import LOSSES, frequency_loss, pixel_loss
+from training.losses import LOSSES, stage_loss
 from training.validation import ValidationSet, score_gains, validation_set
 
 VALIDATIONS = ("native", "unseen")
@@ -282,21 +282,9 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
     for step in bar:
         blurry, sharp = (t.to(device) for t in next(batches))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp == "bf16"):
-            if config.stage == "F":
-                outputs = [step_module(blurry)]
-            else:
-                with torch.no_grad():
-                    x = model.f(blurry)
-                outputs = []
-                for _ in range(config.train_iterations):
-                    x = step_module(x)
-                    outputs.append(x)
-            loss = torch.stack([
-                pixel_loss(x.float(), sharp, config.loss)
-                + (config.fft_weight * frequency_loss(x, sharp) if config.fft_weight else 0.0)
-                + (config.lambda_p * perceptual(x, sharp) if perceptual else 0.0)
-                for x in outputs
-            ]).mean()  # fmt: skip
+            weighted = (lambda x, y: config.lambda_p * perceptual(x, y)) if perceptual else None
+            loss = stage_loss(model.f, step_module, blurry, sharp, config.stage, config.train_iterations, config.loss,
+                              config.fft_weight, weighted)  # fmt: skip
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from golf_rt import checkpoint
-from training.train import TrainConfig, bank_validation, build_datasets, describe_data, parse_args, pixel_loss, train
+from training.losses import pixel_loss
+from training.train import TrainConfig, bank_validation, build_datasets, describe_data, parse_args, train
 
 ROOT = Path(__file__).resolve().parents[2]
 
