@@ -33,8 +33,10 @@ from golf_rt.metrics import psnr, to_uint8
 from golf_rt.networks import PADDINGS, RESIDUAL_SCALES, GolfOptimizer, build_f, build_g
 from golf_rt.synthetic import HELD_OUT_MODELS, TRAINING_MODELS, BlurSpec
 from training import photos as photo_sets
+from training.batches import batch_loader
 from training.data import GoProPairs, SyntheticConfig, SyntheticPairs, folder_images, native_config, skimage_images
 from training.losses import LOSSES, stage_loss
+from training.resume_state import load_state, save_state
 from training.validation import ValidationSet, score_gains, validation_set
 
 VALIDATIONS = ("native", "unseen")
@@ -203,30 +205,6 @@ def validate(model: GolfOptimizer, pairs: list, device: torch.device, iterations
     return float(np.mean(scores))
 
 
-def save_state(path: Path, optimizer: torch.optim.Optimizer, step: int, best: float) -> None:
-    """Adam's moments as safetensors, so resuming never unpickles anything."""
-    from safetensors.torch import save_file
-
-    state = optimizer.state_dict()
-    tensors = {f"{i}.{k}": v for i, s in state["state"].items() for k, v in s.items()}
-    meta = {"step": step, "best": best, "param_groups": state["param_groups"]}
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(path), metadata={"state": json.dumps(meta)})
-
-
-def load_state(path: Path, optimizer: torch.optim.Optimizer) -> tuple[int, float]:
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    with safe_open(str(path), framework="pt") as handle:
-        meta = json.loads(handle.metadata()["state"])
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in load_file(str(path)).items():
-        index, name = key.split(".", 1)
-        state.setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-    return int(meta["step"]), float(meta["best"])
-
-
 def train(config: TrainConfig, output: Path, init: str | None = None, resume: bool = False,
           command: str = "") -> Path:  # fmt: skip
     """Run one stage; returns the path of the best checkpoint (by validation PSNR)."""
@@ -320,32 +298,6 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
     if distributed:
         dist.destroy_process_group()
     return output / "best.safetensors"
-
-
-class StepIndices(torch.utils.data.Sampler):
-    """Item indices in training order from step `start` on; each rank takes its own share."""
-
-    def __init__(self, config: TrainConfig, start: int, world: int, rank: int, length: int) -> None:
-        self.config, self.start, self.world, self.rank, self.length = config, start, world, rank, length
-
-    def __len__(self) -> int:
-        return (self.config.steps - self.start) * self.config.batch
-
-    def __iter__(self):
-        batch = self.config.batch
-        for step in range(self.start, self.config.steps):
-            for j in range(batch):
-                yield ((step * self.world + self.rank) * batch + j) % self.length
-
-
-def batch_loader(train_set: torch.utils.data.Dataset, config: TrainConfig, start: int, world: int,
-                 rank: int) -> torch.utils.data.DataLoader:  # fmt: skip
-    """Batches in a fixed order; with workers > 0 they are built while the model trains."""
-    sampler = StepIndices(config, start, world, rank, len(train_set))
-    # spawn, not fork: a forked worker inherits the threads of runtimes already loaded and can crash
-    extra = {"prefetch_factor": 4, "multiprocessing_context": "spawn"} if config.workers else {}
-    return torch.utils.data.DataLoader(train_set, batch_size=config.batch, sampler=sampler,
-                                       num_workers=config.workers, **extra)  # fmt: skip
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
