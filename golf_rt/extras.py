@@ -1,7 +1,7 @@
 """Optional packages and the golf-rt extra that installs each, so that a missing one is one sentence.
 
 golf-rt's base install is numpy, Pillow and safetensors; everything heavier comes with an extra
-(`pip install "golf-rt[cpu]"`, see README.md). Code that needs an optional package imports it
+(`pip install ".[cpu]"` in a checkout, see README.md). Code that needs an optional package imports it
 through `require`, which turns an absent package into a `MissingPackageError` naming the extra
 instead of a traceback.
 """
@@ -39,9 +39,12 @@ def missing_package_error(module: str, purpose: str, extra: str | None = None) -
     top = module.split(".")[0]
     package, usual = PACKAGES.get(top, (top, ""))
     extra = extra or usual
-    install = f'pip install "golf-rt[{extra}]"' if extra else f"pip install {package}"
+    # the distribution itself installs anywhere; the extra only from a checkout or a wheel
+    where = f' (part of the "{extra}" extra: pip install ".[{extra}]" in a checkout)' if extra else ""
     return MissingPackageError(
-        f"{purpose} needs {package}, which is not installed here: {install}", package=package, extra=extra
+        f"{purpose} needs {package}, which is not installed here: pip install {package}{where}",
+        package=package,
+        extra=extra,
     )
 
 
