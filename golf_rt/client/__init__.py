@@ -1,25 +1,28 @@
 """Client SDK for a golf-rt Triton server: numpy, Pillow and tritonclient only (no torch, no runtimes).
 
->>> from golf_rt.client import GolfClient  # doctest: +SKIP
->>> with GolfClient("http://127.0.0.1:8000") as client:  # doctest: +SKIP
+>>> from golf_rt.client import GolfClient
+>>> with GolfClient("http://127.0.0.1:8000") as client:
 ...     sharp = client.deblur("blurry.png")
 """
 
 from __future__ import annotations
 
 from golf_rt.client.aio import AsyncGolfClient
-from golf_rt.client.endpoint import Endpoint, endpoint_from_url
+from golf_rt.client.endpoint import Endpoint, RetryPolicy, endpoint_from_url
 from golf_rt.client.errors import (
+    ApiKeyRejectedError,
     ClientTimeoutError,
     GolfClientError,
     ImageRejectedError,
     ModelNotReadyError,
     ServerSideError,
     ServerUnreachableError,
+    SharedMemoryUnavailableError,
 )
 from golf_rt.client.golf_client import GolfClient
 
 __all__ = [
+    "ApiKeyRejectedError",
     "AsyncGolfClient",
     "ClientTimeoutError",
     "Endpoint",
@@ -27,7 +30,9 @@ __all__ = [
     "GolfClientError",
     "ImageRejectedError",
     "ModelNotReadyError",
+    "RetryPolicy",
     "ServerSideError",
     "ServerUnreachableError",
+    "SharedMemoryUnavailableError",
     "endpoint_from_url",
 ]

@@ -14,7 +14,14 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from golf_rt.client.endpoint import endpoint_from_url, request_tensors, retry_delays
+from golf_rt.client.endpoint import (
+    RetryPolicy,
+    api_key_from,
+    api_key_plugin,
+    endpoint_from_url,
+    request_tensors,
+    retry_policy_from,
+)
 from golf_rt.client.errors import GolfClientError, retry_delay_or_raise
 from golf_rt.contract import MODEL_NAME, OUTPUT_NAME
 from golf_rt.errors import ConfigurationError
@@ -28,13 +35,20 @@ class AsyncGolfClient:
     """An asyncio client of the `golf` model; one connection pool, many requests in flight."""
 
     def __init__(
-        self, url: str = "http://127.0.0.1:8000", model: str = MODEL_NAME, timeout: float = 60.0, retries: int = 3
+        self,
+        url: str = "http://127.0.0.1:8000",
+        model: str = MODEL_NAME,
+        timeout: float = 60.0,
+        retries: int | RetryPolicy = 3,
+        api_key: str | None = None,
     ) -> None:
-        """Nothing connects until the first request."""
+        """Nothing connects until the first request; `retries` and `api_key` as in `GolfClient`."""
         self.endpoint = endpoint_from_url(url)
         self.model = model
         self.timeout = float(timeout)
-        self.retries = max(1, int(retries))
+        self.retry = retry_policy_from(retries)
+        self.retries = self.retry.attempts
+        self._api_key = api_key_from(api_key)
         self._client: Any = None
 
     @property
@@ -45,10 +59,12 @@ class AsyncGolfClient:
     def _connection(self) -> Any:
         if self._client is None:
             self._client = self._module.InferenceServerClient(self.endpoint.address)
+            if self._api_key:
+                self._client.register_plugin(api_key_plugin(self._api_key, self.endpoint.protocol))
         return self._client
 
     async def _call(self, action: Callable[[Any], Awaitable[T]]) -> T:
-        delays = retry_delays(self.retries)
+        delays = self.retry.delays()
         for attempt in range(len(delays) + 1):
             try:
                 return await asyncio.wait_for(action(self._connection()), self.timeout)

@@ -44,6 +44,14 @@ class ClientTimeoutError(GolfClientError, TimeoutError):
     """No answer within the client's timeout."""
 
 
+class ApiKeyRejectedError(GolfClientError, PermissionError):
+    """The server wants an API key and the request carried none, or the wrong one."""
+
+
+class SharedMemoryUnavailableError(GolfClientError):
+    """The server cannot map the client's shared memory (another machine, or a container without --ipc=host)."""
+
+
 _UNREACHABLE_STATUSES = ("StatusCode.UNAVAILABLE",)
 _TIMEOUT_STATUSES = ("StatusCode.DEADLINE_EXCEEDED",)
 _REJECTED_STATUSES = ("400", "StatusCode.INVALID_ARGUMENT")
@@ -76,6 +84,10 @@ def client_error_from(exc: BaseException, where: str) -> GolfClientError | None:
         return None
     status, message = str(exc.status()), (exc.message() or str(exc)).strip()
     message = message.removeprefix("[request id: <id_unknown>] ")
+    if "is restricted, expecting header" in message:
+        return ApiKeyRejectedError(
+            f"{where} refused the request without the right API key ({message}); pass api_key= or set GOLF_RT_API_KEY"
+        )
     if status in _UNREACHABLE_STATUSES:
         return ServerUnreachableError(f"cannot reach the Triton server at {where} ({message}); is it running?")
     if status in _TIMEOUT_STATUSES:

@@ -1,11 +1,12 @@
 """`GolfClient`: deblur images on a Triton server in three lines, with typed errors.
 
->>> from golf_rt.client import GolfClient  # doctest: +SKIP
->>> with GolfClient("http://127.0.0.1:8000") as client:  # doctest: +SKIP
+>>> from golf_rt.client import GolfClient
+>>> with GolfClient("http://127.0.0.1:8000") as client:
 ...     sharp = client.deblur(blurry)  # same kind as `blurry`: numpy, PIL or path -> array
 
 Each thread gets its own connection, so `deblur_many` keeps `concurrency` requests in flight.
-Connection errors are retried a bounded number of times; nothing else is.
+Connection errors are retried as `RetryPolicy` says; nothing else is. If the server cannot map
+this client's shared memory, the client warns once and sends tensors in its requests instead.
 """
 
 from __future__ import annotations
@@ -20,8 +21,15 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from golf_rt.client.endpoint import endpoint_from_url, request_tensors, retry_delays
-from golf_rt.client.errors import GolfClientError, retry_delay_or_raise
+from golf_rt.client.endpoint import (
+    RetryPolicy,
+    api_key_from,
+    api_key_plugin,
+    endpoint_from_url,
+    request_tensors,
+    retry_policy_from,
+)
+from golf_rt.client.errors import GolfClientError, SharedMemoryUnavailableError, retry_delay_or_raise
 from golf_rt.contract import MODEL_NAME, OUTPUT_NAME
 from golf_rt.errors import ConfigurationError
 from golf_rt.extras import require
@@ -43,16 +51,24 @@ class GolfClient:
         model: str = MODEL_NAME,
         timeout: float = 60.0,
         shared_memory: bool | None = None,
-        retries: int = 3,
+        retries: int | RetryPolicy = 3,
+        api_key: str | None = None,
     ) -> None:
-        """`shared_memory`: True/False, or None to use it for large images when the server is local."""
+        """`shared_memory`: True/False, or None to use it for large images when the server is local.
+
+        `retries`: a `RetryPolicy`, or the number of tries of the default one. `api_key`: sent in the
+        `golf-api-key` header (default: GOLF_RT_API_KEY, else none).
+        """
         self.endpoint = endpoint_from_url(url)
         self.model = model
         self.timeout = float(timeout)
         if shared_memory and not self.endpoint.is_local:
             raise ConfigurationError(f"shared memory needs a server on this machine, not {self.endpoint.host}")
         self.shared_memory = shared_memory
-        self.retries = max(1, int(retries))
+        self.retry = retry_policy_from(retries)
+        self.retries = self.retry.attempts
+        self._api_key = api_key_from(api_key)
+        self._shared_memory_refused = False
         self._local = threading.local()
         self._lock = threading.Lock()
         self._opened: list[tuple[Any, Any]] = []
@@ -73,6 +89,8 @@ class GolfClient:
                 client = module.InferenceServerClient(
                     self.endpoint.address, connection_timeout=self.timeout, network_timeout=self.timeout
                 )
+            if self._api_key:
+                client.register_plugin(api_key_plugin(self._api_key, self.endpoint.protocol))
             connection = (client, None)
             self._local.connection = connection
             with self._lock:
@@ -90,7 +108,7 @@ class GolfClient:
 
     def _call(self, action: Callable[[Any], T]) -> T:
         """Run `action(client)`, typed errors out; retry connection errors only, a bounded number of times."""
-        delays = retry_delays(self.retries)
+        delays = self.retry.delays()
         for attempt in range(len(delays) + 1):
             try:
                 return action(self._connection()[0])
@@ -117,6 +135,8 @@ class GolfClient:
         return self._call(lambda c: c.get_model_metadata(self.model))
 
     def _use_shared_memory(self, batch: np.ndarray) -> bool:
+        if self._shared_memory_refused:
+            return False
         if self.shared_memory is None:
             return self.endpoint.is_local and batch.nbytes >= SHARED_MEMORY_MIN_BYTES
         return self.shared_memory
@@ -125,7 +145,12 @@ class GolfClient:
         """Send an N x 3 x H x W float32 batch as it is and return the server's output (the server checks it)."""
         batch = np.ascontiguousarray(batch)
         if self._use_shared_memory(batch):
-            return self._call(lambda c: self._shared_memory_buffers(c).infer(self.model, batch, **self._kwargs()))
+            try:
+                return self._call(lambda c: self._shared_memory_buffers(c).infer(self.model, batch, **self._kwargs()))
+            except SharedMemoryUnavailableError as exc:
+                LOGGER.warning("%s; sending tensors in the requests instead", exc)
+                self._shared_memory_refused = True
+                self._drop_connection()
 
         def infer(client: Any) -> np.ndarray:
             inputs, outputs = request_tensors(self._module, batch)

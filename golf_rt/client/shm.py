@@ -1,7 +1,9 @@
 """System shared memory for a local server: the image and its result travel through /dev/shm, not a socket.
 
 One `SharedMemoryBuffers` belongs to one thread's client. It keeps an input and an output region
-registered with the server and reuses them while the request size stays the same.
+registered with the server and reuses them while the request size stays the same. A server
+that cannot map them raises `SharedMemoryUnavailableError` (the client then falls back to plain
+transport); a server that forgot them (it was restarted) gets them registered again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from golf_rt.client.endpoint import triton_dtype
+from golf_rt.client.errors import ServerUnreachableError, SharedMemoryUnavailableError, client_error_from
 from golf_rt.contract import INPUT_NAME, OUTPUT_NAME
 
 
@@ -36,14 +39,30 @@ class SharedMemoryBuffers:
         for role in ("in", "out"):
             name = f"{self._tag}_{role}"
             self._handles[role] = shm.create_shared_memory_region(name, f"/{name}", byte_size)
-            self._client.register_system_shared_memory(name, f"/{name}", byte_size)
+            try:
+                self._client.register_system_shared_memory(name, f"/{name}", byte_size)
+            except Exception as exc:
+                self.release()
+                error = client_error_from(exc, "the server")
+                if error is None or isinstance(error, ServerUnreachableError):
+                    raise
+                raise SharedMemoryUnavailableError(f"the server cannot use shared memory /{name}: {error}") from exc
         self._byte_size = byte_size
 
     def infer(self, model: str, batch: np.ndarray, **kwargs: Any) -> np.ndarray:
         """Run one request with `batch` and its result in shared memory; the result is copied out."""
+        batch = np.ascontiguousarray(batch)
+        try:
+            return self._infer(model, batch, **kwargs)
+        except Exception as exc:
+            if "shared memory region" not in str(exc):
+                raise
+            self.release()  # a restarted server does not know the regions: register them again, once
+            return self._infer(model, batch, **kwargs)
+
+    def _infer(self, model: str, batch: np.ndarray, **kwargs: Any) -> np.ndarray:
         import tritonclient.utils.shared_memory as shm
 
-        batch = np.ascontiguousarray(batch)
         self._ensure(batch.nbytes)
         shm.set_shared_memory_region(self._handles["in"], [batch])
         tensor = self._module.InferInput(INPUT_NAME, list(batch.shape), triton_dtype(batch))

@@ -48,33 +48,49 @@ def serve(
     log_file: Path | None = typer.Option(None, help="Server log (default: logs/ in the golf-rt cache folder)."),
     checkpoint: Path | None = typer.Option(None, help="Checkpoint for the default repository."),
     timeout: float = typer.Option(180.0, help="Seconds to wait for the model to be ready."),
+    api_key: str | None = typer.Option(
+        None, envvar="GOLF_RT_API_KEY", show_default=False,
+        help="Key every request but health must send (golf-api-key header); required with a --host beyond loopback.",
+    ),  # fmt: skip
+    restart: bool = typer.Option(True, help="Start the server again when it dies (with backoff)."),
+    max_restarts: int | None = typer.Option(None, help="Give up after this many restarts [default: never]."),
 ) -> None:
-    """Run Triton Inference Server on a golf-rt repository until Ctrl-C or SIGTERM."""
+    """Run Triton Inference Server on a golf-rt repository until Ctrl-C or SIGTERM, restarting it if it dies."""
     from golf_rt.triton.repository import cached_repository
     from golf_rt.triton.server import ServerConfig, TritonServer
+    from golf_rt.triton.supervisor import RestartPolicy, Supervisor
+
+    ServerConfig(repository=Path("."), host=host, api_key=api_key)  # a missing API key is reported before a build
 
     folder = repository_dir if repository_dir is not None else cached_repository(checkpoint=checkpoint)
     config = ServerConfig(
         repository=folder, host=host, http_port=http_port, grpc_port=grpc_port,
-        metrics_port=metrics_port, log_file=log_file,
+        metrics_port=metrics_port, log_file=log_file, api_key=api_key,
     )  # fmt: skip
     server = TritonServer(config)
+    supervisor = Supervisor(server, RestartPolicy(max_restarts=max_restarts if restart else 0))
 
     def _interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        server.start(timeout_s=timeout)
+        supervisor.start(timeout_s=timeout)
         typer.echo(f"{MODEL_NAME} is ready\n  http:    {config.http_url}\n  grpc:    {config.grpc_url}")
-        typer.echo(f"  metrics: {config.metrics_url}\n  log:     {server.log_path}\nCtrl-C to stop.")
-        while server.is_alive():
+        typer.echo(f"  metrics: {config.metrics_url}\n  log:     {server.log_path}")
+        typer.echo(f"  api key: {'required (golf-api-key header)' if api_key else 'none (loopback only)'}")
+        typer.echo(f"  restart: {'on' if restart else 'off'}\nCtrl-C to stop.")
+        seen = 0
+        while supervisor.running():
             time.sleep(0.5)
-        raise ServerError(f"tritonserver exited unexpectedly; see {server.log_path}")
+            if supervisor.restarts != seen:
+                seen = supervisor.restarts
+                typer.echo(f"tritonserver died and was restarted (restarts: {seen})")
+        raise ServerError(f"{supervisor.failure or 'tritonserver exited'}; see {server.log_path}")
     except KeyboardInterrupt:
-        typer.echo("stopping")
+        typer.echo(f"stopping (restarts: {supervisor.restarts})")
     finally:
-        server.stop()
+        supervisor.stop()
         signal.signal(signal.SIGTERM, previous)
 
 

@@ -4,6 +4,12 @@
 `golf_rt.triton.pytriton_wheel`) in its own process group, so stopping it also stops the backend
 stub processes; the child dies with its parent; and a failed start ends in one sentence read from
 the server's log (`golf_rt.triton.server_log`): a port in use, a broken repository, a missing backend.
+
+With an API key, every API but health needs the `golf-api-key` header (Triton's own
+`--http-restricted-api` and `--grpc-restricted-protocol`); a server bound beyond loopback must
+have one. A stopped server leaves no shared-memory region of its Python backend in /dev/shm
+(each server names its regions with its own prefix and removes them), and the log folder in the
+cache keeps the last `KEPT_LOGS` logs. `golf_rt.triton.supervisor` restarts a server that dies.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from golf_rt.client.endpoint import API_KEY_HEADER, LOCAL_HOSTS
 from golf_rt.contract import MODEL_NAME
 from golf_rt.errors import ConfigurationError, ServerError
 from golf_rt.paths import cache_dir
@@ -33,6 +40,12 @@ from golf_rt.triton.server_log import cause_from_log, last_line
 LOGGER = logging.getLogger(__name__)
 MODEL_CONTROL_MODES = ("none", "poll", "explicit")
 _PR_SET_PDEATHSIG = 1
+KEPT_LOGS = 5
+"""Logs the cache's log folder keeps (the newest); a log given with `log_file` is the caller's."""
+RESTRICTED_APIS = ("metadata", "inference", "shared-memory", "model-config", "model-repository", "statistics",
+                   "trace", "logging")  # fmt: skip
+"""What an API key guards: everything but health, so that liveness probes need no secret."""
+SHM_DIR = Path("/dev/shm")
 
 
 @dataclass(frozen=True)
@@ -40,7 +53,8 @@ class ServerConfig:
     """Where the repository is and where the server listens; loopback only unless `host` says otherwise.
 
     `exit_timeout_s` bounds how long a stopping server waits for requests in flight and for idle
-    client connections to close (Triton waits on both).
+    client connections to close (Triton waits on both). `api_key`: the value every request but
+    health must carry in the `golf-api-key` header; required when `host` is not loopback.
     """
 
     repository: Path
@@ -54,6 +68,7 @@ class ServerConfig:
     ready_models: tuple[str, ...] = (MODEL_NAME,)
     log_verbose: int = 0
     exit_timeout_s: int = 5
+    api_key: str | None = field(default=None, repr=False)
     extra_args: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -70,6 +85,13 @@ class ServerConfig:
         if self.model_control_mode not in MODEL_CONTROL_MODES:
             raise ConfigurationError(
                 f"model control mode {self.model_control_mode!r} is not one of {MODEL_CONTROL_MODES}"
+            )
+        if self.api_key is not None and (not self.api_key or any(c in self.api_key for c in ",:= \n")):
+            raise ConfigurationError("the API key must be non-empty, without spaces, commas, colons or '='")
+        if self.api_key is None and self.host not in LOCAL_HOSTS:
+            raise ConfigurationError(
+                f"binding {self.host!r} exposes the server beyond this machine: give it an API key "
+                "(--api-key or GOLF_RT_API_KEY), or bind 127.0.0.1"
             )
 
     @property
@@ -129,6 +151,14 @@ def process_group_running(pgid: int) -> bool:
     return False
 
 
+def _prune_logs(folder: Path, keep: int) -> None:
+    """Remove all but the newest `keep` server logs in `folder`."""
+    logs = sorted(folder.glob("tritonserver-*.log"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in logs[keep:]:
+        with contextlib.suppress(FileNotFoundError):
+            old.unlink()
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -147,6 +177,8 @@ class TritonServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
         self._log_handle = None
+        self._shm_prefix = ""
+        self._starts = 0
 
     @property
     def log_path(self) -> Path:
@@ -169,6 +201,11 @@ class TritonServer:
     def pid(self) -> int | None:
         """Process id of the running server, or None."""
         return self._process.pid if self._process is not None else None
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status of a server that has stopped by itself (negative: killed by that signal), or None."""
+        return self._process.poll() if self._process is not None else None
 
     def is_alive(self) -> bool:
         """True while the server process runs."""
@@ -193,6 +230,12 @@ class TritonServer:
         ]
         if c.model_control_mode == "explicit":
             args.append("--load-model=*")
+        if self._shm_prefix:
+            args.append(f"--backend-config=python,shm-region-prefix-name={self._shm_prefix}")
+        if c.api_key is not None:
+            apis = ",".join(RESTRICTED_APIS)
+            args.append(f"--http-restricted-api={apis}:{API_KEY_HEADER}={c.api_key}")
+            args.append(f"--grpc-restricted-protocol={apis}:{API_KEY_HEADER}={c.api_key}")
         return [*args, *c.extra_args]
 
     def _check_before_start(self) -> None:
@@ -215,11 +258,17 @@ class TritonServer:
         self._check_before_start()
         binary, env = tritonserver_binary(), server_environment()
         self._workdir = Path(tempfile.mkdtemp(prefix="golf-rt-triton-"))
+        self._shm_prefix = f"golf_rt_{self._workdir.name.rsplit('-', 1)[-1]}_"
         backends = backend_dir_from_pytriton(self._workdir / "backends")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_handle = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        if self.config.log_file is None:
+            _prune_logs(self.log_path.parent, keep=KEPT_LOGS - 1)
+        mode = "ab" if self._starts else "wb"  # a restart keeps what the last run wrote, its cause of death
+        self._log_handle = open(self.log_path, mode)  # noqa: SIM115 - closed in stop()
+        self._starts += 1
         args = self._arguments(binary, backends)
-        LOGGER.info("starting %s (log: %s)", " ".join(args), self.log_path)
+        shown = [a.replace(self.config.api_key, "***") if self.config.api_key else a for a in args]
+        LOGGER.info("starting %s (log: %s)", " ".join(shown), self.log_path)
         self._process = subprocess.Popen(
             args,
             env=env,
@@ -238,8 +287,9 @@ class TritonServer:
 
     def _ready(self, path: str) -> bool:
         url = f"http://{self.config.client_host}:{self.config.http_port}{path}"
+        headers = {API_KEY_HEADER: self.config.api_key} if self.config.api_key else {}
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL we built
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2) as response:  # noqa: S310 - loopback URL we built
                 return response.status == 200
         except (urllib.error.URLError, OSError):
             return False
@@ -282,9 +332,22 @@ class TritonServer:
         if self._log_handle is not None:
             self._log_handle.close()
             self._log_handle = None
+        self.remove_shared_memory()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
+
+    def shared_memory_regions(self) -> list[Path]:
+        """The Python backend's regions of this server in /dev/shm (its own prefix)."""
+        return sorted(SHM_DIR.glob(f"{self._shm_prefix}*")) if self._shm_prefix else []
+
+    def remove_shared_memory(self) -> None:
+        """Remove this server's regions: a stub that was killed, or a server that aborted, leaves them."""
+        if self.is_alive():
+            raise ServerError("the server is running; stop it before removing its shared memory")
+        for region in self.shared_memory_regions():
+            with contextlib.suppress(FileNotFoundError):
+                region.unlink()
 
     def __enter__(self) -> TritonServer:
         """Start unless already running."""

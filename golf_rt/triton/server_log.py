@@ -52,3 +52,18 @@ def last_line(log: str) -> str:
     """The last non-blank line of a log, stripped."""
     lines = [line for line in log.splitlines() if line.strip()]
     return lines[-1].strip() if lines else ""
+
+
+_CRASHES = (
+    re.compile(r"terminate called after throwing an instance of '([^']+)'"),
+    re.compile(r"Signal \((\d+)\) received"),
+)
+
+
+def exit_cause(log: str) -> str:
+    """Why a running server stopped, in a few words: the C++ exception or signal that ended it, else its last line."""
+    for pattern in _CRASHES:
+        matches = pattern.findall(log)
+        if matches:
+            return matches[-1] if pattern is _CRASHES[0] else f"signal {matches[-1]}"
+    return last_line(log) or "no output"

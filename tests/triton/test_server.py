@@ -46,7 +46,7 @@ def test_config_binds_loopback_by_default_and_builds_urls(tmp_path: Path) -> Non
     config = ServerConfig(repository=tmp_path)
     assert config.host == "127.0.0.1"
     assert (config.http_url, config.grpc_url) == ("http://127.0.0.1:8000", "grpc://127.0.0.1:8001")
-    assert ServerConfig(repository=tmp_path, host="0.0.0.0").http_url == "http://127.0.0.1:8000"
+    assert ServerConfig(repository=tmp_path, host="0.0.0.0", api_key="k").http_url == "http://127.0.0.1:8000"
 
 
 def test_default_log_lives_in_the_cache_folder_that_golf_rt_cache_names(tmp_path: Path, monkeypatch) -> None:

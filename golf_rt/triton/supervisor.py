@@ -1,0 +1,149 @@
+"""Keep a `TritonServer` serving: when its process dies, log why and start it again, with backoff.
+
+Triton cannot be patched from here, and one request can abort it (an HTTP JSON request that
+declares a huge tensor makes tritonserver 2.51 throw std::bad_alloc; see docs/reliability.md).
+`Supervisor` watches the process from one thread of its own: when the server exits without
+being asked to, it logs the exit code and cause, removes what the dead server left (its
+shared-memory regions), waits (1 s, 2 s, 4 s ... at most 30 s; back to 1 s after a server that
+stayed up a minute) and starts it again on the same ports. `restarts` counts the restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from types import TracebackType
+
+from golf_rt.errors import ConfigurationError, ServerError
+from golf_rt.triton.server import TritonServer
+from golf_rt.triton.server_log import exit_cause
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How often and how soon a dead server is started again.
+
+    `max_restarts`: None restarts forever; after that many restarts the supervisor gives up.
+    The wait before restart k is `first_delay_s` * 2^k, at most `max_delay_s`; a server that
+    served `stable_after_s` seconds resets k to 0. `ready_timeout_s` bounds each restart.
+    """
+
+    max_restarts: int | None = None
+    first_delay_s: float = 1.0
+    max_delay_s: float = 30.0
+    stable_after_s: float = 60.0
+    ready_timeout_s: float = 180.0
+
+    def __post_init__(self) -> None:
+        if self.max_restarts is not None and self.max_restarts < 0:
+            raise ConfigurationError(f"max_restarts must be >= 0 or None, got {self.max_restarts}")
+        if not 0 <= self.first_delay_s <= self.max_delay_s:
+            raise ConfigurationError(f"restart delays need 0 <= first <= max, got {self}")
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before the restart that follows `attempt` quick failures."""
+        return min(self.max_delay_s, self.first_delay_s * 2**attempt)
+
+
+class Supervisor:
+    """Start a server, restart it whenever it dies, stop it for good on `stop()`; a context manager."""
+
+    def __init__(self, server: TritonServer, policy: RestartPolicy | None = None) -> None:
+        """Nothing starts until `start()`."""
+        self.server = server
+        self.policy = policy or RestartPolicy()
+        self._restarts = 0
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failure: str | None = None
+
+    @property
+    def restarts(self) -> int:
+        """How many times the server was started again after it died."""
+        return self._restarts
+
+    @property
+    def failure(self) -> str | None:
+        """Why the supervisor gave up (restarts exhausted), or None while it keeps the server up."""
+        return self._failure
+
+    def running(self) -> bool:
+        """True while the supervisor watches (the server may be between a death and its restart)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, timeout_s: float = 180.0) -> Supervisor:
+        """Start the server, wait until ready, then watch it."""
+        self.server.start(timeout_s=timeout_s)
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._watch, name="golf-rt-supervisor", daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        attempt, started = 0, time.monotonic()
+        while not self._stopping.wait(0.2):
+            if self.server.is_alive():
+                continue
+            code, cause = self.server.exit_code, exit_cause(self.server.logs())
+            if time.monotonic() - started >= self.policy.stable_after_s:
+                attempt = 0
+            limit = self.policy.max_restarts
+            if limit is not None and self._restarts >= limit:
+                self._failure = f"tritonserver exited (code {code}: {cause}) after {self._restarts} restarts; giving up"
+                LOGGER.error("%s (log: %s)", self._failure, self.server.log_path)
+                self.server.stop()
+                return
+            delay = self.policy.delay(attempt)
+            LOGGER.warning(
+                "tritonserver exited (code %s: %s); restart %d in %.1f s (log: %s)",
+                code, cause, self._restarts + 1, delay, self.server.log_path,
+            )  # fmt: skip
+            self.server.stop()  # reaps it and removes its shared memory
+            if self._stopping.wait(delay):
+                return
+            self._restarts += 1
+            attempt += 1
+            started = time.monotonic()
+            try:
+                self.server.start(timeout_s=self.policy.ready_timeout_s)
+            except ServerError as exc:
+                LOGGER.error("restart %d failed: %s", self._restarts, exc)
+                continue
+            LOGGER.warning("tritonserver is serving again (restart %d, pid %s)", self._restarts, self.server.pid)
+
+    def wait_serving(self, timeout_s: float) -> bool:
+        """Wait until the server is up and ready (after a restart, say); False if not within `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.server.is_alive():
+                try:
+                    self.server.wait_ready(timeout_s=max(0.1, deadline - time.monotonic()))
+                    return True
+                except ServerError:
+                    pass
+            time.sleep(0.2)
+        return False
+
+    def stop(self) -> None:
+        """Stop watching, then stop the server."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self.server.stop()
+
+    def __enter__(self) -> Supervisor:
+        """Start unless already running."""
+        if not self.running():
+            self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """Stop, always."""
+        self.stop()
