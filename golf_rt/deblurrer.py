@@ -39,8 +39,8 @@ def auto_backend(precision: str = "fp32") -> str:
 class Deblurrer:
     """Deblur numpy arrays, PIL images, paths or batches of them; results come back as given.
 
-    >>> deblurrer = Deblurrer()  # doctest: +SKIP
-    >>> sharp = deblurrer.deblur("photo.png")  # doctest: +SKIP
+    >>> deblurrer = Deblurrer()
+    >>> sharp = deblurrer.deblur("blurry.png")
     """
 
     def __init__(

@@ -1,4 +1,10 @@
-"""Shared fixtures: a small perturbed checkpoint and its ONNX files, made once per session."""
+"""Shared fixtures (a small perturbed checkpoint and its ONNX files, made once per session) and the test tiers.
+
+Tiers, by the markers in pyproject.toml: `triton` tests start a real tritonserver, `slow` ones
+take more than ~5 s on 2 CPU cores, `gpu` ones need an NVIDIA GPU. Every tier runs by default
+(what CI runs); `-m "not slow and not triton"` is the fast loop. A tier this machine cannot run
+is skipped with the reason.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from golf_rt.environment import installed
+from golf_rt.environment import cuda_device_count, installed
 
 needs_torch = pytest.mark.skipif(not installed("torch"), reason="torch is not installed")
+
+
+def _tier_skips() -> dict[str, str]:
+    """Marker -> why its tests cannot run here (absent when they can)."""
+    skips = {}
+    if not cuda_device_count():
+        skips["gpu"] = "needs an NVIDIA GPU, and the CUDA driver finds none here"
+    missing = [name for name in ("pytriton", "tritonclient") if not installed(name)]
+    if missing:
+        skips["triton"] = f"needs tritonserver and its client ({', '.join(missing)} missing: pip install -e '.[serve]')"
+    return skips
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip, with the reason, the tests of a tier this machine cannot run."""
+    skips = _tier_skips()
+    for item in items:
+        for marker, reason in skips.items():
+            if marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -23,13 +49,20 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def checkpoint_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_model():
     """F and G with random weights and a small non-zero last layer, so the model is not the identity."""
-    pytest.importorskip("torch")
-    from golf_rt import checkpoint
+    pytest.importorskip("torch", reason="the test model is built with torch")
     from golf_rt.networks import seeded_random_model
 
-    return checkpoint.save(seeded_random_model(0, 3), tmp_path_factory.mktemp("ckpt") / "tiny.safetensors", {})
+    return seeded_random_model(0, 3)
+
+
+@pytest.fixture(scope="session")
+def checkpoint_path(tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`tiny_model` saved as a checkpoint."""
+    from golf_rt import checkpoint
+
+    return checkpoint.save(tiny_model, tmp_path_factory.mktemp("ckpt") / "tiny.safetensors", {})
 
 
 @pytest.fixture(scope="session")
@@ -67,9 +100,16 @@ def blurry_batch() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def reference_output(checkpoint_path: Path, blurry_batch: np.ndarray) -> np.ndarray:
-    """The fp32 PyTorch output for `blurry_batch`."""
-    from golf_rt.backends.torch_runner import TorchRunner
+def reference_output(tiny_model, blurry_batch: np.ndarray) -> np.ndarray:
+    """The fp32 output for `blurry_batch` of the networks themselves, x = F(y) then x = G(x) three times.
 
-    with TorchRunner(checkpoint_path) as runner:
-        return runner.deblur(blurry_batch)
+    Made from the modules in memory, not through the checkpoint file or any runner, so that every
+    runner, the torch one included, is compared with something it did not compute.
+    """
+    import torch
+
+    with torch.no_grad():
+        x = tiny_model.f(torch.from_numpy(blurry_batch))
+        for _ in range(3):
+            x = tiny_model.g(x)
+    return x.numpy()

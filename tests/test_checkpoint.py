@@ -1,9 +1,10 @@
 import pytest
-import torch
 
-from golf_rt import checkpoint
-from golf_rt.errors import CheckpointError
-from golf_rt.networks import GolfOptimizer, build_f, build_g
+torch = pytest.importorskip("torch", reason="torch is not installed")
+
+from golf_rt import checkpoint  # noqa: E402
+from golf_rt.errors import CheckpointError  # noqa: E402
+from golf_rt.networks import GolfOptimizer, build_f, build_g  # noqa: E402
 
 
 def perturbed_model() -> GolfOptimizer:

@@ -2,7 +2,7 @@ import os
 import platform
 import subprocess
 import sys
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 
 import pytest
 
@@ -17,6 +17,13 @@ def _proc_cpuinfo_model() -> str | None:
         return None
 
 
+def _installed_version(distribution: str) -> str | None:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
+
+
 def test_cpu_identity_names_this_processor_and_its_usable_cores():
     identity = environment.cpu_identity()
     expected = _proc_cpuinfo_model() or platform.processor() or platform.machine()
@@ -25,9 +32,10 @@ def test_cpu_identity_names_this_processor_and_its_usable_cores():
     assert identity["native_bf16"] == bool({"avx512_bf16", "amx_bf16"} & environment.cpu_flags())
 
 
+@pytest.mark.gpu
 def test_gpus_agree_with_the_cuda_driver():
     gpus = environment.gpus()
-    assert isinstance(gpus, tuple)
+    assert isinstance(gpus, tuple) and gpus, "the CUDA driver sees a GPU: gpus() must name it"
     assert len(gpus) == environment.cuda_device_count()
     assert all(gpu["name"] for gpu in gpus)
 
@@ -54,7 +62,9 @@ def test_software_versions_are_the_installed_ones():
     versions = environment.software_versions()
     assert versions["python"] == platform.python_version()
     assert versions["numpy"] == version("numpy")
-    assert "tensorrt" not in versions or versions["tensorrt"] == version("tensorrt")
+    for distribution in environment.SOFTWARE:  # tensorrt too: its version where installed, absent where not
+        assert versions.get(distribution) == _installed_version(distribution), distribution
+    assert {"golf-rt", "numpy"} <= versions.keys()
 
 
 def test_describe_lists_the_gpus_and_imports_no_inference_library():

@@ -1,8 +1,9 @@
 import pytest
-import torch
 
-from golf_rt import model_facts
-from golf_rt.networks import GolfOptimizer, GUnrolled, build_f, build_g, count_parameters, gradient_rms
+torch = pytest.importorskip("torch", reason="torch is not installed")
+
+from golf_rt import model_facts  # noqa: E402
+from golf_rt.networks import GolfOptimizer, GUnrolled, build_f, build_g, count_parameters, gradient_rms  # noqa: E402
 
 
 def test_parameter_counts_match_the_paper():

@@ -1,11 +1,12 @@
 import numpy as np
 import pytest
-import torch
 
-from golf_rt import checkpoint
-from golf_rt.heldout import heldout_pairs
-from golf_rt.metrics import psnr, to_uint8
-from golf_rt.networks import GolfOptimizer, build_f, build_g, count_parameters
+torch = pytest.importorskip("torch", reason="torch is not installed")
+
+from golf_rt import checkpoint  # noqa: E402
+from golf_rt.heldout import heldout_pairs  # noqa: E402
+from golf_rt.metrics import psnr, to_uint8  # noqa: E402
+from golf_rt.networks import GolfOptimizer, build_f, build_g, count_parameters  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not checkpoint.default_checkpoint_path().is_file(), reason="no shipped checkpoint in golf_rt/weights"
@@ -33,6 +34,7 @@ def test_shipped_checkpoint_loads_with_the_papers_parameter_counts():
     assert meta["stage"] == "G" and "command" in meta["training"] and "command" in meta["init"]["training"]
 
 
+@pytest.mark.slow
 def test_shipped_checkpoint_improves_psnr_where_random_weights_do_not():
     assert mean_gain(checkpoint.load()) > 0.05
     torch.manual_seed(0)

@@ -73,6 +73,7 @@ def test_build_engine_checks_its_options_first():
     assert result.returncode == 1 and "NxCxHxW" in result.stderr
 
 
+@pytest.mark.slow
 @needs_torch
 def test_export_writes_the_files(checkpoint_path, tmp_path):
     result = golf_rt("export", "--checkpoint", str(checkpoint_path), "--iterations", "1", "--output", str(tmp_path))
@@ -80,14 +81,18 @@ def test_export_writes_the_files(checkpoint_path, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.onnx", "fused_x1.onnx", "g.onnx", "g_x1.onnx"]
 
 
+@pytest.mark.slow
 @needs_torch
 @pytest.mark.skipif(not installed("skimage"), reason="held-out pairs need scikit-image")
 def test_verify_prints_one_table_and_writes_json_and_markdown(checkpoint_path, cached_onnx, tmp_path):
     args = ["verify", "--checkpoint", str(checkpoint_path), "--size", "32", "--crops", "1"]
     result = golf_rt(*args, "--json", str(tmp_path / "v.json"), "--markdown", str(tmp_path / "v.md"))
-    assert result.returncode in (0, 2), result.stderr
+    # The tiny model loses under 0.01 dB at any precision here, against a 0.05 dB budget: exit 0, not 2.
+    assert result.returncode == 0, result.stderr
+    assert "over the" not in result.stderr
     assert result.stdout.splitlines()[0].split()[:2] == ["backend", "precision"]
     rows = json.loads((tmp_path / "v.json").read_text())
     assert rows[0]["backend"] == "torch" and rows[0]["psnr_vs_reference"] is None
+    assert all(r["within_budget"] and abs(r["psnr_delta"]) < 0.01 for r in rows)
     assert {(r["backend"], r["precision"]) for r in rows} >= {("onnxruntime", "fp32"), ("onnxruntime", "fp16")}
     assert (tmp_path / "v.md").read_text().startswith("| backend |")

@@ -24,6 +24,7 @@ def test_a_nonzero_f_reports_a_correction_for_every_input(pairs):
     assert pairs[0].name in markdown([row])
 
 
+@pytest.mark.slow
 def test_cli_writes_json(tmp_path, capsys):
     out = tmp_path / "strength.json"
     assert main(["--output", str(out)]) == 0

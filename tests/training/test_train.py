@@ -45,6 +45,7 @@ def fixed_loss(model, config: TrainConfig, stage: str) -> float:
     return float(torch.stack([torch.nn.functional.mse_loss(x, sharp) for x in outputs]).mean())
 
 
+@pytest.mark.slow
 def test_each_stage_lowers_its_loss_and_resumes(tmp_path, image_folder):
     config_f = tiny("F", 25, image_folder)
     before = fixed_loss(checkpoint.load(train(tiny("F", 1, image_folder, lr=0.0), tmp_path / "F0")), config_f, "F")
@@ -113,6 +114,7 @@ def test_cli_presets_and_overrides():
         parse_args(["--stage", "F", "--output", "x", "--trajectory", "spline"])
 
 
+@pytest.mark.slow
 def test_data_parallel_training_with_two_cpu_processes(tmp_path):
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--standalone",
@@ -126,6 +128,7 @@ def test_data_parallel_training_with_two_cpu_processes(tmp_path):
     assert len((tmp_path / "ddp" / "log.jsonl").read_text().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_wallpaper_photos_unseen_validation_reflect_padding_and_a_loader_worker(tmp_path, image_folder):
     import skimage.data
     from PIL import Image

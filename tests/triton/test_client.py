@@ -9,9 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tritonclient.utils import InferenceServerException
 
-from golf_rt.client import (
+pytest.importorskip("tritonclient", reason="tritonclient is not installed (pip install -e '.[client]')")
+
+from tritonclient.utils import InferenceServerException  # noqa: E402
+
+from golf_rt.client import (  # noqa: E402
     ClientTimeoutError,
     GolfClient,
     GolfClientError,
@@ -21,10 +24,10 @@ from golf_rt.client import (
     ServerUnreachableError,
     endpoint_from_url,
 )
-from golf_rt.client.endpoint import retry_delays
-from golf_rt.client.errors import client_error_from
-from golf_rt.errors import ConfigurationError, GolfError
-from golf_rt.triton.server import free_ports
+from golf_rt.client.endpoint import retry_delays  # noqa: E402
+from golf_rt.client.errors import client_error_from  # noqa: E402
+from golf_rt.errors import ConfigurationError, GolfError  # noqa: E402
+from golf_rt.triton.server import free_ports  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 

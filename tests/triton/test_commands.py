@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from golf_rt.cli import app
-from golf_rt.triton.parser import read_config
-from golf_rt.triton.server import free_ports, process_group_running
+pytest.importorskip("tritonclient", reason="tritonclient is not installed (pip install -e '.[client]')")
+
+from golf_rt.cli import app  # noqa: E402
+from golf_rt.triton.parser import read_config  # noqa: E402
+from golf_rt.triton.server import free_ports, process_group_running  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +43,7 @@ def test_gpu_repository_without_plans_says_how_to_get_them(tmp_path: Path) -> No
     assert "build-engine --fp16" in str(result.exception)
 
 
+@pytest.mark.slow
 @pytest.mark.triton
 def test_serve_prints_urls_and_stops_cleanly_on_sigterm(repository_factory, tmp_path: Path) -> None:
     http, grpc, metrics = (str(p) for p in free_ports(3))
@@ -67,6 +70,7 @@ def test_serve_prints_urls_and_stops_cleanly_on_sigterm(repository_factory, tmp_
         process.kill()
 
 
+@pytest.mark.slow
 @pytest.mark.triton
 def test_demo_serves_deblurs_and_reports(checkpoint_path: Path, cached_onnx: Path, tmp_path: Path) -> None:
     from golf_rt.demo import run_demo

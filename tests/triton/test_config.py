@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tritonclient.grpc import model_config_pb2
 
-from golf_rt.errors import ConfigurationError
-from golf_rt.triton.config import (
+model_config_pb2 = pytest.importorskip(
+    "tritonclient.grpc.model_config_pb2", reason="tritonclient is not installed (pip install -e '.[client]')"
+)
+
+from golf_rt.errors import ConfigurationError  # noqa: E402
+from golf_rt.triton.config import (  # noqa: E402
     DynamicBatching,
     EnsembleConfig,
     EnsembleStep,
@@ -17,9 +20,9 @@ from golf_rt.triton.config import (
     TensorRTModelConfig,
     TensorSpec,
 )
-from golf_rt.triton.generator import pbtxt_from_config
-from golf_rt.triton.parser import config_from_pbtxt, proto_from_pbtxt, read_config
-from golf_rt.triton.repository import RepositorySpec, model_configs, write_configs
+from golf_rt.triton.generator import pbtxt_from_config  # noqa: E402
+from golf_rt.triton.parser import config_from_pbtxt, proto_from_pbtxt, read_config  # noqa: E402
+from golf_rt.triton.repository import RepositorySpec, model_configs, write_configs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "triton"

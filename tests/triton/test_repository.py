@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from golf_rt.errors import ConfigurationError
-from golf_rt.tensorrt_settings import Sidecar, write_sidecar
-from golf_rt.triton.parser import read_config
-from golf_rt.triton.repository import RepositorySpec, cached_repository, write_repository
+pytest.importorskip("tritonclient", reason="tritonclient is not installed (pip install -e '.[client]')")
+
+from golf_rt.errors import ConfigurationError  # noqa: E402
+from golf_rt.tensorrt_settings import Sidecar, write_sidecar  # noqa: E402
+from golf_rt.triton.parser import read_config  # noqa: E402
+from golf_rt.triton.repository import RepositorySpec, cached_repository, write_repository  # noqa: E402
 
 
 def _fake_plans(folder: Path, max_batch: int) -> Path:

@@ -131,6 +131,7 @@ def test_broken_repository_is_one_sentence_not_a_hang(repository_factory, edit, 
     assert not server.is_alive()
 
 
+@pytest.mark.slow
 @pytest.mark.triton
 def test_stop_leaves_no_process_and_client_reports_it_then_recovers(repository_factory, blurry_batch) -> None:
     server = start_server(repository_factory(layout="fused"))
@@ -165,6 +166,7 @@ time.sleep(600)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.triton
 def test_server_dies_with_its_parent(repository_factory) -> None:
     ports = [str(p) for p in free_ports(3)]
