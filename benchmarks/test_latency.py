@@ -6,8 +6,6 @@ Groups put each path next to the peers of `test_peers.py` measured in the same s
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -46,32 +44,13 @@ def _skip_unless_available(backend: str, precision: str, on_gpu: bool) -> None:
             pytest.skip("this torch build has no CUDA")
 
 
-class _TorchPart:
-    """F alone or one step of G as a plain PyTorch module (the torch runner runs the whole model only)."""
-
-    def __init__(self, checkpoint: Path | None, part: str, device: str) -> None:
-        import torch
-
-        from golf_rt import checkpoint as ckpt
-
-        model = ckpt.load(checkpoint, ITERATIONS).to(device).eval()
-        self.net, self.device, self.torch = (model.f if part == "f" else model.g), device, torch
-
-    def deblur(self, batch: np.ndarray) -> np.ndarray:
-        with self.torch.inference_mode():
-            return self.net(self.torch.from_numpy(batch).to(self.device)).cpu().numpy()
-
-
 def _runner(backend: str, precision: str, on_gpu: bool, part: str, checkpoint, onnx_file):
-    """(runner, the model file it runs) for one path; the runner is active."""
+    """(runner, the model file it runs) for one path; the runner is active. Every backend runs every part."""
     from golf_rt.backends import create_runner
-    from golf_rt.backends.torch_runner import TorchRunner
 
-    device = "cuda" if on_gpu else "cpu"
-    if backend == "torch" and part != "fused":
-        return _TorchPart(checkpoint, part, device), None
     if backend == "torch":
-        return TorchRunner(checkpoint, ITERATIONS, device=device).activate(), None
+        options = {"device": "cuda" if on_gpu else "cpu"}
+        return create_runner(backend, precision, ITERATIONS, checkpoint, part, **options).activate(), None
     if backend == "tensorrt":
         runner = create_runner("tensorrt", precision, ITERATIONS, checkpoint, part).activate()
         return runner, runner.engine_path
@@ -110,13 +89,27 @@ def test_one_g_step(benchmark, path, bench_checkpoint, onnx_file, images):
     _measure_path(benchmark, path, "g", SIZES[0], bench_checkpoint, onnx_file, images)
 
 
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_golf_rt_default(benchmark, size, bench_checkpoint, onnx_file, images):
+    """`Deblurrer()` with every default: the backend and precision "auto" picks here."""
+    from golf_rt import Deblurrer
+
+    onnx_file("fused")  # exported into the cache where the Deblurrer looks, for a checkpoint that ships none
+    benchmark.group = f"full model {size[0]}x{size[1]}"
+    deblurrer = Deblurrer(checkpoint=bench_checkpoint)
+    batch = images(*size)
+    label = f"golf-rt default ({deblurrer.backend} {deblurrer.precision})"
+    case = Case(label, deblurrer.backend, deblurrer.precision, "in-process", "fused", batch.shape)
+    measure(benchmark, deblurrer.runner.deblur, batch, case)
+
+
 def test_f_then_g_unrolled(benchmark, onnx_file, images):
     """What Triton's default ensemble runs, without Triton: F, then G x3 in one graph, both on OpenVINO."""
     pytest.importorskip("openvino")
     from golf_rt.backends.openvino_runner import OpenVinoRunner
 
     benchmark.group = f"full model {SIZES[0][0]}x{SIZES[0][1]}"
-    f, g = OpenVinoRunner(onnx_file("f")).activate(), OpenVinoRunner(onnx_file("g_unrolled")).activate()
+    f, g = OpenVinoRunner(onnx_file("f")).activate(), OpenVinoRunner(onnx_file("g_unrolled")).activate()  # fp32
     batch = images(*SIZES[0])
     case = Case(
         "golf-rt openvino fp32 (F, then G x3: two models)", "openvino", "fp32", "in-process", "fused", batch.shape

@@ -1,8 +1,10 @@
-"""`Deblurrer`: the one-line way to deblur images in-process with the fastest backend here.
+"""`Deblurrer`: the one-line way to deblur images in-process with the fastest path here.
 
-"auto" takes the first available backend of `AUTO_ORDER` that runs the asked precision. The
-order is static, from measurements, not a race at start-up (which would cost seconds and give
-different backends on a busy machine):
+backend="auto" takes the first available backend of `AUTO_ORDER` that runs the asked precision
+(any, for precision="auto"); precision="auto" then takes that backend's fastest precision within
+the accuracy budget, from the table measured with the model (`golf_rt.backends.precision_table`).
+The order is static, from measurements, not a race at start-up (which would cost seconds and
+give different backends on a busy machine):
 
 - TensorRT, when there is an NVIDIA GPU: a GPU beats every CPU path by an order of magnitude;
 - OpenVINO on the CPU: 1.15-1.3x faster than ONNX Runtime at fp32 and 2.2x at bf16 on an
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from golf_rt import images
-from golf_rt.backends import Runner, available_backends, create_runner
+from golf_rt.backends import AUTO, Runner, available_backends, create_runner
 from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS
 from golf_rt.errors import BackendUnavailableError, ConfigurationError
 
@@ -26,11 +28,11 @@ logger = logging.getLogger(__name__)
 AUTO_ORDER = ("tensorrt", "openvino", "onnxruntime", "torch")
 
 
-def auto_backend(precision: str = "fp32") -> str:
-    """The fastest backend available here that runs `precision`."""
+def auto_backend(precision: str = AUTO) -> str:
+    """The fastest backend available here that runs `precision` ("auto": any precision)."""
     here = available_backends()
     for backend in AUTO_ORDER:
-        if precision in here.get(backend, ()):
+        if backend in here and (precision == AUTO or precision in here[backend]):
             return backend
     offered = ", ".join(f"{name} ({'/'.join(p)})" for name, p in here.items()) or "none"
     raise BackendUnavailableError(f"no backend here runs {precision}; available: {offered}")
@@ -46,17 +48,18 @@ class Deblurrer:
     def __init__(
         self,
         backend: str = "auto",
-        precision: str = "fp32",
+        precision: str = AUTO,
         iterations: int = DEFAULT_ITERATIONS,
         checkpoint: str | Path | None = None,
         **options: Any,
     ) -> None:
-        if precision not in PRECISIONS:
-            raise ConfigurationError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        if precision != AUTO and precision not in PRECISIONS:
+            raise ConfigurationError(f"unknown precision {precision!r}; choose one of {', '.join((*PRECISIONS, AUTO))}")
         self.backend = auto_backend(precision) if backend == "auto" else backend
-        self.precision, self.iterations, self.checkpoint = precision, iterations, checkpoint
+        self.iterations, self.checkpoint = iterations, checkpoint
         self.runner: Runner = create_runner(self.backend, precision, iterations, checkpoint, **options)
-        logger.info("deblurring with %s at %s, %d iterations of G", self.backend, precision, iterations)
+        self.precision = self.runner.precision
+        logger.info("deblurring with %s at %s, %d iterations of G", self.backend, self.precision, iterations)
 
     def deblur(self, image: images.ImageLike) -> Any:
         """One image or a batch of equal-size images, returned in the caller's kind (see golf_rt.images)."""

@@ -1,7 +1,7 @@
-"""What this machine can run: inference libraries, devices and CPU features.
+"""Facts about this machine: CPU model, features and peak rates, GPUs, installed versions.
 
-Probing imports a library only when it is installed, and never fails: a broken install is
-reported as unavailable with its reason.
+Nothing here imports an inference library; which backend and precision can run here is asked of
+the backends themselves (`golf_rt.backends.backends_here`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import platform
 import sys
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 
 def installed(module: str) -> bool:
@@ -27,27 +28,27 @@ def package_version(distribution: str) -> str | None:
 
 
 @lru_cache(maxsize=1)
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo ({} where there is none)."""
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    return fields
+
+
 def cpu_flags() -> frozenset[str]:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return frozenset()
+    return frozenset(_cpuinfo().get("flags", "").split())
 
 
-@lru_cache(maxsize=1)
 def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return _cpuinfo().get("model name") or platform.processor() or platform.machine()
 
 
 def cpu_has_native_bf16() -> bool:
@@ -57,6 +58,77 @@ def cpu_has_native_bf16() -> bool:
 
 def cpu_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def cpu_clock_ghz() -> float | None:
+    """The cores' clock: cpufreq's maximum where the kernel exposes it, else /proc/cpuinfo's "cpu MHz"."""
+    try:
+        return int(Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").read_text()) / 1e6
+    except (OSError, ValueError):
+        pass
+    try:
+        return float(_cpuinfo()["cpu MHz"]) / 1e3
+    except (KeyError, ValueError):
+        return None
+
+
+def _vector_lanes_fp32() -> int:
+    """fp32 lanes of one FMA pipe: 16 with AVX-512, except on AMD Zen 4 (family 25): two 256-bit halves."""
+    flags, info = cpu_flags(), _cpuinfo()
+    zen4 = info.get("vendor_id") == "AuthenticAMD" and info.get("cpu family") == "25"
+    if "avx512f" in flags and not zen4:
+        return 16
+    return 8 if {"avx2", "fma"} <= flags else 4
+
+
+FMA_PIPES = 2
+"""FMA pipes per core: two on every x86 server core of the last decade (Skylake-SP, Zen 2..5)."""
+
+
+def cpu_peak_per_cycle() -> dict[str, int]:
+    """Peak operations per cycle and core, by precision (2 per multiply-accumulate).
+
+    - fp32: lanes x FMA_PIPES x 2 (AVX-512: 16 lanes, AVX2: 8);
+    - bf16: AMX-BF16 tiles 1,024; else AVX512-BF16 (VDPBF16PS: two bf16 products per fp32
+      lane) twice fp32; absent without native bf16;
+    - int8: AMX-INT8 tiles 2,048; else VNNI (VPDPBUSD: four int8 products per 32-bit lane)
+      four times fp32, AVX-512 VNNI at the AVX-512 width, AVX-VNNI at 256 bits.
+    """
+    flags = cpu_flags()
+    fp32 = _vector_lanes_fp32() * FMA_PIPES * 2
+    rates = {"fp32": fp32}
+    if "amx_bf16" in flags:
+        rates["bf16"] = 1024
+    elif "avx512_bf16" in flags:
+        rates["bf16"] = 2 * fp32
+    if "amx_int8" in flags:
+        rates["int8"] = 2048
+    elif "avx512_vnni" in flags:
+        rates["int8"] = 4 * fp32
+    elif "avx_vnni" in flags:
+        rates["int8"] = 4 * 8 * FMA_PIPES * 2
+    return rates
+
+
+def cpu_peak_gflops() -> dict[str, float]:
+    """Peak GFLOP/s (int8: GOP/s) of the cores this process may use, by precision; {} without a known clock.
+
+    cores (the process's affinity) x clock (`cpu_clock_ghz`) x operations per cycle
+    (`cpu_peak_per_cycle`). It is an upper bound: all-core turbo, memory and the network's shapes
+    decide how much of it a model reaches, so a speed reads as a fraction of this peak.
+    """
+    clock = cpu_clock_ghz()
+    if clock is None:
+        return {}
+    return {name: round(cpu_cores() * clock * ops, 1) for name, ops in cpu_peak_per_cycle().items()}
+
+
+def cpu_peak_basis() -> str:
+    """How `cpu_peak_gflops` was derived here, in one line."""
+    clock = cpu_clock_ghz()
+    per_cycle = ", ".join(f"{name} {ops}" for name, ops in cpu_peak_per_cycle().items())
+    clock_text = f"{clock:.2f} GHz" if clock else "unknown clock"
+    return f"{cpu_cores()} cores x {clock_text} x FLOP/cycle/core ({per_cycle})"
 
 
 @lru_cache(maxsize=1)
@@ -134,8 +206,13 @@ def gpus() -> tuple[dict, ...]:
 
 
 def cpu_identity() -> dict:
-    """The processor as a benchmark result records it: model name and usable cores."""
-    return {"name": cpu_name(), "cores": cpu_cores(), "native_bf16": cpu_has_native_bf16()}
+    """The processor as a benchmark result records it: model name, usable cores and their peak GFLOP/s."""
+    return {
+        "name": cpu_name(),
+        "cores": cpu_cores(),
+        "native_bf16": cpu_has_native_bf16(),
+        "peak_gflops": cpu_peak_gflops(),
+    }
 
 
 def device_name(on_gpu: bool) -> str:
@@ -168,41 +245,13 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-def backends() -> dict[str, dict]:
-    """Each inference backend golf-rt knows: installed version and usable devices."""
-    report: dict[str, dict] = {}
-    torch_version = package_version("torch")
-    report["torch"] = {"version": torch_version, "devices": ["cpu"] if torch_version else []}
-    if torch_version and cuda_device_count():
-        report["torch"]["devices"].append("cuda")
-    ort_version = package_version("onnxruntime") or package_version("onnxruntime-gpu")
-    report["onnxruntime"] = {"version": ort_version, "devices": []}
-    if ort_version:
-        try:
-            import onnxruntime
-
-            report["onnxruntime"]["devices"] = onnxruntime.get_available_providers()
-        except ImportError as exc:
-            report["onnxruntime"]["error"] = str(exc)
-    ov_version = package_version("openvino")
-    report["openvino"] = {"version": ov_version, "devices": []}
-    if ov_version:
-        try:
-            import openvino
-
-            report["openvino"]["devices"] = list(openvino.Core().available_devices)
-        except Exception as exc:  # OpenVINO raises plain RuntimeError on broken plugins
-            report["openvino"]["error"] = str(exc)
-    trt_version = package_version("tensorrt") or package_version("tensorrt-cu12") or package_version("tensorrt-cu13")
-    report["tensorrt"] = {"version": trt_version, "devices": ["cuda"] if trt_version and cuda_device_count() else []}
-    return report
-
-
 def describe() -> dict:
-    """The machine in one dictionary: CPU, GPUs and backends."""
+    """The machine in one dictionary: CPU (with its peak rates) and GPUs.
+
+    What can run here is not decided here: `golf_rt.backends.backends_here` asks each backend.
+    """
     return {
-        "cpu": cpu_identity(),
+        "cpu": {**cpu_identity(), "peak_basis": cpu_peak_basis()},
         "gpus": list(gpus()),
         "cuda_devices": cuda_device_count(),
-        "backends": backends(),
     }

@@ -3,19 +3,24 @@
 Two questions per backend/precision: how far is its output from the reference (PSNR of output
 vs reference, largest absolute error), and what does that cost in deblurring quality (PSNR and
 SSIM against the ground truth, and the PSNR change from the reference). Reduced precision may
-cost at most `PSNR_BUDGET_DB` of deblurring PSNR.
+cost at most `PSNR_BUDGET_DB` of deblurring PSNR. Each path is also timed (median per crop):
+with the PSNR cost, that is what `precision="auto"` decides from (`rows_to_measured`, written by
+`golf-rt verify --write-table` into `golf_rt.backends.precision_table`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import statistics
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from golf_rt.backends import available_backends, create_runner
+from golf_rt.backends.precision_table import Measured
 from golf_rt.contract import DEFAULT_ITERATIONS, PSNR_BUDGET_DB
 from golf_rt.extras import require
 
@@ -31,6 +36,7 @@ class VerifyRow:
     psnr: float  # dB against the ground truth, 8-bit images
     ssim: float
     psnr_delta: float  # psnr minus the reference's psnr
+    median_ms: float  # median time per pair (one crop) on this machine
 
     @property
     def within_budget(self) -> bool:
@@ -64,9 +70,16 @@ def verify_backends(
         ]
     rows: list[VerifyRow] = []
     outputs: dict[tuple[str, str], list[np.ndarray]] = {}
+    times: dict[tuple[str, str], float] = {}
     for backend, precision in [("torch", "fp32"), *cases]:
         with create_runner(backend, precision, iterations, checkpoint) as runner:
-            outputs[backend, precision] = [runner.deblur(batch)[0].transpose(1, 2, 0) for batch in batches]
+            runner.deblur(batches[0])  # first-call compilation and allocations are not timed
+            outputs[backend, precision], ms = [], []
+            for batch in batches:
+                started = time.perf_counter()
+                outputs[backend, precision].append(runner.deblur(batch)[0].transpose(1, 2, 0))
+                ms.append((time.perf_counter() - started) * 1000)
+            times[backend, precision] = statistics.median(ms)
     reference = outputs["torch", "fp32"]
     reference_psnr = float(np.mean([psnr(to_uint8(o), s) for o, s in zip(reference, sharp, strict=True)]))
     for (backend, precision), outs in outputs.items():
@@ -80,18 +93,22 @@ def verify_backends(
                 psnr=float(np.mean(scores)),
                 ssim=float(np.mean([ssim(to_uint8(o), s) for o, s in zip(outs, sharp, strict=True)])),
                 psnr_delta=float(np.mean(scores)) - reference_psnr,
+                median_ms=times[backend, precision],
             )  # fmt: skip
         )
     return rows
 
 
-_HEADER = ("backend", "precision", "PSNR vs ref (dB)", "max error", "PSNR (dB)", "SSIM", "delta PSNR (dB)", "budget")
+_HEADER = (
+    "backend", "precision", "PSNR vs ref (dB)", "max error", "PSNR (dB)", "SSIM", "delta PSNR (dB)", "budget", "ms",
+)  # fmt: skip
 
 
 def _cells(row: VerifyRow) -> tuple[str, ...]:
     return (
         row.backend, row.precision, f"{row.psnr_vs_reference:.2f}", f"{row.max_error:.2e}", f"{row.psnr:.3f}",
         f"{row.ssim:.4f}", f"{row.psnr_delta:+.4f}", "ok" if row.within_budget else f"over {PSNR_BUDGET_DB} dB",
+        f"{row.median_ms:.0f}",
     )  # fmt: skip
 
 
@@ -113,3 +130,14 @@ def rows_to_json(rows: list[VerifyRow]) -> str:
     for item in data:  # JSON has no infinity: identical outputs get null
         item["psnr_vs_reference"] = None if math.isinf(item["psnr_vs_reference"]) else item["psnr_vs_reference"]
     return json.dumps(data, indent=2)
+
+
+def rows_to_measured(rows: list[VerifyRow]) -> list[Measured]:
+    """The rows as the precision table keeps them (`golf_rt.backends.precision_table`), with the device they ran on."""
+    from golf_rt.environment import device_name
+
+    measured = []
+    for row in rows:
+        delta, device = round(row.psnr_delta, 5) + 0.0, device_name(on_gpu=row.backend == "tensorrt")  # no -0.0
+        measured.append(Measured(row.backend, row.precision, delta, round(row.median_ms, 1), device))
+    return measured

@@ -16,6 +16,17 @@ pytestmark = needs_torch
 def test_auto_takes_the_first_available_backend_of_the_static_order():
     here = available_backends()
     assert auto_backend("fp32") == next(b for b in AUTO_ORDER if b in here)
+    assert auto_backend() == next(b for b in AUTO_ORDER if b in here)
+
+
+def test_the_default_is_the_measured_auto_precision_and_an_explicit_one_wins(cached_onnx):
+    from golf_rt.backends.precision_table import auto_precision
+
+    deblurrer = Deblurrer()
+    assert deblurrer.precision == auto_precision(deblurrer.backend).precision
+    assert Deblurrer(precision="fp32").precision == "fp32"
+    with pytest.raises(BackendUnavailableError, match="this machine offers"):
+        Deblurrer("torch", precision="bf16")
 
 
 def test_no_backend_for_a_precision_is_explained(monkeypatch):
@@ -31,7 +42,7 @@ def test_deblurrer_is_exported_lazily_from_the_package():
 def test_deblur_gives_back_the_callers_kind(checkpoint_path, cached_onnx, tmp_path):
     image = (np.random.default_rng(0).random((20, 24, 3)) * 255).astype(np.uint8)
     with Deblurrer(checkpoint=checkpoint_path) as deblurrer:
-        assert deblurrer.backend == auto_backend("fp32")
+        assert deblurrer.backend == auto_backend() and deblurrer.precision == "fp32"  # no table for this checkpoint
         out = deblurrer.deblur(image)
         assert out.dtype == np.uint8 and out.shape == image.shape
         assert not np.array_equal(out, image), "the test model is not the identity"

@@ -67,6 +67,21 @@ def test_software_versions_are_the_installed_ones():
     assert {"golf-rt", "numpy"} <= versions.keys()
 
 
+def test_peak_rates_follow_the_cpu_flags_and_the_clock():
+    flags, per_cycle = environment.cpu_flags(), environment.cpu_peak_per_cycle()
+    assert per_cycle["fp32"] in (16, 32, 64)
+    assert ("bf16" in per_cycle) == environment.cpu_has_native_bf16()
+    if "avx512_bf16" in flags and "amx_bf16" not in flags:
+        assert per_cycle["bf16"] == 2 * per_cycle["fp32"]
+    assert ("int8" in per_cycle) == bool({"avx512_vnni", "avx_vnni", "amx_int8"} & flags)
+    clock = environment.cpu_clock_ghz()
+    if clock is None:
+        pytest.skip("no clock in cpufreq or /proc/cpuinfo")
+    peaks = environment.cpu_peak_gflops()
+    assert peaks["fp32"] == round(environment.cpu_cores() * clock * per_cycle["fp32"], 1)
+    assert f"{environment.cpu_cores()} cores" in environment.cpu_peak_basis()
+
+
 def test_describe_lists_the_gpus_and_imports_no_inference_library():
     code = (
         "import sys, golf_rt.environment as e; e.describe(); e.gpus(); "
@@ -74,4 +89,6 @@ def test_describe_lists_the_gpus_and_imports_no_inference_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
-    assert environment.describe()["gpus"] == list(environment.gpus())
+    described = environment.describe()
+    assert described["gpus"] == list(environment.gpus())
+    assert described["cpu"]["peak_gflops"] == environment.cpu_peak_gflops()

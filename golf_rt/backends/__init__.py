@@ -1,44 +1,127 @@
 """Inference backends behind one `Runner` interface, and a factory that makes them by name.
 
-Each backend lives in its own module and imports its library only when used:
-`torch_runner`, `onnxruntime_runner`, `openvino_runner`, `tensorrt_runner`.
+Each backend lives in its own module and imports its library only when used (`torch_runner`,
+`onnxruntime_runner`, `openvino_runner`, `tensorrt_runner`), and every module has the same three
+parts: a loader that makes the runtime object (`module_from_checkpoint`, `session_from_onnx`,
+`compiled_model_from_onnx`, `engine_from_onnx`), a runner that runs what was loaded (F, G, G
+unrolled or the fused model), and `precisions_here()`.
+
+What can run here has one source: each module's `precisions_here()`, a mapping from the devices
+that backend can use on this machine to the precisions it runs there ({} where it cannot run).
+`available_backends`, `backends_here` (what `golf-rt info` prints), `create_runner`,
+`golf-rt verify`, the benchmarks and `precision="auto"` (`golf_rt.backends.precision_table`)
+all ask it.
+
+Adding a precision (say "int8"): name it in `golf_rt.contract.PRECISIONS` with its tolerance,
+return it from `precisions_here()` of the backends that run it, make their loader build it,
+and rerun `golf-rt verify --write-table` so that "auto" may pick it once it is measured.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
 from golf_rt.backends.base import Runner, validate_batch
 from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS, TOLERANCE
-from golf_rt.environment import cpu_has_native_bf16, cuda_device_count, installed
+from golf_rt.environment import installed, package_version
 from golf_rt.errors import BackendUnavailableError, ConfigurationError
 from golf_rt.extras import missing_package_error
-from golf_rt.onnx_files import find_onnx
 
 BACKENDS = ("tensorrt", "openvino", "onnxruntime", "torch")
 """Every backend golf-rt knows, fastest first (see `golf_rt.deblurrer.AUTO_ORDER`)."""
+AUTO = "auto"
+"""The precision that means: the fastest one measured within the accuracy budget for this backend here."""
+_DISTRIBUTIONS = {
+    "tensorrt": ("tensorrt", "tensorrt-cu12", "tensorrt-cu13"),
+    "openvino": ("openvino",),
+    "onnxruntime": ("onnxruntime", "onnxruntime-gpu"),
+    "torch": ("torch",),
+}
 
-__all__ = ["BACKENDS", "PRECISIONS", "TOLERANCE", "Runner", "available_backends", "create_runner", "validate_batch"]
+__all__ = [
+    "AUTO",
+    "BACKENDS",
+    "PRECISIONS",
+    "TOLERANCE",
+    "Runner",
+    "available_backends",
+    "backends_here",
+    "create_runner",
+    "precisions_here",
+    "validate_batch",
+]
+
+
+def _module(backend: str) -> Any:
+    if backend not in BACKENDS:
+        raise ConfigurationError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    return importlib.import_module(f"golf_rt.backends.{backend}_runner")
+
+
+def precisions_here(backend: str) -> dict[str, tuple[str, ...]]:
+    """Device -> the precisions `backend` runs on it on this machine, preferred device first; {} if none."""
+    return _module(backend).precisions_here()
 
 
 def available_backends() -> dict[str, tuple[str, ...]]:
-    """The backends that can run here, each with the precisions it can run at."""
+    """The backends that can run here, each with the precisions it runs on any of its devices."""
     found: dict[str, tuple[str, ...]] = {}
-    if installed("tensorrt") and cuda_device_count() > 0:
-        found["tensorrt"] = ("fp32", "fp16")
-    if installed("openvino"):
-        found["openvino"] = ("fp32", "bf16") if cpu_has_native_bf16() else ("fp32",)
-    if installed("onnxruntime"):
-        found["onnxruntime"] = ("fp32", "fp16")
-    if installed("torch"):
-        found["torch"] = ("fp32",)
+    for backend in BACKENDS:
+        by_device = precisions_here(backend)
+        precisions = tuple(p for p in PRECISIONS if any(p in runs for runs in by_device.values()))
+        if precisions:
+            found[backend] = precisions
     return found
+
+
+def backends_here(checkpoint: str | Path | None = None, iterations: int = DEFAULT_ITERATIONS) -> dict[str, dict]:
+    """Each backend golf-rt knows: installed version, devices with their precisions, and what "auto" picks."""
+    from golf_rt.backends.precision_table import auto_precision
+
+    report: dict[str, dict] = {}
+    for backend in BACKENDS:
+        version = next(filter(None, map(package_version, _DISTRIBUTIONS[backend])), None)
+        entry: dict[str, Any] = {"version": version, "devices": {}}
+        if version:
+            entry["devices"] = {device: list(runs) for device, runs in precisions_here(backend).items()}
+        if entry["devices"]:
+            choice = auto_precision(backend, checkpoint, iterations)
+            entry["auto"] = {"precision": choice.precision, "why": choice.reason}
+        report[backend] = entry
+    return report
+
+
+def _unavailable(backend: str) -> BackendUnavailableError:
+    """Why `backend` cannot run here: its package is missing, or (TensorRT) there is no NVIDIA GPU."""
+    if not installed(backend):
+        return missing_package_error(backend, f"the {backend} backend")
+    why = " (TensorRT needs an NVIDIA GPU)" if backend == "tensorrt" else ""
+    offered = ", ".join(f"{b} ({'/'.join(p)})" for b, p in available_backends().items()) or "none"
+    return BackendUnavailableError(f"backend {backend!r} is not available here{why}; available: {offered}")
+
+
+def check_precision(backend: str, precision: str, device: str | None = None) -> str:
+    """`precision` if `backend` runs it here on `device` (None: its preferred one), else an error with the choices."""
+    if precision not in PRECISIONS:
+        raise ConfigurationError(f"unknown precision {precision!r}; choose one of {', '.join((*PRECISIONS, AUTO))}")
+    by_device = precisions_here(backend)
+    if not by_device:
+        raise _unavailable(backend)
+    device = device or next(iter(by_device))
+    runs = by_device.get(device, ())
+    if precision not in runs:
+        offered = "; ".join(f"{d}: {', '.join(p)}" for d, p in by_device.items())
+        raise BackendUnavailableError(
+            f"{backend} cannot run {precision} on {device} here; this machine offers {offered}"
+        )
+    return precision
 
 
 def create_runner(
     backend: str,
-    precision: str = "fp32",
+    precision: str = AUTO,
     iterations: int = DEFAULT_ITERATIONS,
     checkpoint: str | Path | None = None,
     part: str = "fused",
@@ -46,42 +129,19 @@ def create_runner(
 ) -> Runner:
     """A runner for `part` of `checkpoint` (None = shipped) on `backend` at `precision`.
 
-    `options` go to the runner: `onnx_path` replaces the ONNX lookup, `threads`, `device`,
-    `hint`/`streams` (OpenVINO), `engine_path` (TensorRT).
+    "auto" takes the precision `golf_rt.backends.precision_table.auto_precision` picks for this
+    backend here. `options` go to the backend's runner: `onnx_path` replaces the ONNX lookup,
+    `threads`, `device` (torch, onnxruntime), `hint`/`streams`/`shape_cache` (OpenVINO),
+    `engine_path` (TensorRT).
     """
-    if backend not in BACKENDS:
-        raise ConfigurationError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if precision not in PRECISIONS:
-        raise ConfigurationError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
-    if backend == "torch" and part != "fused":
-        raise ConfigurationError("the torch runner runs the fused model only")
-    here = available_backends()
-    if backend not in here:
-        if not installed(backend):
-            raise missing_package_error(backend, f"the {backend} backend")
-        why = " (TensorRT needs an NVIDIA GPU)" if backend == "tensorrt" else ""
-        raise BackendUnavailableError(
-            f"backend {backend!r} is not available here{why}; available: {', '.join(here) or 'none'}"
-        )
-    if precision not in here[backend]:
-        raise BackendUnavailableError(f"{backend} cannot run {precision} here; it runs {', '.join(here[backend])}")
-    if backend == "torch":
-        from golf_rt.backends.torch_runner import TorchRunner
+    module = _module(backend)
+    if precision != AUTO and precision not in PRECISIONS:
+        check_precision(backend, precision)
+    if backend not in available_backends():
+        raise _unavailable(backend)
+    if precision == AUTO:
+        from golf_rt.backends.precision_table import auto_precision
 
-        return TorchRunner(checkpoint, iterations, precision=precision, **options)
-    if backend == "tensorrt":
-        from golf_rt.backends.tensorrt_runner import runner_for_checkpoint
-
-        return runner_for_checkpoint(checkpoint, part, iterations, precision, **options)
-    onnx_path = options.pop("onnx_path", None)
-    if backend == "onnxruntime":
-        from golf_rt.backends.onnxruntime_runner import OnnxRuntimeRunner
-
-        path = onnx_path or find_onnx(part, iterations, checkpoint, fp16=precision == "fp16")
-        runner = OnnxRuntimeRunner(path, **options)
-        if runner.precision != precision:
-            raise ConfigurationError(f"{path} is an {runner.precision} model, not {precision}")
-        return runner
-    from golf_rt.backends.openvino_runner import OpenVinoRunner
-
-    return OpenVinoRunner(onnx_path or find_onnx(part, iterations, checkpoint), precision, **options)
+        precision = auto_precision(backend, checkpoint, iterations).precision
+    check_precision(backend, precision, options.get("device"))
+    return module.runner_for_checkpoint(checkpoint, part, iterations, precision, **options)

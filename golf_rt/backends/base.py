@@ -1,8 +1,9 @@
 """The one interface every backend implements: a `Runner` deblurs N x 3 x H x W float32 batches.
 
 The base class validates a batch before a backend sees it, so every backend rejects bad input
-with the same `InvalidImageError`. Runners are context managers: entering loads the model
-(session, compiled model, engine), leaving frees it; `deblur` activates on first use too.
+with the same `InvalidImageError`, and refuses a precision its backend does not run here.
+Runners are context managers: entering loads the model through the backend's loader (module,
+session, compiled model, engine), leaving frees it; `deblur` activates on first use too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from golf_rt.batch import is_trusted
 from golf_rt.contract import CHANNELS, MAX_PIXELS, MIN_SIDE, PRECISIONS
 from golf_rt.errors import BackendUnavailableError, ConfigurationError, GolfError, InferenceError, InvalidImageError
 
@@ -34,7 +36,7 @@ def validate_batch(batch: object) -> np.ndarray:
         raise InvalidImageError(
             f"batch images are {height}x{width}; sides must be at least {MIN_SIDE} and area at most {MAX_PIXELS:,}"
         )
-    if not np.isfinite(batch).all():
+    if not is_trusted(batch) and not np.isfinite(batch).all():  # a TrustedBatch was scanned when made
         raise InvalidImageError("batch contains NaN or Inf")
     return np.ascontiguousarray(batch)
 
@@ -43,20 +45,17 @@ class Runner(abc.ABC):
     """Deblurs batches with one backend at one precision."""
 
     name: ClassVar[str]
-    precisions: ClassVar[tuple[str, ...]] = ("fp32",)
 
-    @classmethod
-    def supported_precisions(cls) -> tuple[str, ...]:
-        """The precisions this backend can run on this machine."""
-        return cls.precisions
+    def __init__(self, precision: str = "fp32", runs_here: tuple[str, ...] = ("fp32",)) -> None:
+        """`runs_here`: what the backend's `precisions_here()` offers on the runner's device.
 
-    def __init__(self, precision: str = "fp32") -> None:
+        Empty when the backend cannot run here at all: activating then says what is missing.
+        """
         if precision not in PRECISIONS:
             raise ConfigurationError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
-        supported = self.supported_precisions()
-        if precision not in supported:
+        if runs_here and precision not in runs_here:
             raise BackendUnavailableError(
-                f"{self.name} does not run {precision!r} here; choose one of {', '.join(supported)}"
+                f"{self.name} does not run {precision!r} here; choose one of {', '.join(runs_here) or 'none'}"
             )
         self.precision = precision
         self._active = False

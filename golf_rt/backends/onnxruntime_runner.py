@@ -3,73 +3,103 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from golf_rt.backends.base import Runner
-from golf_rt.contract import INPUT_NAME, OUTPUT_NAME
+from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME
+from golf_rt.environment import installed
 from golf_rt.errors import BackendUnavailableError, ConfigurationError
 from golf_rt.extras import require
-from golf_rt.onnx_files import META_PRECISION, read_onnx_metadata
+from golf_rt.onnx_files import META_PRECISION, find_onnx
 
 PROVIDERS = {
     "cpu": ("CPUExecutionProvider",),
     "cuda": ("CUDAExecutionProvider", "CPUExecutionProvider"),
     "tensorrt": ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"),
 }
+PRECISIONS_BY_DEVICE = {"cpu": ("fp32", "fp16"), "cuda": ("fp32", "fp16"), "tensorrt": ("fp32", "fp16")}
+"""fp32 ONNX files everywhere, and the fp16 ones (FP32 I/O and image statistics)."""
 
 
-def onnx_precision(path: str | Path) -> str:
-    """The precision an ONNX file was exported at ("fp32" when it does not say)."""
-    return read_onnx_metadata(path).get(META_PRECISION, "fp32")
+def _ort() -> Any:
+    return require("onnxruntime", "the ONNX Runtime runner")
+
+
+def precisions_here() -> dict[str, tuple[str, ...]]:
+    """The devices whose execution provider this ONNX Runtime build has, with the precisions of our ONNX files."""
+    if not installed("onnxruntime"):
+        return {}
+    providers = set(_ort().get_available_providers())
+    return {device: PRECISIONS_BY_DEVICE[device] for device, wanted in PROVIDERS.items() if wanted[0] in providers}
+
+
+def session_options(threads: int | None = None) -> Any:
+    """Full graph optimisation (NCHWc layout on x86) and a fixed pool of intra-op threads (None: every usable core)."""
+    from golf_rt.environment import cpu_cores
+
+    ort = _ort()
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.intra_op_num_threads = threads or cpu_cores()
+    options.inter_op_num_threads = 1
+    options.enable_mem_pattern = True
+    options.log_severity_level = 3
+    return options
+
+
+def session_from_onnx(onnx_path: str | Path, device: str = "cpu", threads: int | None = None) -> Any:
+    """An `onnxruntime.InferenceSession` on `onnx_path` with golf-rt's options, on `device`'s providers."""
+    ort = _ort()
+    wanted = PROVIDERS[device]
+    if wanted[0] not in ort.get_available_providers():
+        raise BackendUnavailableError(
+            f"ONNX Runtime here has no {wanted[0]} (available: {', '.join(ort.get_available_providers())}); "
+            f"install onnxruntime-gpu on a machine with an NVIDIA GPU"
+        )
+    providers: list = list(wanted)
+    if device == "tensorrt":
+        fp16 = session_precision(ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]))
+        providers[0] = ("TensorrtExecutionProvider", {"trt_fp16_enable": fp16 == "fp16"})
+    return ort.InferenceSession(str(onnx_path), session_options(threads), providers=providers)
+
+
+def session_precision(session: Any) -> str:
+    """The precision a session's model was exported at, from its metadata ("fp32" when it does not say).
+
+    The input's type cannot tell: the fp16 files keep FP32 inputs and outputs. It must be float32.
+    """
+    kind = session.get_inputs()[0].type
+    if kind != "tensor(float)":
+        raise ConfigurationError(f"the model's input is {kind}; golf-rt models take tensor(float)")
+    return session.get_modelmeta().custom_metadata_map.get(META_PRECISION, "fp32")
 
 
 class OnnxRuntimeRunner(Runner):
-    """One InferenceSession on an ONNX file; the file's own precision (fp32 or fp16 ONNX) is the runner's."""
+    """One InferenceSession on an ONNX file; the file's own precision (fp32 or fp16 ONNX) is the runner's.
+
+    The session is loaded when the runner is made, since the file says the precision.
+    """
 
     name = "onnxruntime"
-    precisions = ("fp32", "fp16")
 
     def __init__(self, onnx_path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
         self.onnx_path = Path(onnx_path)
         if not self.onnx_path.is_file():
             raise ConfigurationError(f"ONNX file not found: {self.onnx_path}")
-        super().__init__(onnx_precision(self.onnx_path))
         if device not in PROVIDERS:
             raise ConfigurationError(f"unknown ONNX Runtime device {device!r}; choose one of {', '.join(PROVIDERS)}")
         if threads is not None and threads < 1:
             raise ConfigurationError(f"threads must be at least 1, got {threads}")
         self.device, self.threads = device, threads
-        self._session = None
-
-    def session_options(self):  # noqa: ANN201 - onnxruntime is imported lazily
-        """Full graph optimisation (NCHWc layout on x86) and a fixed pool of spinning intra-op threads."""
-        ort = require("onnxruntime", "the ONNX Runtime runner")
-
-        from golf_rt.environment import cpu_cores
-
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.intra_op_num_threads = self.threads or cpu_cores()
-        options.inter_op_num_threads = 1
-        options.enable_mem_pattern = True
-        options.log_severity_level = 3
-        return options
+        self._session = session_from_onnx(self.onnx_path, device, threads)
+        super().__init__(session_precision(self._session), precisions_here().get(device, ()))
 
     def _activate(self) -> None:
-        ort = require("onnxruntime", "the ONNX Runtime runner")
-
-        wanted = PROVIDERS[self.device]
-        if wanted[0] not in ort.get_available_providers():
-            raise BackendUnavailableError(
-                f"ONNX Runtime here has no {wanted[0]} (available: {', '.join(ort.get_available_providers())}); "
-                f"install onnxruntime-gpu on a machine with an NVIDIA GPU"
-            )
-        providers: list = list(wanted)
-        if self.device == "tensorrt":
-            providers[0] = ("TensorrtExecutionProvider", {"trt_fp16_enable": self.precision == "fp16"})
-        self._session = ort.InferenceSession(str(self.onnx_path), self.session_options(), providers=providers)
+        if self._session is None:
+            self._session = session_from_onnx(self.onnx_path, self.device, self.threads)
 
     def _deblur(self, batch: np.ndarray) -> np.ndarray:
         return self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
@@ -82,3 +112,19 @@ class OnnxRuntimeRunner(Runner):
 
     def _deactivate(self) -> None:
         self._session = None
+
+
+def runner_for_checkpoint(
+    checkpoint: str | Path | None = None,
+    part: str = "fused",
+    iterations: int = DEFAULT_ITERATIONS,
+    precision: str = "fp32",
+    onnx_path: str | Path | None = None,
+    **options: Any,
+) -> OnnxRuntimeRunner:
+    """A runner on `onnx_path`, or on the checkpoint's ONNX file of `part` at `precision`."""
+    path = onnx_path or find_onnx(part, iterations, checkpoint, fp16=precision == "fp16")
+    runner = OnnxRuntimeRunner(path, **options)
+    if runner.precision != precision:
+        raise ConfigurationError(f"{path} is an {runner.precision} model, not {precision}")
+    return runner

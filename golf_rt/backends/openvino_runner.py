@@ -16,24 +16,51 @@ from typing import Any
 import numpy as np
 
 from golf_rt.backends.base import Runner
-from golf_rt.environment import cpu_has_native_bf16
+from golf_rt.contract import DEFAULT_ITERATIONS
+from golf_rt.environment import cpu_has_native_bf16, installed
 from golf_rt.errors import ConfigurationError
 from golf_rt.extras import require
+from golf_rt.onnx_files import find_onnx
 
 HINTS = ("LATENCY", "THROUGHPUT")
 _OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}
 
 
+def precisions_here() -> dict[str, tuple[str, ...]]:
+    """The CPU: fp32, and bf16 where the CPU computes it natively (elsewhere it is emulated and slow)."""
+    if not installed("openvino"):
+        return {}
+    return {"cpu": ("fp32", "bf16") if cpu_has_native_bf16() else ("fp32",)}
+
+
+def compile_config(
+    precision: str = "fp32", threads: int | None = None, hint: str = "LATENCY", streams: int | None = None
+) -> dict[str, str]:
+    """The CPU plugin properties golf-rt compiles with: the performance hint and the precision, always explicit."""
+    config = {"PERFORMANCE_HINT": hint, "INFERENCE_PRECISION_HINT": _OV_PRECISION[precision]}
+    if threads is not None:
+        config["INFERENCE_NUM_THREADS"] = str(threads)
+    if streams is not None:
+        config["NUM_STREAMS"] = str(streams)
+    return config
+
+
+def compiled_model_from_onnx(
+    onnx_path: str | Path, config: dict[str, str], shape: tuple[int, ...] | None = None, core: Any = None
+) -> Any:
+    """An `openvino.CompiledModel` of `onnx_path` on the CPU with `config`, for one input `shape` (None: dynamic)."""
+    ov = require("openvino", "the OpenVINO runner")
+    core = core or ov.Core()
+    model = core.read_model(str(onnx_path))
+    if shape is not None:
+        model.reshape(list(shape))
+    return core.compile_model(model, "CPU", config)
+
+
 class OpenVinoRunner(Runner):
-    """One compiled OpenVINO model from an ONNX file, on the CPU."""
+    """Compiled OpenVINO models of one ONNX file, on the CPU, one per recent input shape."""
 
     name = "openvino"
-    precisions = ("fp32", "bf16")
-
-    @classmethod
-    def supported_precisions(cls) -> tuple[str, ...]:
-        """fp32 everywhere; bf16 only where the CPU computes it natively (elsewhere it is emulated and slow)."""
-        return cls.precisions if cpu_has_native_bf16() else ("fp32",)
 
     def __init__(
         self,
@@ -44,7 +71,7 @@ class OpenVinoRunner(Runner):
         streams: int | None = None,
         shape_cache: int = 8,
     ) -> None:
-        super().__init__(precision)
+        super().__init__(precision, precisions_here().get("cpu", ()))
         self.onnx_path = Path(onnx_path)
         if not self.onnx_path.is_file():
             raise ConfigurationError(f"ONNX file not found: {self.onnx_path}")
@@ -60,12 +87,7 @@ class OpenVinoRunner(Runner):
 
     def compile_config(self) -> dict[str, str]:
         """The CPU plugin properties this runner compiles with."""
-        config = {"PERFORMANCE_HINT": self.hint, "INFERENCE_PRECISION_HINT": _OV_PRECISION[self.precision]}
-        if self.threads is not None:
-            config["INFERENCE_NUM_THREADS"] = str(self.threads)
-        if self.streams is not None:
-            config["NUM_STREAMS"] = str(self.streams)
-        return config
+        return compile_config(self.precision, self.threads, self.hint, self.streams)
 
     def _activate(self) -> None:
         ov = require("openvino", "the OpenVINO runner")
@@ -75,10 +97,7 @@ class OpenVinoRunner(Runner):
             self._requests[None] = self._compile(None)
 
     def _compile(self, shape: tuple[int, ...] | None) -> Any:
-        model = self._core.read_model(str(self.onnx_path))
-        if shape is not None:
-            model.reshape(list(shape))
-        return self._core.compile_model(model, "CPU", self.compile_config()).create_infer_request()
+        return compiled_model_from_onnx(self.onnx_path, self.compile_config(), shape, self._core).create_infer_request()
 
     def _request_for(self, shape: tuple[int, ...]) -> Any:
         if self.shape_cache == 0:
@@ -98,3 +117,15 @@ class OpenVinoRunner(Runner):
     def _deactivate(self) -> None:
         self._requests.clear()
         self._core = None
+
+
+def runner_for_checkpoint(
+    checkpoint: str | Path | None = None,
+    part: str = "fused",
+    iterations: int = DEFAULT_ITERATIONS,
+    precision: str = "fp32",
+    onnx_path: str | Path | None = None,
+    **options: Any,
+) -> OpenVinoRunner:
+    """A runner on `onnx_path`, or on the checkpoint's fp32 ONNX file of `part` (OpenVINO lowers it to `precision`)."""
+    return OpenVinoRunner(onnx_path or find_onnx(part, iterations, checkpoint), precision, **options)

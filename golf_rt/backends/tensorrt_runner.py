@@ -54,6 +54,13 @@ from golf_rt.tensorrt_settings import (
 logger = logging.getLogger(__name__)
 
 
+def precisions_here() -> dict[str, tuple[str, ...]]:
+    """fp32 and fp16 on CUDA, where TensorRT is installed and an NVIDIA GPU is visible; {} elsewhere."""
+    from golf_rt.environment import cuda_device_count, installed
+
+    return {"cuda": ("fp32", "fp16")} if installed("tensorrt") and cuda_device_count() > 0 else {}
+
+
 def _tensorrt() -> Any:
     return require("tensorrt", "TensorRT on an NVIDIA GPU")
 
@@ -183,14 +190,13 @@ class TensorRTRunner(Runner):
     """Runs a serialized engine after checking its sidecar against this GPU and TensorRT."""
 
     name = "tensorrt"
-    precisions = ("fp32", "fp16")
 
     def __init__(self, engine_path: str | Path) -> None:
         self.engine_path = Path(engine_path)
         if not self.engine_path.is_file():
             raise BackendUnavailableError(f"engine not found: {self.engine_path}; build it with `golf-rt build-engine`")
         self.sidecar = read_sidecar(self.engine_path)
-        super().__init__(self.sidecar.precision)
+        super().__init__(self.sidecar.precision, precisions_here().get("cuda", ()))
         self.profile: Profile = self.sidecar.profile
         self._engine = self._context = self._stream = None
         self._buffers: dict[str, tuple[int, np.ndarray]] = {}

@@ -86,7 +86,9 @@ def deblur(
     inputs: list[Path] = typer.Argument(..., help="Image files or folders (png, jpg, bmp, tiff)."),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for the results; file names are kept."),
     backend: str = typer.Option("auto", help="auto, tensorrt, openvino, onnxruntime or torch."),
-    precision: str = typer.Option("fp32", help="fp32, fp16 or bf16."),
+    precision: str = typer.Option(
+        "auto", help="auto (fastest within the accuracy budget here, see `golf-rt info`), fp32, fp16 or bf16."
+    ),
     iterations: int = typer.Option(DEFAULT_ITERATIONS, min=1, help="G iterations."),
     checkpoint: Path | None = typer.Option(None, help="Checkpoint; default: the shipped one."),
     compare: bool = typer.Option(False, "--compare", help="Also write <name>_compare.png: input | output."),
@@ -115,7 +117,7 @@ def deblur(
                 save_image(target.with_name(f"{target.stem}_compare.png"), side_by_side)
     ms = sorted(latencies)
     typer.echo(
-        f"{len(ms)} images with {deblurrer.backend} {precision}: mean {statistics.fmean(ms):.1f} ms, "
+        f"{len(ms)} images with {deblurrer.backend} {deblurrer.precision}: mean {statistics.fmean(ms):.1f} ms, "
         f"median {statistics.median(ms):.1f} ms, max {ms[-1]:.1f} ms per image -> {output}"
     )
 
@@ -127,12 +129,25 @@ def verify(
     size: int = typer.Option(256, min=16, help="Crop size in pixels."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the table as JSON."),
     markdown_out: Path | None = typer.Option(None, "--markdown", help="Also write the table as Markdown."),
+    write_table: bool = typer.Option(
+        False, "--write-table", help="Write the measured table that precision 'auto' decides from, next to the model."
+    ),
 ) -> None:
     """Every available backend/precision against fp32 PyTorch on held-out validation pairs."""
-    from golf_rt.verify import PSNR_BUDGET_DB, rows_to_json, rows_to_markdown, rows_to_table, verify_backends
+    from golf_rt.backends.precision_table import write_table as write_precision_table
+    from golf_rt.verify import (
+        PSNR_BUDGET_DB,
+        rows_to_json,
+        rows_to_markdown,
+        rows_to_measured,
+        rows_to_table,
+        verify_backends,
+    )
 
     rows = verify_backends(checkpoint, iterations, crops, size)
     typer.echo(rows_to_table(rows))
+    if write_table:
+        typer.echo(f"precision table: {write_precision_table(rows_to_measured(rows), checkpoint, iterations)}")
     if json_out:
         json_out.write_text(rows_to_json(rows) + "\n")
     if markdown_out:

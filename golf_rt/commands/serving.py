@@ -18,6 +18,7 @@ def repository(
     layout: str = typer.Option("ensemble", help="ensemble (F then G) or fused (one model)."),
     ensemble_style: str = typer.Option("unrolled", help="steps (G model called N times) or unrolled (G x N in one)."),
     runtime: str = typer.Option("openvino", help="CPU runtime inside Triton: openvino or onnxruntime."),
+    precision: str = typer.Option("auto", help="CPU runtime precision: auto (see `golf-rt info`), fp32, fp16, bf16."),
     threads: int = typer.Option(0, help="CPU threads per model instance (0 = all cores)."),
     max_batch_size: int | None = typer.Option(None, help="Largest batch Triton may form [cpu 8, gpu 4]."),
     output: Path = typer.Option(Path("model_repository"), help="Folder to write."),
@@ -30,7 +31,7 @@ def repository(
 
     spec = RepositorySpec(
         target=target, iterations=iterations, layout=layout, ensemble_style=ensemble_style,
-        runtime=runtime, threads=threads, max_batch_size=max_batch_size,
+        runtime=runtime, precision=precision, threads=threads, max_batch_size=max_batch_size,
     )  # fmt: skip
     if configs_only:
         write_configs(spec, output)
@@ -47,6 +48,7 @@ def serve(
     metrics_port: int = typer.Option(8002, help="Prometheus metrics port."),
     log_file: Path | None = typer.Option(None, help="Server log (default: logs/ in the golf-rt cache folder)."),
     checkpoint: Path | None = typer.Option(None, help="Checkpoint for the default repository."),
+    precision: str = typer.Option("auto", help="Precision of the default repository: auto, fp32, fp16 or bf16."),
     timeout: float = typer.Option(180.0, help="Seconds to wait for the model to be ready."),
     api_key: str | None = typer.Option(
         None, envvar="GOLF_RT_API_KEY", show_default=False,
@@ -56,13 +58,15 @@ def serve(
     max_restarts: int | None = typer.Option(None, help="Give up after this many restarts [default: never]."),
 ) -> None:
     """Run Triton Inference Server on a golf-rt repository until Ctrl-C or SIGTERM, restarting it if it dies."""
-    from golf_rt.triton.repository import cached_repository
+    from golf_rt.triton.repository import RepositorySpec, cached_repository
     from golf_rt.triton.server import ServerConfig, TritonServer
     from golf_rt.triton.supervisor import RestartPolicy, Supervisor
 
     ServerConfig(repository=Path("."), host=host, api_key=api_key)  # a missing API key is reported before a build
 
-    folder = repository_dir if repository_dir is not None else cached_repository(checkpoint=checkpoint)
+    if repository_dir is None:
+        repository_dir = cached_repository(RepositorySpec(precision=precision), checkpoint=checkpoint)
+    folder = repository_dir
     config = ServerConfig(
         repository=folder, host=host, http_port=http_port, grpc_port=grpc_port,
         metrics_port=metrics_port, log_file=log_file, api_key=api_key,

@@ -64,11 +64,24 @@ class Result:
     quick: bool = False
     model_file: str | None = None
     model_bytes: int | None = None
+    peak_gflops: dict[str, float] | None = None  # the CPU's, by precision (`golf_rt.environment.cpu_peak_gflops`)
 
     def __post_init__(self) -> None:
         missing = [key for key in STATS if key not in self.ms]
         if missing or self.rounds < 1:
             raise ConfigurationError(f"{self.source}: result {self.label!r} has no {', '.join(missing) or 'rounds'}")
+
+    def peak(self) -> float | None:
+        """The peak GFLOP/s of this result's precision on its CPU; None on a GPU or when not recorded.
+
+        fp16 runs on the CPU's fp32 units; a library's "default" precision is what it picks
+        itself: bf16 where the CPU has it natively.
+        """
+        if not self.peak_gflops:
+            return None
+        fp32 = self.peak_gflops.get("fp32")
+        kind = {"fp16": "fp32", "default": "bf16" if "bf16" in self.peak_gflops else "fp32"}.get(self.precision)
+        return self.peak_gflops.get(kind or self.precision, fp32 if kind else None)
 
     @property
     def size(self) -> str:
@@ -115,6 +128,7 @@ def _result(source: str, machine: str, extra: dict) -> Result:
         quick=bool(extra.get("quick", False)),
         model_file=extra.get("model_file"),
         model_bytes=extra.get("model_bytes"),
+        peak_gflops=extra.get("cpu", {}).get("peak_gflops") if extra.get("device_kind", "cpu") == "cpu" else None,
     )
 
 

@@ -2,7 +2,8 @@
 
 Table 4: max/min/mean ms of the full model per device and path; Table 5: our times next to the
 runtimes the paper quotes for other methods (labelled as quoted); Table 3: model sizes from the
-files; peers: speed-ups over plain libraries with default options, and achieved GFLOP/s.
+files; peers: speed-ups over plain libraries with default options, and achieved GFLOP/s with
+the fraction of the CPU's peak at the path's precision (`golf_rt.environment.cpu_peak_gflops`).
 """
 
 from __future__ import annotations
@@ -171,10 +172,11 @@ def peers_table(results: Sequence[Result]) -> str:
         for backend, _ in PEERS:
             peer = peers.get((r.source, r.device, r.size, backend))
             ratios.append(f"{peer / r.ms['mean']:.2f}x" if peer else "-")
-        rows.append(
-            [r.device, r.size, _label(r), ms(r.ms["mean"]), f"{model_gflop(r) / r.ms['mean'] * 1000:.1f}", *ratios]
-        )
-    header = ["Device", "Size", "Path", "Mean (ms)", "GFLOP/s", *(f"x {name}" for _, name in PEERS)]
+        achieved = model_gflop(r) / r.ms["mean"] * 1000
+        peak = r.peak()
+        of_peak = f"{100 * achieved / peak:.0f}" if peak else "-"
+        rows.append([r.device, r.size, _label(r), ms(r.ms["mean"]), f"{achieved:.1f}", of_peak, *ratios])
+    header = ["Device", "Size", "Path", "Mean (ms)", "GFLOP/s", "% of peak", *(f"x {name}" for _, name in PEERS)]
     return markdown_table(header, rows) + _quick_note(fused)
 
 

@@ -51,7 +51,8 @@ def runner_from_parameters(model_dir: Path, parameters: dict[str, str]) -> Runne
     if runtime not in RUNTIMES:
         raise ConfigurationError(f"parameter runtime={runtime!r} is not one of {RUNTIMES}")
     threads = int(parameters.get("threads", "0")) or None
-    return create_runner(runtime, onnx_path=model_dir / parameters["model_file"], threads=threads)
+    precision = parameters.get("precision", "auto")  # auto: the shipped model's measured choice on this machine
+    return create_runner(runtime, precision, onnx_path=model_dir / parameters["model_file"], threads=threads)
 
 
 class TritonPythonModel:

@@ -20,10 +20,10 @@ import logging
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, INPUT_NAME, MAX_PIXELS, MODEL_NAME, OUTPUT_NAME
+from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, INPUT_NAME, MAX_PIXELS, MODEL_NAME, OUTPUT_NAME, PRECISIONS
 from golf_rt.errors import ConfigurationError
 from golf_rt.onnx_files import find_onnx, onnx_file_name
 from golf_rt.triton.config import (
@@ -65,6 +65,8 @@ class RepositorySpec:
     layout: str = "ensemble"
     ensemble_style: str = "unrolled"
     runtime: str = "openvino"
+    precision: str = "auto"
+    """cpu: the runtime's precision; "auto" is resolved when model files are written (`resolve_precision`)."""
     threads: int = 0
     max_batch_size: int | None = None
     instances: int = 1
@@ -77,6 +79,7 @@ class RepositorySpec:
             (self.layout, LAYOUTS, "layout"),
             (self.ensemble_style, ENSEMBLE_STYLES, "ensemble style"),
             (self.runtime, RUNTIMES, "runtime"),
+            (self.precision, ("auto", *PRECISIONS), "precision"),
         ):
             if value not in choices:
                 raise ConfigurationError(f"{what} {value!r} is not one of {', '.join(choices)}")
@@ -156,6 +159,8 @@ def _weights_config(spec: RepositorySpec, name: str, part: str) -> ModelConfig:
         "runtime": spec.runtime,
         "threads": str(spec.threads),
     }
+    if spec.precision != "auto":  # "auto" is the Python model's default: it resolves it where it runs
+        parameters["precision"] = spec.precision
     return PythonModelConfig(
         **io, parameters=tuple(sorted(parameters.items())), instance_group=InstanceGroup(count=spec.instances)
     )
@@ -202,6 +207,15 @@ def _model_source(spec: RepositorySpec, part: str, checkpoint: str | Path | None
     )
 
 
+def resolve_precision(spec: RepositorySpec, checkpoint: str | Path | None = None) -> RepositorySpec:
+    """`spec` with a cpu "auto" precision replaced by what auto picks for its runtime and `checkpoint` here."""
+    if spec.target != "cpu" or spec.precision != "auto":
+        return spec
+    from golf_rt.backends.precision_table import auto_precision
+
+    return replace(spec, precision=auto_precision(spec.runtime, checkpoint, spec.iterations).precision)
+
+
 def write_repository(
     spec: RepositorySpec,
     output: str | Path,
@@ -214,6 +228,8 @@ def write_repository(
     `golf-rt build-engine`), else for cpu from `checkpoint` (None = shipped, exported if needed).
     """
     output = Path(output)
+    if models is None:
+        spec = resolve_precision(spec, checkpoint)
     write_configs(spec, output)
     for name, part in _part_models(spec).items():
         source = _model_source(spec, part, checkpoint, Path(models) if models is not None else None)
@@ -229,7 +245,7 @@ def cached_repository(spec: RepositorySpec | None = None, checkpoint: str | Path
     from golf_rt import __version__
     from golf_rt.paths import cache_dir
 
-    spec = spec or RepositorySpec()
+    spec = resolve_precision(spec or RepositorySpec(), checkpoint)
     if spec.target != "cpu":
         raise ConfigurationError("only a cpu repository can be built and cached here; gpu plans come from build-engine")
     files = sorted(str(find_onnx(part, spec.iterations, checkpoint)) for part in _part_models(spec).values())

@@ -1,4 +1,6 @@
-import numpy as np
+import subprocess
+import sys
+
 import pytest
 
 from golf_rt.errors import BackendUnavailableError, ConfigurationError
@@ -8,10 +10,12 @@ pytest.importorskip("onnxruntime")
 from golf_rt.backends.onnxruntime_runner import OnnxRuntimeRunner  # noqa: E402
 
 
-def test_session_is_tuned(onnx_files):
+def test_session_is_tuned():
     import onnxruntime as ort
 
-    options = OnnxRuntimeRunner(onnx_files["g"], threads=1).session_options()
+    from golf_rt.backends.onnxruntime_runner import session_options
+
+    options = session_options(threads=1)
     assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     assert options.intra_op_num_threads == 1
 
@@ -37,6 +41,25 @@ def test_gpu_provider_missing_is_explained(onnx_files):
 
     if "CUDAExecutionProvider" in ort.get_available_providers():
         pytest.skip("this ONNX Runtime has CUDA")
-    runner = OnnxRuntimeRunner(onnx_files["g"], device="cuda")
     with pytest.raises(BackendUnavailableError, match="onnxruntime-gpu"):
-        runner.deblur(np.zeros((1, 3, 8, 8), np.float32))
+        OnnxRuntimeRunner(onnx_files["g"], device="cuda")
+
+
+def test_precision_is_read_without_the_onnx_package(onnx_files):
+    """onnx is not in the cpu and serve extras: the session's own metadata says the precision."""
+    code = (
+        "import sys; from golf_rt.backends.onnxruntime_runner import OnnxRuntimeRunner; "
+        f"runner = OnnxRuntimeRunner({str(onnx_files['g'])!r}); print(runner.precision, 'onnx' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["fp32", "False"]
+
+
+def test_precisions_here_are_the_providers_of_this_build():
+    import onnxruntime as ort
+
+    from golf_rt.backends.onnxruntime_runner import precisions_here
+
+    here = precisions_here()
+    assert here["cpu"] == ("fp32", "fp16")
+    assert ("cuda" in here) == ("CUDAExecutionProvider" in ort.get_available_providers())

@@ -26,8 +26,19 @@ def test_runner_matches_pytorch_reference(
     assert single.shape == (1, 3, 17, 23)
 
 
+def test_unknown_or_unavailable_choices_are_named(checkpoint_path):
+    with pytest.raises(ConfigurationError, match="choose one of"):
+        create_runner("tflite")
+    with pytest.raises(ConfigurationError, match="choose one of"):
+        create_runner("torch", "int8")
+    with pytest.raises(BackendUnavailableError, match="this machine offers cpu: fp32"):
+        create_runner("torch", "fp16", checkpoint=checkpoint_path)
+
+
+@pytest.mark.parametrize("backend", [b for b in available_backends() if b != "tensorrt"])
 @pytest.mark.parametrize("part", ["f", "g", "g_unrolled"])
-def test_parts_run_on_onnxruntime(part, checkpoint_path, cached_onnx, blurry_batch):
+def test_every_runner_runs_every_part(backend, part, checkpoint_path, cached_onnx, blurry_batch):
+    """The torch runner too: benchmarks and verification make every part through `create_runner`."""
     from golf_rt import checkpoint
     from golf_rt.export import module_for_part
 
@@ -35,14 +46,10 @@ def test_parts_run_on_onnxruntime(part, checkpoint_path, cached_onnx, blurry_bat
     module = module_for_part(checkpoint.load(checkpoint_path), part, 3)
     with torch.no_grad():
         expected = module(torch.from_numpy(blurry_batch)).numpy()
-    with create_runner("onnxruntime", "fp32", 3, checkpoint_path, part=part) as runner:
+    with create_runner(backend, "fp32", 3, checkpoint_path, part=part) as runner:
         assert np.abs(runner.deblur(blurry_batch) - expected).max() <= TOLERANCE["fp32"]
 
 
-def test_unknown_or_unavailable_choices_are_named(checkpoint_path):
-    with pytest.raises(ConfigurationError, match="choose one of"):
-        create_runner("tflite")
-    with pytest.raises(ConfigurationError, match="choose one of"):
-        create_runner("torch", "int8")
-    with pytest.raises(BackendUnavailableError, match="runs fp32"):
-        create_runner("torch", "fp16", checkpoint=checkpoint_path)
+def test_auto_precision_without_a_measured_table_is_fp32(checkpoint_path, cached_onnx):
+    with create_runner("onnxruntime", "auto", 3, checkpoint_path) as runner:
+        assert runner.precision == "fp32"

@@ -108,13 +108,25 @@ def test_table3_measures_the_checkpoint_and_every_model_file(files):
 def test_peers_table_divides_each_peer_by_the_path_on_the_same_device(results):
     table = {(row[0], row[1], row[2]): row[3:] for row in rows(peers_table(results))}
     trt = table[(GPU, "256x256", "golf-rt tensorrt fp16")]
-    assert trt[0] == "1.90" and trt[2:] == ["5.37x", "-", "-"]  # 10.20 / 1.90; no CPU peer on the GPU
+    assert trt[0] == "1.90" and trt[2:] == ["-", "5.37x", "-", "-"]  # no CPU peak, no CPU peer on the GPU
     assert trt[1] == f"{model_gflop_256() / 1.90 * 1000:.1f}"
     openvino = table[(XEON, "256x256", "golf-rt openvino fp32")]
-    assert openvino[2:] == ["4.32x", "1.89x", "1.05x"]  # 410 / 95, 180 / 95, 100 / 95
-    assert table[(GPU, "720x1280", "golf-rt tensorrt fp16")][2] == "5.92x"
+    assert openvino[3:] == ["4.32x", "1.89x", "1.05x"]  # 410 / 95, 180 / 95, 100 / 95
+    assert table[(GPU, "720x1280", "golf-rt tensorrt fp16")][3] == "5.92x"
     bf16 = table[("AMD EPYC (2 cores)", "256x256", "golf-rt openvino bf16")]
-    assert bf16 == ["4,351", "24.8", "5.93x", "1.77x", "1.15x"]  # measured on this CPU: 25,783 / 4,351 ms ...
+    assert bf16 == ["4,351", "24.8", "-", "5.93x", "1.77x", "1.15x"]  # measured on this CPU: 25,783 / 4,351 ms ...
+
+
+def test_speed_reads_as_a_fraction_of_the_cpu_peak_at_its_precision(results):
+    from dataclasses import replace
+
+    bf16 = next(r for r in results if r.label == "golf-rt openvino bf16" and r.size == "256x256")
+    peaks = {"fp32": 332.3, "bf16": 664.6}
+    measured = replace(bf16, peak_gflops=peaks, ms={**bf16.ms, "mean": 300.0})
+    assert measured.peak() == 664.6 and replace(measured, precision="default").peak() == 664.6
+    assert replace(measured, precision="fp16").peak() == 332.3 and replace(measured, precision="int8").peak() is None
+    row = rows(peers_table([measured]))[0]
+    assert row[4:6] == [f"{model_gflop_256() / 0.3:.1f}", f"{100 * model_gflop_256() / 0.3 / 664.6:.0f}"]
 
 
 def model_gflop_256() -> float:
