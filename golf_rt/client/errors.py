@@ -61,6 +61,12 @@ _NOT_READY_WORDS = ("is not ready", "unknown model", "is not found", "not loaded
 
 def _connection_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [ConnectionError, socket.gaierror]
+    try:  # the HTTP client's transport: a server that dies mid-response closes the connection
+        from geventhttpclient.response import HTTPConnectionClosed
+
+        errors.append(HTTPConnectionClosed)
+    except ImportError:  # pragma: no cover - comes with tritonclient[http]
+        pass
     try:
         import aiohttp
 

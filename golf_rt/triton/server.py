@@ -139,16 +139,22 @@ def _port_in_use(host: str, port: int) -> bool:
     return False
 
 
-def process_group_running(pgid: int) -> bool:
-    """True while any process of group `pgid` is alive (zombies waiting to be reaped do not count)."""
+def process_group_members(pgid: int) -> list[int]:
+    """The live processes of group `pgid` (zombies waiting to be reaped do not count)."""
+    members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
         if fields[0] != "Z" and int(fields[2]) == pgid:
-            return True
-    return False
+            members.append(int(stat.parent.name))
+    return members
+
+
+def process_group_running(pgid: int) -> bool:
+    """True while any process of group `pgid` is alive (zombies waiting to be reaped do not count)."""
+    return bool(process_group_members(pgid))
 
 
 def _prune_logs(folder: Path, keep: int) -> None:
@@ -179,6 +185,7 @@ class TritonServer:
         self._log_handle = None
         self._shm_prefix = ""
         self._starts = 0
+        self._log_offset = 0
 
     @property
     def log_path(self) -> Path:
@@ -187,12 +194,12 @@ class TritonServer:
             return self.config.log_file
         return cache_dir() / "logs" / f"tritonserver-{self.config.http_port}.log"
 
-    def logs(self, tail_chars: int = 20_000) -> str:
-        """The end of the server log."""
+    def logs(self, tail_chars: int = 20_000, this_run: bool = False) -> str:
+        """The end of the server log (`this_run`: only what the last start wrote, after a restart)."""
         try:
             with open(self.log_path, "rb") as handle:
                 handle.seek(0, os.SEEK_END)
-                handle.seek(max(0, handle.tell() - tail_chars))
+                handle.seek(max(self._log_offset if this_run else 0, handle.tell() - tail_chars))
                 return handle.read().decode("utf-8", errors="replace")
         except FileNotFoundError:
             return ""
@@ -206,6 +213,17 @@ class TritonServer:
     def exit_code(self) -> int | None:
         """The exit status of a server that has stopped by itself (negative: killed by that signal), or None."""
         return self._process.poll() if self._process is not None else None
+
+    def backend_processes(self) -> list[int]:
+        """Process ids of the running server's Python-backend stubs (one per model instance)."""
+        if not self.is_alive():
+            return []
+        stubs = []
+        for pid in process_group_members(self.pid):
+            with contextlib.suppress(OSError):
+                if b"triton_python_backend_stub" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    stubs.append(pid)
+        return stubs
 
     def is_alive(self) -> bool:
         """True while the server process runs."""
@@ -265,6 +283,7 @@ class TritonServer:
             _prune_logs(self.log_path.parent, keep=KEPT_LOGS - 1)
         mode = "ab" if self._starts else "wb"  # a restart keeps what the last run wrote, its cause of death
         self._log_handle = open(self.log_path, mode)  # noqa: SIM115 - closed in stop()
+        self._log_offset = self._log_handle.tell()
         self._starts += 1
         args = self._arguments(binary, backends)
         shown = [a.replace(self.config.api_key, "***") if self.config.api_key else a for a in args]
@@ -301,7 +320,7 @@ class TritonServer:
         while time.monotonic() < deadline:
             if not self.is_alive():
                 code = self._process.returncode if self._process is not None else None
-                cause = cause_from_log(self.logs(), self.config)
+                cause = cause_from_log(self.logs(this_run=True), self.config)
                 raise ServerError(f"{cause} (exit code {code}; log: {self.log_path})")
             if all(self._ready(p) for p in paths):
                 LOGGER.info("tritonserver ready at %s", self.config.http_url)

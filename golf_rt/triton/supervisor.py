@@ -6,6 +6,11 @@ declares a huge tensor makes tritonserver 2.51 throw std::bad_alloc; see docs/re
 being asked to, it logs the exit code and cause, removes what the dead server left (its
 shared-memory regions), waits (1 s, 2 s, 4 s ... at most 30 s; back to 1 s after a server that
 stayed up a minute) and starts it again on the same ports. `restarts` counts the restarts.
+
+A Python-backend stub that dies (killed, out of memory) is not started again by Triton 2.51:
+its model answers every later request with "Stub process ... is not healthy" while the server
+still reports itself and the model ready. So the supervisor also counts the stubs, and a server
+that lost one is restarted like a dead one.
 """
 
 from __future__ import annotations
@@ -83,25 +88,31 @@ class Supervisor:
         self._thread.start()
         return self
 
+    def _healthy(self, stubs: int) -> bool:
+        return self.server.is_alive() and len(self.server.backend_processes()) >= stubs
+
     def _watch(self) -> None:
         attempt, started = 0, time.monotonic()
-        while not self._stopping.wait(0.2):
-            if self.server.is_alive():
+        stubs = len(self.server.backend_processes())
+        while not self._stopping.wait(0.5):
+            if self._healthy(stubs):
                 continue
-            code, cause = self.server.exit_code, exit_cause(self.server.logs())
+            if self.server.is_alive():
+                what = f"a backend stub died ({len(self.server.backend_processes())} of {stubs} left)"
+            else:
+                what = (
+                    f"tritonserver exited (code {self.server.exit_code}: {exit_cause(self.server.logs(this_run=True))})"
+                )
             if time.monotonic() - started >= self.policy.stable_after_s:
                 attempt = 0
             limit = self.policy.max_restarts
             if limit is not None and self._restarts >= limit:
-                self._failure = f"tritonserver exited (code {code}: {cause}) after {self._restarts} restarts; giving up"
+                self._failure = f"{what} after {self._restarts} restarts; giving up"
                 LOGGER.error("%s (log: %s)", self._failure, self.server.log_path)
                 self.server.stop()
                 return
             delay = self.policy.delay(attempt)
-            LOGGER.warning(
-                "tritonserver exited (code %s: %s); restart %d in %.1f s (log: %s)",
-                code, cause, self._restarts + 1, delay, self.server.log_path,
-            )  # fmt: skip
+            LOGGER.warning("%s; restart %d in %.1f s (log: %s)", what, self._restarts + 1, delay, self.server.log_path)
             self.server.stop()  # reaps it and removes its shared memory
             if self._stopping.wait(delay):
                 return
@@ -113,6 +124,7 @@ class Supervisor:
             except ServerError as exc:
                 LOGGER.error("restart %d failed: %s", self._restarts, exc)
                 continue
+            stubs = len(self.server.backend_processes())
             LOGGER.warning("tritonserver is serving again (restart %d, pid %s)", self._restarts, self.server.pid)
 
     def wait_serving(self, timeout_s: float) -> bool:
