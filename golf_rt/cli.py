@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from golf_rt.commands import engines, info, report, serving
+from golf_rt.commands import deblur, engines, info, quantize, report, serving
 from golf_rt.errors import GolfError
 
 app = typer.Typer(
@@ -22,6 +22,8 @@ def _root() -> None:
 
 info.register(app)
 engines.register(app)
+quantize.register(app)
+deblur.register(app)
 serving.register(app)
 report.register(app)
 

@@ -18,6 +18,7 @@ PACKAGES: dict[str, tuple[str, str]] = {
     "onnx": ("onnx", "export"),
     "onnxscript": ("onnxscript", "export"),
     "onnxconverter_common": ("onnxconverter-common", "export"),
+    "nncf": ("nncf", "quantize"),
     "onnxruntime": ("onnxruntime", "cpu"),
     "openvino": ("openvino", "cpu"),
     "tensorrt": ("tensorrt", "gpu"),

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 PARTS = ("f", "g", "g_unrolled", "fused")
 FP16_SUFFIX = "_fp16"
+INT8_SUFFIX = "_int8"
 META_CHECKPOINT = "golf_rt.checkpoint_sha256"
 META_ITERATIONS = "golf_rt.iterations"
 META_VERSION = "golf_rt.version"
@@ -33,14 +34,16 @@ META_PART = "golf_rt.part"
 META_PRECISION = "golf_rt.precision"
 
 
-def onnx_file_name(part: str, iterations: int = DEFAULT_ITERATIONS, fp16: bool = False) -> str:
-    """The fixed file name of one part: f.onnx, g.onnx, g_x{N}.onnx or fused_x{N}.onnx (+ _fp16)."""
+def onnx_file_name(part: str, iterations: int = DEFAULT_ITERATIONS, fp16: bool = False, int8: bool = False) -> str:
+    """The fixed file name of one part: f.onnx, g.onnx, g_x{N}.onnx or fused_x{N}.onnx (+ _fp16 or _int8)."""
     if part not in PARTS:
         raise ConfigurationError(f"unknown model part {part!r}; choose one of {', '.join(PARTS)}")
     if iterations < 1:
         raise ConfigurationError(f"iterations must be at least 1, got {iterations}")
     stem = {"f": "f", "g": "g", "g_unrolled": f"g_x{iterations}", "fused": f"fused_x{iterations}"}[part]
-    return f"{stem}{FP16_SUFFIX if fp16 else ''}.onnx"
+    if fp16 and int8:
+        raise ConfigurationError("an ONNX file is fp16 or int8, not both")
+    return f"{stem}{FP16_SUFFIX if fp16 else INT8_SUFFIX if int8 else ''}.onnx"
 
 
 def read_onnx_metadata(path: str | Path) -> dict[str, str]:
@@ -56,13 +59,18 @@ def cached_models_dir(checkpoint_sha256: str) -> Path:
 
 
 def find_onnx(
-    part: str = "fused", iterations: int = DEFAULT_ITERATIONS, checkpoint: str | Path | None = None, fp16: bool = False
+    part: str = "fused",
+    iterations: int = DEFAULT_ITERATIONS,
+    checkpoint: str | Path | None = None,
+    fp16: bool = False,
+    int8: bool = False,
 ) -> Path:
     """The ONNX file of `part` for `checkpoint` (None = shipped): shipped, cached, or exported now.
 
     Exporting needs torch; without it only the shipped files (and earlier exports) can be used.
+    An int8 file missing from both is quantised now (NNCF, the `quantize` extra), which takes a minute.
     """
-    name = onnx_file_name(part, iterations, fp16)
+    name = onnx_file_name(part, iterations, fp16, int8)
     if checkpoint is None and (shipped_models_dir() / name).is_file():
         return shipped_models_dir() / name
     from golf_rt import checkpoint as ckpt
@@ -76,6 +84,8 @@ def find_onnx(
         from golf_rt.export import fp16_onnx_from_onnx
 
         return fp16_onnx_from_onnx(find_onnx(part, iterations, checkpoint), path)
+    if int8:
+        return _int8_onnx(part, iterations, checkpoint, path)
     from golf_rt.environment import installed
 
     if not installed("torch"):
@@ -86,3 +96,13 @@ def find_onnx(
 
     logger.info("exporting %s for checkpoint %s into %s", name, sha[:12], folder)
     return onnx_from_checkpoint(checkpoint, part, iterations, folder)
+
+
+def _int8_onnx(part: str, iterations: int, checkpoint: str | Path | None, path: Path) -> Path:
+    from golf_rt.quantize import G_PARTS, calibration_inputs, f_outputs, int8_onnx_from_onnx
+
+    inputs = calibration_inputs()
+    if part in G_PARTS:
+        inputs = f_outputs(find_onnx("f", iterations, checkpoint), inputs)
+    logger.info("quantising %s to int8 into %s", part, path.parent)
+    return int8_onnx_from_onnx(find_onnx(part, iterations, checkpoint), path, inputs)

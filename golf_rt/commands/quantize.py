@@ -1,0 +1,39 @@
+"""`golf-rt quantize`: INT8 copies of the ONNX files, calibrated on synthetic blur (NNCF)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from golf_rt.contract import DEFAULT_ITERATIONS
+
+PARTS = ("fused", "f", "g", "g_unrolled")
+
+
+def quantize(
+    checkpoint: Path | None = typer.Option(None, help="Checkpoint (.safetensors); default: the shipped one."),
+    iterations: int = typer.Option(DEFAULT_ITERATIONS, min=1, help="G iterations in g_x{N} and fused_x{N}."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Folder for the *_int8.onnx files; default: beside the fp32 files."
+    ),
+    images: int = typer.Option(32, min=1, help="Calibration images (synthetic blur over dead-leaves images)."),
+    size: int = typer.Option(256, min=32, help="Calibration image side in pixels."),
+) -> None:
+    """Write f_int8, g_int8, g_x{N}_int8 and fused_x{N}_int8.onnx: int8 convolutions, float norms."""
+    from golf_rt.onnx_files import find_onnx, onnx_file_name
+    from golf_rt.quantize import G_PARTS, calibration_inputs, f_outputs, int8_onnx_from_onnx
+
+    inputs = calibration_inputs(images, size)
+    g_inputs = f_outputs(find_onnx("f", iterations, checkpoint), inputs)
+    for part in PARTS:
+        source = find_onnx(part, iterations, checkpoint)
+        folder = output or source.parent
+        destination = folder / onnx_file_name(part, iterations, int8=True)
+        path = int8_onnx_from_onnx(source, destination, g_inputs if part in G_PARTS else inputs)
+        typer.echo(f"{part:11s} {path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this command to the `golf-rt` app."""
+    app.command()(quantize)
