@@ -205,6 +205,11 @@ class TritonServer:
             return ""
 
     @property
+    def workdir(self) -> Path | None:
+        """The running server's temporary folder (its backend folder), removed on stop."""
+        return self._workdir
+
+    @property
     def pid(self) -> int | None:
         """Process id of the running server, or None."""
         return self._process.pid if self._process is not None else None

@@ -1,0 +1,232 @@
+"""Load and soak a real `golf` server with Triton's own load generator, perf_analyzer, bounded in requests and time.
+
+    python -m benchmarks.load sweep --size 256 --requests 24 --output load.json    # c = 1, 2, 4, 8; HTTP and gRPC
+    python -m benchmarks.load soak --minutes 5 --size 64 --output soak.json        # c = 2, RSS and leftovers
+
+Each command starts its own server on free loopback ports (the shipped model's CPU repository,
+or `--repository`), feeds perf_analyzer valid images (uniform values in [0, 1]: its default
+random FP32 data holds NaN, which the server rightly refuses), and reads the model's failure
+count from Triton's statistics API before and after. perf_analyzer itself comes from the
+tritonclient wheel of the server's release (2.51.0, the last that ships it): `GOLF_RT_PERF_ANALYZER`,
+else `perf_analyzer` on PATH, else it is fetched once with `pip download` into ~/.cache/golf-rt/tools.
+Its two shared libraries come from the nvidia-pytriton wheel, under their plain names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from golf_rt.contract import INPUT_NAME, MODEL_NAME
+from golf_rt.triton.server import SHM_DIR, ServerConfig, TritonServer, free_ports, process_group_members
+
+TRITONCLIENT_WITH_PERF_ANALYZER = "2.51.0"
+_LIBRARIES = {"libb64.so.0d": "libb64-", "libcudart.so.12": "libcudart-"}
+
+
+def perf_analyzer() -> tuple[Path, dict[str, str]]:
+    """The perf_analyzer binary and the environment it runs in (the pytriton wheel's libraries)."""
+    from golf_rt.triton.pytriton_wheel import pytriton_distribution
+
+    given = os.environ.get("GOLF_RT_PERF_ANALYZER") or shutil.which("perf_analyzer")
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")  # a tool: not per GOLF_RT_CACHE
+    folder = user_cache / "golf-rt" / "tools" / f"perf_analyzer-{TRITONCLIENT_WITH_PERF_ANALYZER}"
+    binary = Path(given) if given else folder / "perf_analyzer"
+    if not binary.is_file():
+        _fetch(folder)
+    _, wheel_libs = pytriton_distribution()
+    libs = folder / "libs"
+    libs.mkdir(parents=True, exist_ok=True)
+    for name, prefix in _LIBRARIES.items():
+        if not (libs / name).exists():
+            (libs / name).symlink_to(next(wheel_libs.glob(f"{prefix}*")))
+    env = {
+        **os.environ,
+        "LD_LIBRARY_PATH": os.pathsep.join(filter(None, [str(libs), os.environ.get("LD_LIBRARY_PATH")])),
+    }
+    return binary, env
+
+
+def _fetch(folder: Path) -> None:
+    """Extract perf_analyzer from the tritonclient wheel that still ships it (pip download, no install)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as download:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest", download,
+             f"tritonclient=={TRITONCLIENT_WITH_PERF_ANALYZER}"],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        (wheel,) = Path(download).glob("tritonclient-*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            member = next(n for n in archive.namelist() if n.endswith("/bin/perf_analyzer"))
+            partial = folder / "perf_analyzer.part"
+            partial.write_bytes(archive.read(member))
+    partial.chmod(0o755)
+    partial.rename(folder / "perf_analyzer")
+
+
+def input_data(folder: Path, height: int, width: int, seed: int = 0) -> Path:
+    """perf_analyzer's --input-data JSON: one valid 3 x H x W image (uniform in [0, 1]; the batch dim is -b)."""
+    image = np.random.default_rng(seed).random((3, height, width), dtype=np.float32)
+    path = folder / f"input-{height}x{width}.json"
+    payload = {"data": [{INPUT_NAME: {"content": image.round(4).ravel().tolist(), "shape": [3, height, width]}}]}
+    path.write_text(json.dumps(payload))
+    return path
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """One perf_analyzer run: what was sent, what came back, and how fast."""
+
+    protocol: str
+    concurrency: int
+    requests: int
+    failed: int
+    throughput_per_s: float
+    p50_ms: float
+    p90_ms: float
+    p95_ms: float
+    p99_ms: float
+    exit_code: int
+
+
+def failures(config: ServerConfig) -> tuple[int, int]:
+    """(successful, failed) requests of the `golf` model so far, from Triton's statistics API."""
+    with urllib.request.urlopen(f"{config.http_url}/v2/models/{MODEL_NAME}/stats", timeout=10) as response:  # noqa: S310
+        stats = json.load(response)["model_stats"][0]["inference_stats"]
+    return int(stats["success"]["count"]), int(stats["fail"]["count"])
+
+
+def run_load(
+    config: ServerConfig, protocol: str, concurrency: int, requests: int, data: Path, timeout_s: float = 600
+) -> LoadResult:
+    """`requests` requests at `concurrency` through perf_analyzer; the server's own failure count is the truth."""
+    binary, env = perf_analyzer()
+    port = config.http_port if protocol == "http" else config.grpc_port
+    with tempfile.TemporaryDirectory(prefix="golf-rt-load-") as scratch:
+        table = Path(scratch) / "result.csv"
+        command = [
+            str(binary), "-m", MODEL_NAME, "-u", f"{config.client_host}:{port}", "-i", protocol, "-b", "1",
+            "--input-data", str(data), "--concurrency-range", f"{concurrency}:{concurrency}",
+            "--request-count", str(requests), "--percentile", "95", "-f", str(table),
+        ]  # fmt: skip
+        before = failures(config)
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s, check=False)
+        after = failures(config)
+        rows = list(csv.DictReader(table.open())) if table.is_file() else []
+    if not rows:
+        raise RuntimeError(f"perf_analyzer wrote no result (exit {finished.returncode}): {finished.stdout[-2000:]}")
+    row = rows[0]
+    return LoadResult(
+        protocol=protocol, concurrency=concurrency, requests=(after[0] - before[0]) + (after[1] - before[1]),
+        failed=after[1] - before[1], throughput_per_s=float(row["Inferences/Second"]),
+        p50_ms=int(row["p50 latency"]) / 1000, p90_ms=int(row["p90 latency"]) / 1000,
+        p95_ms=int(row["p95 latency"]) / 1000, p99_ms=int(row["p99 latency"]) / 1000, exit_code=finished.returncode,
+    )  # fmt: skip
+
+
+def server_rss_mib(server: TritonServer) -> float:
+    """Resident memory of the server and its backend stubs, MiB."""
+    total = 0
+    for pid in process_group_members(server.pid) if server.pid else []:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def leftovers() -> dict[str, int]:
+    """What servers can leave behind: Python-backend regions in /dev/shm, server work folders in the temp folder."""
+    temp = Path(tempfile.gettempdir())
+    return {
+        "shm_regions": len(list(SHM_DIR.glob("golf_rt_*"))) + len(list(SHM_DIR.glob("triton_python_backend_shm_*"))),
+        "work_folders": len(list(temp.glob("golf-rt-triton-*"))),
+    }
+
+
+def start(repository: Path | None, log_file: Path | None = None) -> TritonServer:
+    """A server on free loopback ports: `repository`, else the shipped model's CPU repository."""
+    from golf_rt.triton.repository import cached_repository
+
+    http, grpc, metrics = free_ports(3)
+    config = ServerConfig(
+        repository=repository or cached_repository(), http_port=http, grpc_port=grpc, metrics_port=metrics,
+        exit_timeout_s=1, log_file=log_file,
+    )  # fmt: skip
+    return TritonServer(config).start(timeout_s=300)
+
+
+def sweep(server: TritonServer, data: Path, protocols=("http", "grpc"), levels=(1, 2, 4, 8), requests: int = 24):
+    """perf_analyzer at each concurrency level over each protocol (after one warm-up run per protocol)."""
+    results = []
+    for protocol in protocols:
+        run_load(server.config, protocol, 1, 2, data)
+        results += [run_load(server.config, protocol, c, max(requests, 2 * c), data) for c in levels]
+    return results
+
+
+def soak(server: TritonServer, data: Path, minutes: float, concurrency: int = 2, chunk: int = 50) -> dict:
+    """Load at `concurrency` for `minutes` (chunks of `chunk` requests): requests, failures, RSS at start and end."""
+    run_load(server.config, "grpc", concurrency, chunk, data)  # warm-up before the first RSS reading
+    rss_start, runs = server_rss_mib(server), []
+    deadline = time.monotonic() + minutes * 60
+    while time.monotonic() < deadline:
+        runs.append(run_load(server.config, "http" if len(runs) % 2 else "grpc", concurrency, chunk, data))
+    return {
+        "minutes": minutes, "concurrency": concurrency, "runs": len(runs),
+        "requests": sum(r.requests for r in runs), "failed": sum(r.failed for r in runs),
+        "perf_analyzer_errors": sum(r.exit_code != 0 for r in runs),
+        "rss_start_mib": round(rss_start, 1), "rss_end_mib": round(server_rss_mib(server), 1),
+        "throughput_per_s": round(sum(r.throughput_per_s for r in runs) / max(1, len(runs)), 2),
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`sweep` or `soak`, printed as JSON and written to --output."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.split("\n")[0])
+    parser.add_argument("mode", choices=["sweep", "soak"])
+    parser.add_argument("--repository", type=Path, default=None)
+    parser.add_argument("--size", type=int, default=256, help="Image side.")
+    parser.add_argument("--requests", type=int, default=24, help="Requests per concurrency level (sweep).")
+    parser.add_argument("--minutes", type=float, default=5.0, help="Soak length.")
+    parser.add_argument("--output", type=Path, default=None)
+    args = parser.parse_args(argv)
+    before = leftovers()
+    with tempfile.TemporaryDirectory(prefix="golf-rt-load-") as scratch:
+        data = input_data(Path(scratch), args.size, args.size)
+        server = start(args.repository)
+        try:
+            if args.mode == "sweep":
+                report: dict = {
+                    "size": args.size,
+                    "results": [asdict(r) for r in sweep(server, data, requests=args.requests)],
+                }
+            else:
+                report = {"size": args.size, **soak(server, data, args.minutes)}
+        finally:
+            server.stop()
+    report.update(leftovers_before=before, leftovers_after=leftovers(), cpu_count=os.cpu_count())
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.output:
+        args.output.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
