@@ -18,7 +18,9 @@ def atomic_path(destination: str | Path) -> Iterator[Path]:
     """A temporary path to write; it becomes `destination` when the block ends without an error."""
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent)
+    handle, name = tempfile.mkstemp(
+        prefix=f".{destination.name}.", suffix=f".partial{destination.suffix}", dir=destination.parent
+    )
     os.close(handle)
     temporary = Path(name)
     try:

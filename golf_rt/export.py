@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from golf_rt import __version__, contract
+from golf_rt.atomic_files import atomic_path
 from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME
 from golf_rt.errors import ConfigurationError, ExportError
 from golf_rt.extras import require
@@ -85,12 +86,16 @@ def module_for_part(model: nn.Module, part: str, iterations: int) -> nn.Module:
     return modules[part]().eval()
 
 
-def onnx_from_module(module: nn.Module, path: str | Path, metadata: dict[str, str]) -> Path:
-    """Export one module with dynamic batch/height/width, strip debug data, add metadata, check it."""
+def onnx_from_module(module: nn.Module, path: str | Path, metadata: dict[str, str], name: str | None = None) -> Path:
+    """Export one module with dynamic batch/height/width, strip debug data, add metadata, check it.
+
+    `name` (default: the file's stem) names the graph, for writing under a temporary file name.
+    """
     import onnx
     import torch
 
     path = Path(path)
+    name = name or path.stem
     path.parent.mkdir(parents=True, exist_ok=True)
     example = torch.rand(2, CHANNELS, 64, 64)
     Dim = torch.export.Dim
@@ -103,10 +108,10 @@ def onnx_from_module(module: nn.Module, path: str | Path, metadata: dict[str, st
                 input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_shapes=(dims,), verbose=False,
             )  # fmt: skip
         except Exception as exc:  # torch raises many exception types from its exporter
-            raise ExportError(f"torch could not export {path.name}: {exc}") from exc
+            raise ExportError(f"torch could not export {name}: {exc}") from exc
         model = onnx.load(str(raw))
     _strip_debug_data(model)
-    model.graph.name = path.stem
+    model.graph.name = name
     model.producer_name, model.producer_version = "golf-rt", __version__
     for key, value in sorted(metadata.items()):
         model.metadata_props.add(key=key, value=str(value))
@@ -175,11 +180,11 @@ def onnx_from_checkpoint(
         META_PRECISION: "fp32",
         META_VERSION: __version__,
     }
-    onnx_from_module(module, path, metadata)
-    worst = max_difference_from_torch(path, module, verification_inputs())
-    if worst > TOLERANCE:
-        path.unlink()
-        raise ExportError(f"{path.name} differs from PyTorch by {worst:.3g} (tolerance {TOLERANCE:g}); file removed")
+    with atomic_path(path) as temporary:  # a file that fails verification never takes the name
+        onnx_from_module(module, temporary, metadata, name=path.stem)
+        worst = max_difference_from_torch(temporary, module, verification_inputs())
+        if worst > TOLERANCE:
+            raise ExportError(f"{path.name} differs from PyTorch by {worst:.3g} (tolerance {TOLERANCE:g}); not written")
     logger.info("wrote %s (max |ONNX - PyTorch| = %.2g)", path, worst)
     return path
 
@@ -215,6 +220,6 @@ def fp16_onnx_from_onnx(source: str | Path, destination: str | Path | None = Non
         converted.metadata_props.add(key=prop.key, value="fp16" if prop.key == META_PRECISION else prop.value)
     converted.graph.name = destination.stem
     _check(converted, destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(converted, str(destination))
+    with atomic_path(destination) as temporary:
+        onnx.save(converted, str(temporary))
     return destination

@@ -78,7 +78,7 @@ def find_onnx(
     sha = ckpt.file_sha256(ckpt.resolve(checkpoint))
     folder = cached_models_dir(sha)
     path = folder / name
-    if path.is_file():
+    if path.is_file() and _whole(path, sha):
         return path
     if fp16:
         from golf_rt.export import fp16_onnx_from_onnx
@@ -106,3 +106,26 @@ def _int8_onnx(part: str, iterations: int, checkpoint: str | Path | None, path: 
         inputs = f_outputs(find_onnx("f", iterations, checkpoint), inputs)
     logger.info("quantising %s to int8 into %s", part, path.parent)
     return int8_onnx_from_onnx(find_onnx(part, iterations, checkpoint), path, inputs)
+
+
+def _whole(path: Path, checkpoint_sha256: str) -> bool:
+    """Whether a cached file parses and belongs to the checkpoint; if not, it is removed to be made again.
+
+    Without the `onnx` package nothing could remake it, so the file is trusted as it is.
+    """
+    try:
+        import onnx
+    except ImportError:
+        return True
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+        owner = {prop.key: prop.value for prop in model.metadata_props}.get(META_CHECKPOINT)
+    except Exception as exc:  # a truncated or corrupt protobuf raises DecodeError and others
+        owner, reason = None, f"it does not parse ({exc.__class__.__name__})"
+    else:
+        reason = f"it belongs to checkpoint {str(owner)[:12]}"
+    if owner == checkpoint_sha256:
+        return True
+    logger.warning("cached %s is unusable (%s); making it again", path, reason)
+    path.unlink(missing_ok=True)
+    return False

@@ -43,6 +43,22 @@ def test_fp16_file_is_made_on_demand(checkpoint_path, cached_onnx):
     assert path == cached_onnx / "g_fp16.onnx" and path.is_file()
 
 
+@needs_torch
+@pytest.mark.parametrize("damage", ["truncated", "another checkpoint's"])
+def test_a_damaged_cached_file_is_made_again(checkpoint_path, cached_onnx, damage):
+    path = onnx_files.find_onnx("g", 3, checkpoint_path, fp16=True)
+    whole = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(whole[: len(whole) // 2])
+    else:
+        path.write_bytes((onnx_files.shipped_models_dir() / "g.onnx").read_bytes())
+    assert onnx_files.find_onnx("g", 3, checkpoint_path, fp16=True) == path
+    from golf_rt.checkpoint import file_sha256
+
+    assert onnx_files.read_onnx_metadata(path)["golf_rt.checkpoint_sha256"] == file_sha256(checkpoint_path)
+    assert len(path.read_bytes()) == len(whole)
+
+
 def test_without_torch_a_missing_export_says_what_to_do(checkpoint_path, cached_onnx, monkeypatch, tmp_path):
     """Simulate a torch-free install by hiding torch from `installed`."""
     other = tmp_path / "other.safetensors"
