@@ -132,3 +132,51 @@ def test_shared_memory_is_the_default_only_for_large_images_on_a_local_server():
     assert local._use_shared_memory(large) and not local._use_shared_memory(small)
     assert not remote._use_shared_memory(large)
     assert not GolfClient("127.0.0.1:8000", shared_memory=False)._use_shared_memory(large)
+
+
+def test_retry_policy_is_explicit_and_bounded() -> None:
+    from golf_rt.client import RetryPolicy
+    from golf_rt.client.endpoint import retry_policy_from
+
+    assert RetryPolicy().delays() == [0.2, 0.4]
+    assert RetryPolicy.patient().delays() == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    assert retry_policy_from(5) == RetryPolicy(attempts=5)
+    with pytest.raises(ConfigurationError, match="attempts >= 1"):
+        RetryPolicy(attempts=0)
+
+
+def test_api_key_comes_from_the_argument_or_the_environment(monkeypatch) -> None:
+    from golf_rt.client.endpoint import API_KEY_ENV, api_key_from
+
+    monkeypatch.delenv(API_KEY_ENV, raising=False)
+    assert api_key_from(None) is None and api_key_from("k") == "k"
+    monkeypatch.setenv(API_KEY_ENV, "from-env")
+    assert api_key_from(None) == "from-env" and api_key_from("given") == "given"
+
+
+@pytest.mark.parametrize(
+    ("protocol", "header"), [("http", "golf-api-key"), ("grpc", "triton-grpc-protocol-golf-api-key")]
+)
+def test_api_key_plugin_adds_the_header_triton_checks(protocol: str, header: str) -> None:
+    from tritonclient._request import Request
+
+    from golf_rt.client.endpoint import api_key_plugin
+
+    request = Request({})
+    api_key_plugin("k", protocol)(request)
+    assert request.headers == {header: "k"}
+
+
+def test_missing_api_key_and_closed_connections_are_typed() -> None:
+    from geventhttpclient.response import HTTPConnectionClosed
+
+    from golf_rt.client import ApiKeyRejectedError
+
+    refused = InferenceServerException("This API is restricted, expecting header 'golf-api-key'", status="403")
+    assert isinstance(client_error_from(refused, "u"), ApiKeyRejectedError)
+    restricted = InferenceServerException(
+        "This protocol is restricted, expecting header 'triton-grpc-protocol-golf-api-key'",
+        status="StatusCode.UNAVAILABLE",
+    )
+    assert isinstance(client_error_from(restricted, "u"), ApiKeyRejectedError)  # not retried as "unreachable"
+    assert isinstance(client_error_from(HTTPConnectionClosed("connection closed."), "u"), ServerUnreachableError)

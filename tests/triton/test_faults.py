@@ -151,3 +151,39 @@ def test_a_stopped_server_leaves_no_shared_memory(supervised) -> None:
     assert not server.is_alive() and server.shared_memory_regions() == []
     assert {p.name for p in SHM_DIR.glob("triton_python_backend_shm_region_*")} <= before
     assert Path(server.log_path).is_file(), "the log stays for reading (the cache keeps the newest)"
+
+
+def test_serve_restarts_a_killed_server_and_reports_the_count(repository_factory, tmp_path: Path) -> None:
+    import sys
+
+    http, grpc, metrics = (str(p) for p in free_ports(3))
+    command = [sys.executable, "-m", "golf_rt.cli", "serve", "--repository", str(repository_factory(layout="fused")),
+               "--http-port", http, "--grpc-port", grpc, "--metrics-port", metrics,
+               "--log-file", str(tmp_path / "server.log")]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        lines = [_read_until(process, "Ctrl-C")]
+        assert "restart: on" in lines[0]
+        (server_pid,) = (
+            int(p) for p in subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True).stdout.split()
+        )
+        os.kill(server_pid, signal.SIGKILL)
+        lines.append(_read_until(process, "restarts: 1"))
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        assert "stopping (restarts: 1)" in process.stdout.read()
+    finally:
+        process.kill()
+
+
+def _read_until(process: subprocess.Popen, marker: str, timeout_s: float = 180) -> str:
+    lines, deadline = [], time.monotonic() + timeout_s
+    while time.monotonic() < deadline and marker not in "".join(lines):
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        lines.append(line)
+    text = "".join(lines)
+    assert marker in text, text
+    return text

@@ -1,0 +1,35 @@
+"""Supervisor pieces that need no server: the restart policy and the cause of death read from a log."""
+
+from __future__ import annotations
+
+import pytest
+
+from golf_rt.errors import ConfigurationError
+from golf_rt.triton.server_log import exit_cause
+from golf_rt.triton.supervisor import RestartPolicy
+
+
+def test_restart_delays_double_up_to_the_cap() -> None:
+    policy = RestartPolicy()
+    assert [policy.delay(k) for k in range(7)] == [1, 2, 4, 8, 16, 30, 30]
+    with pytest.raises(ConfigurationError, match="max_restarts"):
+        RestartPolicy(max_restarts=-1)
+    with pytest.raises(ConfigurationError, match="first <= max"):
+        RestartPolicy(first_delay_s=5, max_delay_s=1)
+
+
+@pytest.mark.parametrize(
+    ("log", "cause"),
+    [
+        (
+            "I ready\nterminate called after throwing an instance of 'std::bad_alloc'\n  what():  std::bad_alloc\n"
+            "Signal (6) received.\n 0# 0x01 in tritonserver",
+            "std::bad_alloc",
+        ),  # fmt: skip
+        ("I ready\nSignal (11) received.\n 0# 0x01", "signal 11"),
+        ("I ready\nsomething odd\n", "something odd"),
+        ("", "no output"),
+    ],
+)
+def test_exit_cause_names_the_exception_or_signal(log: str, cause: str) -> None:
+    assert exit_cause(log) == cause
