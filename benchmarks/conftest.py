@@ -160,13 +160,14 @@ def real_image(height: int, width: int, seed: int = 0) -> np.ndarray:
     from PIL import Image
 
     from golf_rt.heldout import HELDOUT_BLUR, available_photos
+    from golf_rt.image_arrays import rgb_float_from, to_uint8
+    from golf_rt.image_files import load_image
     from golf_rt.synthetic import dead_leaves, degrade
 
     rng = np.random.default_rng(seed)
     photos = available_photos()
     if photos:
-        with Image.open(photos[seed % len(photos)]) as handle:
-            photo = handle.convert("RGB")
+        photo = Image.fromarray(to_uint8(rgb_float_from(load_image(photos[seed % len(photos)]))))
         scale = max(height / photo.height, width / photo.width, 1.0)
         photo = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.BICUBIC)
         top, left = (photo.height - height) // 2, (photo.width - width) // 2

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from golf_rt.extras import missing_package_error
+from golf_rt.image_arrays import rgb_float_from
+from golf_rt.image_files import load_image
 from golf_rt.synthetic import BlurSpec, add_noise, degrade
 
 HELDOUT_PHOTOS = (
@@ -57,8 +58,7 @@ def heldout_pairs(crops_per_photo: int = 4, size: int = 256, seed: int = 2024) -
     rng = np.random.default_rng(seed)
     pairs = []
     for photo in photos:
-        with Image.open(photo) as handle:
-            image = np.asarray(handle.convert("RGB"), dtype=np.float32) / 255.0
+        image = rgb_float_from(load_image(photo))
         h, w = image.shape[:2]
         for k in range(crops_per_photo):
             top, left = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)

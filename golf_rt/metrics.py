@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from golf_rt.image_arrays import to_uint8
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Float HxWxC in [0, 1] to uint8, rounding; values outside [0, 1] saturate."""
-    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+__all__ = ["border_and_interior_psnr", "psnr", "ssim", "to_uint8"]
 
 
 def psnr(output: np.ndarray, target: np.ndarray) -> float:

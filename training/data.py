@@ -15,9 +15,9 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from golf_rt.heldout import HELDOUT_BLUR
+from golf_rt.image_arrays import rgb_float_from
+from golf_rt.image_files import IMAGE_SUFFIXES, load_image
 from golf_rt.synthetic import BlurSpec, dead_leaves, degrade
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 # scikit-image's bundled images used for training. Held out for evaluation (never trained on):
 # rocket, motorcycle_left/right, plus matplotlib's grace_hopper and scikit-learn's china/flower.
@@ -28,18 +28,9 @@ SKIMAGE_TRAINING = (
 )  # fmt: skip
 
 
-def to_rgb_float(array: np.ndarray) -> np.ndarray:
-    """Any 8/16-bit grey, RGB or RGBA array as float32 RGB in [0, 1]."""
-    scale = 65535.0 if array.dtype == np.uint16 else 255.0
-    image = array.astype(np.float32) / scale
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=2)
-    return np.ascontiguousarray(image[..., :3])
-
-
 def read_image(path: str | Path) -> np.ndarray:
-    with Image.open(path) as handle:
-        return to_rgb_float(np.asarray(handle.convert("RGB") if handle.mode not in ("L", "RGB", "I;16") else handle))
+    """An image file as float32 RGB in [0, 1]: grey replicated, alpha dropped, 16 bits kept, upright."""
+    return rgb_float_from(load_image(path))
 
 
 def skimage_images() -> list[np.ndarray]:

@@ -3,61 +3,16 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from golf_rt.environment import cuda_device_count, installed
-from golf_rt.images import load_image, save_image
 
 from ..conftest import needs_torch
 
 
 def golf_rt(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "golf_rt.cli", *args], capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def image_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("inputs")
-    rng = np.random.default_rng(0)
-    save_image(folder / "rgb.png", (rng.random((24, 32, 3)) * 255).astype(np.uint8))
-    save_image(folder / "deep.png", (rng.random((20, 20, 3)) * 65535).astype(np.uint16))
-    save_image(folder / "grey.bmp", (rng.random((20, 22)) * 255).astype(np.uint8))
-    (folder / "notes.txt").write_text("not an image")
-    return folder
-
-
-@needs_torch
-def test_deblur_keeps_names_kinds_and_writes_comparisons(image_folder, checkpoint_path, cached_onnx, tmp_path):
-    result = golf_rt(
-        "deblur", str(image_folder), "-o", str(tmp_path), "--checkpoint", str(checkpoint_path), "--compare"
-    )
-    assert result.returncode == 0, result.stderr
-    assert "3 images with" in result.stdout and "median" in result.stdout
-    assert load_image(tmp_path / "deep.png").dtype == np.uint16
-    assert load_image(tmp_path / "grey.bmp").shape == (20, 22)
-    compare = load_image(tmp_path / "rgb_compare.png")
-    assert compare.shape == (24, 64, 3)
-    assert not (tmp_path / "notes.txt").exists()
-
-
-@needs_torch
-def test_deblur_never_overwrites_an_input(image_folder, checkpoint_path):
-    before = (image_folder / "rgb.png").read_bytes()
-    result = golf_rt(
-        "deblur", str(image_folder / "rgb.png"), "-o", str(image_folder), "--checkpoint", str(checkpoint_path)
-    )
-    assert result.returncode == 1
-    assert result.stderr.startswith("error:") and "overwrite an input" in result.stderr
-    assert (image_folder / "rgb.png").read_bytes() == before
-
-
-def test_deblur_of_a_missing_input_is_one_line(tmp_path):
-    result = golf_rt("deblur", str(tmp_path / "missing.png"), "-o", str(tmp_path / "out"))
-    assert result.returncode == 1 and result.stderr.strip().count("\n") == 0
-    assert "no such file or folder" in result.stderr
 
 
 @pytest.mark.skipif(installed("tensorrt") and cuda_device_count() > 0, reason="this machine can build engines")

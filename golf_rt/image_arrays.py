@@ -1,0 +1,209 @@
+"""Arrays in, arrays out: what callers hand us becomes one network batch and comes back as they gave it.
+
+`prepare(image)` checks an image (or a batch of equal-size images) once and returns a `Prepared`
+holding `batch`, a read-only N x 3 x H x W float32 `TrustedBatch` in [0, 1] that runners take
+without scanning it again, and `restore(output)`, which turns the network's output back into the
+caller's kind:
+
+- numpy H x W x C (or H x W) uint8 -> uint8, uint16 -> uint16, float32/float64 in [0, 1] -> float32;
+- a PIL image -> a PIL image of the same mode (L, LA, RGB, RGBA, I;16);
+- a path (str or Path) -> a numpy array as `golf_rt.image_files.load_image` reads it;
+- N x H x W x C arrays -> the same; lists of equal-size images -> lists.
+
+Grayscale (1 channel, or 2 with alpha) is replicated to 3 channels for the network, and the mean
+of the 3 output channels comes back: the least-squares grey value of a colour result. An alpha
+channel never goes through the network; it is returned untouched.
+
+Float outputs are returned exactly as computed (they can leave [0, 1] slightly); they are clipped
+to [0, 1] and rounded only when converted to an integer type (`to_integer`, the one place that
+does it), since an integer cannot hold them otherwise.
+Only numpy and Pillow are needed here: the Triton client uses this module without torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image
+
+from golf_rt.batch import TrustedBatch, trusted
+from golf_rt.contract import CHANNELS, MAX_PIXELS, MIN_SIDE, PEAK_BYTES_PER_PIXEL
+from golf_rt.errors import InvalidImageError
+
+PIL_MODES = ("L", "LA", "RGB", "RGBA", "I;16")
+INTEGER_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+"""The value that stands for 1.0 in each integer type an image may have."""
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+ImageLike = Any  # np.ndarray | PIL.Image.Image | str | Path, or a list of them
+
+
+@dataclass(frozen=True)
+class _Source:
+    """How one image came in, so that its result can go back the same way."""
+
+    kind: Literal["array", "pil"]
+    dtype: np.dtype
+    channels: int  # 1 (H x W x 1), 2 (grey + alpha), 3, 4 (RGBA); 0 means a 2-D H x W array
+    alpha: np.ndarray | None  # H x W, in the input dtype
+    pil_mode: str | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked network batch and the recipe to give its result back in the caller's kind."""
+
+    batch: TrustedBatch  # N x 3 x H x W float32, C-contiguous, read-only, values in [0, 1]
+    sources: tuple[_Source, ...]
+    container: Literal["single", "stacked", "list"]
+
+    def restore(self, output: np.ndarray) -> Any:
+        """The network's N x 3 x H x W output as the caller's kind (see the module docstring)."""
+        output = np.asarray(output)
+        if output.shape != self.batch.shape:
+            raise InvalidImageError(f"output batch has shape {output.shape}, expected {self.batch.shape}")
+        images = [_restore_one(output[i], source) for i, source in enumerate(self.sources)]
+        if self.container == "single":
+            return images[0]
+        if self.container == "stacked":
+            return np.stack(images)
+        return images
+
+
+def prepare(image: ImageLike) -> Prepared:
+    """Check an image, N x H x W x C array or list of equal-size images; raise InvalidImageError if bad."""
+    if isinstance(image, (list, tuple)):
+        if not image:
+            raise InvalidImageError("empty list of images")
+        container: Literal["single", "stacked", "list"] = "list"
+        items = [_checked(item, f"image {i}") for i, item in enumerate(image)]
+    elif isinstance(image, np.ndarray) and image.ndim == 4:
+        if image.shape[0] == 0:
+            raise InvalidImageError("empty batch: N x H x W x C array with N = 0")
+        container = "stacked"
+        items = [_checked(item, f"image {i}") for i, item in enumerate(image)]
+    else:
+        container = "single"
+        items = [_checked(image, "image")]
+    sizes = sorted({hwc.shape[:2] for hwc, _ in items})
+    if len(sizes) > 1:
+        listed = ", ".join(f"{height}x{width}" for height, width in sizes)
+        raise InvalidImageError(f"images in one batch must have the same size, got {listed}")
+    batch = np.empty((len(items), CHANNELS, *sizes[0]), np.float32)
+    for target, (hwc, source) in zip(batch, items, strict=True):
+        colour = hwc[:, :, : 3 if hwc.shape[2] >= 3 else 1]
+        target[...] = np.moveaxis(colour, 2, 0)  # grey broadcasts to the three channels
+        if source.dtype in INTEGER_SCALE:
+            np.divide(target, np.float32(INTEGER_SCALE[source.dtype]), out=target)
+    return Prepared(trusted(batch), tuple(source for _, source in items), container)
+
+
+def _checked(image: Any, what: str) -> tuple[np.ndarray, _Source]:
+    """The image as H x W x C in its own dtype, and how it came; every check on its values is here."""
+    if isinstance(image, (str, Path)):
+        from golf_rt.image_files import load_image  # a path is read on demand; files need this module, not back
+
+        image = load_image(image)
+    if isinstance(image, Image.Image):
+        if image.mode not in PIL_MODES:
+            raise InvalidImageError(
+                f"{what}: PIL mode {image.mode!r} is not supported; use one of {', '.join(PIL_MODES)} "
+                f"(e.g. image.convert('RGB'))"
+            )
+        hwc, source = _checked_array(np.asarray(image), what)
+        return hwc, _Source("pil", source.dtype, source.channels, source.alpha, image.mode)
+    if isinstance(image, np.ndarray):
+        return _checked_array(image, what)
+    raise InvalidImageError(f"{what}: expected a numpy array, PIL image or path, got {type(image).__name__}")
+
+
+def _checked_array(array: np.ndarray, what: str) -> tuple[np.ndarray, _Source]:
+    if array.size == 0:
+        raise InvalidImageError(f"{what} is empty (shape {array.shape})")
+    if array.ndim not in (2, 3):
+        raise InvalidImageError(f"{what}: expected H x W or H x W x C, got {array.ndim} dimensions {array.shape}")
+    hwc = array[:, :, None] if array.ndim == 2 else array
+    if hwc.shape[2] not in (1, 2, 3, 4):
+        raise InvalidImageError(
+            f"{what}: {hwc.shape[2]} channels; expected 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) "
+            f"in the last axis of H x W x C"
+        )
+    check_size(hwc.shape[0], hwc.shape[1], what)
+    if array.dtype in FLOATS:
+        if not np.isfinite(hwc).all():
+            raise InvalidImageError(f"{what} contains NaN or Inf")
+        low, high = float(hwc.min()), float(hwc.max())
+        if low < 0.0 or high > 1.0:
+            raise InvalidImageError(f"{what}: float values must lie in [0, 1], got [{low:.4g}, {high:.4g}]")
+    elif array.dtype not in INTEGER_SCALE:
+        raise InvalidImageError(
+            f"{what}: dtype {array.dtype} is not supported; use uint8, uint16, float32 or float64"
+        )  # fmt: skip
+    colour_channels = 3 if hwc.shape[2] >= 3 else 1
+    alpha = hwc[:, :, colour_channels].copy() if hwc.shape[2] in (2, 4) else None
+    channels = 0 if array.ndim == 2 else hwc.shape[2]
+    return hwc, _Source("array", array.dtype, channels, alpha)
+
+
+def check_size(height: int, width: int, what: str) -> None:
+    """InvalidImageError unless height x width is within the model's limits (`golf_rt.contract`)."""
+    if height < MIN_SIDE or width < MIN_SIDE:
+        raise InvalidImageError(f"{what} is {height}x{width}; height and width must be at least {MIN_SIDE}")
+    if height * width > MAX_PIXELS:
+        raise InvalidImageError(
+            f"{what} is {height}x{width} = {height * width:,} pixels, over the maximum of {MAX_PIXELS:,} "
+            f"(about {PEAK_BYTES_PER_PIXEL} bytes of memory per pixel while deblurring); downscale or crop it first"
+        )
+
+
+def _restore_one(chw: np.ndarray, source: _Source) -> Any:
+    hwc = np.moveaxis(chw, 0, 2)
+    if source.channels in (0, 1, 2):
+        hwc = hwc.mean(axis=2, keepdims=True, dtype=np.float32)
+    hwc = to_integer(hwc, source.dtype) if source.dtype in INTEGER_SCALE else hwc.astype(np.float32, copy=False)
+    if source.alpha is not None:
+        alpha = source.alpha.astype(hwc.dtype, copy=False)
+        hwc = np.concatenate([hwc, alpha[:, :, None]], axis=2)
+    if source.channels == 0:
+        hwc = hwc[:, :, 0]
+    hwc = np.ascontiguousarray(hwc)
+    if source.kind == "pil":
+        return Image.fromarray(hwc)
+    return hwc
+
+
+def to_integer(image: np.ndarray, dtype: Any) -> np.ndarray:
+    """Float values in [0, 1] as uint8 or uint16: clipped to [0, 1], scaled and rounded to the nearest."""
+    dtype = np.dtype(dtype)
+    if dtype not in INTEGER_SCALE:
+        raise InvalidImageError(f"cannot convert to {dtype}; choose one of {', '.join(map(str, INTEGER_SCALE))}")
+    scaled = np.array(image, dtype=np.result_type(image, np.float32))  # a copy, in the input's float type
+    np.clip(scaled, 0.0, 1.0, out=scaled)
+    scaled *= INTEGER_SCALE[dtype]
+    return np.rint(scaled, out=scaled).astype(dtype)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float values in [0, 1] as uint8 (see `to_integer`): values outside [0, 1] saturate."""
+    return to_integer(image, np.uint8)
+
+
+def rgb_from(image: np.ndarray) -> np.ndarray:
+    """An H x W, H x W x 1, grey + alpha, RGB or RGBA array as H x W x 3 in its own dtype (alpha dropped)."""
+    hwc = image[:, :, None] if image.ndim == 2 else image
+    if hwc.shape[2] in (1, 2):
+        return np.repeat(hwc[:, :, :1], 3, axis=2)
+    return hwc[:, :, :3]
+
+
+def rgb_float_from(image: np.ndarray) -> np.ndarray:
+    """An 8- or 16-bit (or float) grey, RGB or RGBA array as C-contiguous float32 RGB in [0, 1]."""
+    rgb = rgb_from(image)
+    if rgb.dtype in FLOATS:
+        return np.ascontiguousarray(rgb, dtype=np.float32)
+    if rgb.dtype not in INTEGER_SCALE:
+        raise InvalidImageError(f"dtype {rgb.dtype} is not an image type; use uint8, uint16, float32 or float64")
+    return np.ascontiguousarray(rgb, dtype=np.float32) / np.float32(INTEGER_SCALE[rgb.dtype])

@@ -1,0 +1,165 @@
+"""`golf-rt deblur` through the real entry point (`python -m golf_rt.cli`), on real files, as a user runs it."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from golf_rt.image_files import load_image, read_image, save_image
+
+from ..conftest import needs_torch
+
+RNG = np.random.default_rng(0)
+
+
+def golf_rt(*args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    command = [*prefix, sys.executable, "-m", "golf_rt.cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def without_root_file_access() -> tuple[str, ...]:
+    """A command prefix under which root obeys file permissions (as every other user does)."""
+    if os.geteuid() != 0:
+        return ()
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root, and setpriv (util-linux) is missing to drop root's file access")
+    return ("setpriv", "--bounding-set", "-dac_override,-dac_read_search")
+
+
+def rgb(height: int = 24, width: int = 32) -> np.ndarray:
+    return (RNG.random((height, width, 3)) * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("inputs")
+    save_image(folder / "rgb.png", rgb())
+    save_image(folder / "deep.png", (RNG.random((20, 20, 3)) * 65535).astype(np.uint16))
+    save_image(folder / "grey.bmp", (RNG.random((20, 22)) * 255).astype(np.uint8))
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+@needs_torch
+def test_deblur_keeps_names_kinds_and_writes_comparisons(image_folder, checkpoint_path, cached_onnx, tmp_path):
+    result = golf_rt(
+        "deblur", str(image_folder), "-o", str(tmp_path), "--checkpoint", str(checkpoint_path), "--compare"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 images in" in result.stdout and "images/s" in result.stdout and "median" in result.stdout
+    assert load_image(tmp_path / "deep.png").dtype == np.uint16
+    assert load_image(tmp_path / "grey.bmp").shape == (20, 22)
+    assert load_image(tmp_path / "rgb_compare.png").shape == (24, 64, 3)
+    assert load_image(tmp_path / "deep_compare.png").dtype == np.uint16
+    assert not (tmp_path / "notes.txt").exists()
+
+
+@needs_torch
+def test_one_bad_file_does_not_stop_the_good_ones(checkpoint_path, cached_onnx, tmp_path):
+    inputs = tmp_path / "in"
+    for name in ("a.png", "c.jpg", "e.png"):
+        save_image(inputs / name, rgb())
+    truncated = (inputs / "a.png").read_bytes()
+    (inputs / "b.png").write_bytes(truncated[: len(truncated) // 2])
+    (inputs / "d.png").write_text("a text file named like an image")
+    result = golf_rt("deblur", str(inputs), "-o", str(tmp_path / "out"), "--checkpoint", str(checkpoint_path))
+    assert result.returncode == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "c.jpg", "e.png"]
+    assert "3 images in" in result.stdout
+    failures = result.stderr[result.stderr.index("error: 2 of 5 images failed:") :].splitlines()[1:]
+    assert failures[0].startswith(f"  {inputs / 'b.png'}: truncated or corrupt")
+    assert failures[1] == f"  {inputs / 'd.png'}: not an image file (no image format recognises its content)"
+
+
+@needs_torch
+def test_recursive_mirrors_subfolders_and_without_it_they_are_mentioned(checkpoint_path, cached_onnx, tmp_path):
+    inputs = tmp_path / "in"
+    for name in ("top.png", "2023/june/deep.png", "2024/b.png"):
+        save_image(inputs / name, rgb())
+    args = ["--checkpoint", str(checkpoint_path)]
+    flat = golf_rt("deblur", str(inputs), "-o", str(tmp_path / "flat"), *args)
+    assert flat.returncode == 0, flat.stderr
+    assert "note: 2 subfolders not searched" in flat.stderr and "--recursive" in flat.stderr
+    assert [p.name for p in (tmp_path / "flat").iterdir()] == ["top.png"]
+    deep = golf_rt("deblur", str(inputs), "-o", str(inputs / "sharp"), "--recursive", *args)
+    assert deep.returncode == 0, deep.stderr
+    written = sorted(str(p.relative_to(inputs / "sharp")) for p in (inputs / "sharp").rglob("*.png"))
+    assert written == ["2023/june/deep.png", "2024/b.png", "top.png"]
+    again = golf_rt("deblur", str(inputs), "-o", str(inputs / "sharp"), "--recursive", *args)
+    assert again.returncode == 0 and "3 images in" in again.stdout  # earlier results are not inputs
+
+
+@needs_torch
+def test_jpeg_results_keep_quality_exif_icc_and_come_out_upright(checkpoint_path, cached_onnx, tmp_path):
+    exif = Image.Exif()
+    exif[0x0112], exif[0x010F] = 6, "golf camera"  # stored on its side, shown rotated 90 degrees clockwise
+    Image.fromarray(rgb(24, 32)).save(tmp_path / "photo.jpg", quality=83, exif=exif, icc_profile=b"\0\0\0\x10icc")
+    result = golf_rt("deblur", str(tmp_path / "photo.jpg"), "-o", str(tmp_path / "out"), "--checkpoint",
+                     str(checkpoint_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    given, out = read_image(tmp_path / "photo.jpg"), read_image(tmp_path / "out/photo.jpg")
+    assert out.pixels.shape == given.pixels.shape == (32, 24, 3)
+    assert out.jpeg_tables["qtables"] == given.jpeg_tables["qtables"]
+    assert out.metadata["icc_profile"] == b"\0\0\0\x10icc"
+    with Image.open(tmp_path / "out/photo.jpg") as saved:
+        assert saved.getexif()[0x010F] == "golf camera" and 0x0112 not in saved.getexif()
+
+
+@needs_torch
+def test_deblur_never_overwrites_an_input(image_folder, checkpoint_path):
+    before = (image_folder / "rgb.png").read_bytes()
+    result = golf_rt(
+        "deblur", str(image_folder / "rgb.png"), "-o", str(image_folder), "--checkpoint", str(checkpoint_path)
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error:") and "overwrite an input" in result.stderr
+    assert (image_folder / "rgb.png").read_bytes() == before
+
+
+def test_deblur_of_a_missing_input_is_one_line(tmp_path):
+    result = golf_rt("deblur", str(tmp_path / "missing.png"), "-o", str(tmp_path / "out"))
+    assert result.returncode == 1 and result.stderr.strip().count("\n") == 0
+    assert "no such file or folder" in result.stderr
+
+
+@pytest.mark.parametrize("where", ["a file", "under /proc", "read-only"])
+def test_an_unusable_output_is_refused_before_any_work(image_folder, tmp_path, where):
+    prefix: tuple[str, ...] = ()
+    if where == "a file":
+        output = save_image(tmp_path / "taken.png", rgb())
+    elif where == "under /proc":
+        output = Path("/proc/golf-rt-results")
+    else:
+        prefix, output = without_root_file_access(), tmp_path / "locked" / "results"
+        output.parent.mkdir()
+        output.parent.chmod(0o555)
+    missing = tmp_path / "no-such-checkpoint.safetensors"  # loading it would fail: the output is checked first
+    result = golf_rt("deblur", str(image_folder), "-o", str(output), "--checkpoint", str(missing), prefix=prefix)
+    assert result.returncode == 1 and result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith("error: ") and str(output) in result.stderr and "checkpoint" not in result.stderr
+
+
+@needs_torch
+def test_ctrl_c_leaves_every_written_result_whole(checkpoint_path, cached_onnx, tmp_path):
+    inputs, output = tmp_path / "in", tmp_path / "out"
+    for i in range(60):
+        save_image(inputs / f"{i:02d}.png", rgb(128, 128))
+    command = [sys.executable, "-m", "golf_rt.cli", "deblur", str(inputs), "-o", str(output)]
+    process = subprocess.Popen([*command, "--checkpoint", str(checkpoint_path)], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list(output.glob("*.png")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=300)
+    written = sorted(output.iterdir())
+    assert process.returncode == 130 and "interrupted" in stdout and 0 < len(written) < 60
+    assert all(p.suffix == ".png" for p in written)  # no temporary file is left
+    for path in written:
+        assert load_image(path).shape == (128, 128, 3)
