@@ -23,6 +23,7 @@ PACKAGES: dict[str, tuple[str, str]] = {
     "openvino": ("openvino", "cpu"),
     "tensorrt": ("tensorrt", "gpu"),
     "cuda": ("cuda-python", "gpu"),
+    "polygraphy": ("polygraphy", "gpu"),
     "tritonclient": ("tritonclient", "client"),
     "grpc": ("grpcio", "client"),
     "aiohttp": ("aiohttp", "client"),

@@ -1,26 +1,40 @@
-"""TensorRT engine settings that need no GPU: profiles, build options, sidecars, file locations.
+"""TensorRT engine settings that need no GPU: profiles, build options, sidecars, cache keys.
 
-An engine is only valid on the GPU model and TensorRT version that built it, so every engine
-file `<name>.plan` has a JSON sidecar `<name>.plan.json` saying what built it; loading
-compares it with the running machine (`check_sidecar`) and refuses a mismatch.
+An engine is only valid for the ONNX file, TensorRT version and GPU that built it, so every
+engine file `<name>.plan` has a JSON sidecar `<name>.plan.json` saying what built it. Engines
+in the cache live under a folder named by TensorRT version, GPU and compute capability
+(`Machine.key`) and carry the ONNX file's hash in their name; the runner rebuilds one whose
+sidecar does not match (`stale_reasons`). The timing cache is keyed the same way, plus CUDA.
+
+Default profiles: small images (opt 256x256, up to 1024x1024) and large ones (opt 1080x1920,
+up to 1920x1920 in either orientation), batches 1..4, sides from 4 (the reflect padding of the
+7x7 convolutions needs 4 pixels). The runner picks the profile per input (`choose_profile`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, MAX_PIXELS, MIN_SIDE
-from golf_rt.errors import ConfigurationError, EngineMismatchError
+from golf_rt.atomic_files import atomic_path
+from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, MAX_PIXELS
+from golf_rt.errors import ConfigurationError, EngineMismatchError, InvalidImageError
 from golf_rt.onnx_files import onnx_file_name
 from golf_rt.paths import cache_dir
 
 Shape = tuple[int, int, int, int]
 ENGINE_PRECISIONS = ("fp32", "fp16")
-SIDECAR_FORMAT = "golf-rt-engine/1"
+SIDECAR_FORMAT = "golf-rt-engine/2"
+SMALLEST_SIDE = 4
+"""Smallest side an engine takes: the 7x7 convolutions reflect-pad by 3, which needs 4 pixels (ONNX Runtime agrees)."""
 _SHAPE_PATTERN = re.compile(r"^\s*(\d+)\s*[x,]\s*(\d+)\s*[x,]\s*(\d+)\s*[x,]\s*(\d+)\s*$")
+
+
+class ShapeOutsideProfilesError(InvalidImageError):
+    """A batch no optimization profile of the engine covers; `Deblurrer(backend="auto")` then falls back."""
 
 
 def parse_shape(text: str) -> Shape:
@@ -32,7 +46,7 @@ def parse_shape(text: str) -> Shape:
     return n, c, h, w
 
 
-def format_shape(shape: Shape) -> str:
+def format_shape(shape: tuple[int, ...]) -> str:
     return "x".join(str(d) for d in shape)
 
 
@@ -40,9 +54,9 @@ def format_shape(shape: Shape) -> str:
 class Profile:
     """One optimization profile over batch and resolution: min <= opt <= max in every dimension."""
 
-    min: Shape = (1, 3, 64, 64)
-    opt: Shape = (1, 3, 256, 256)
-    max: Shape = (4, 3, 720, 1280)
+    min: Shape
+    opt: Shape
+    max: Shape
 
     def __post_init__(self) -> None:
         for name in ("min", "opt", "max"):
@@ -51,9 +65,9 @@ class Profile:
                 raise ConfigurationError(
                     f"profile {name} shape must be N x {CHANNELS} x H x W, got {format_shape(shape)}"
                 )
-            if shape[0] < 1 or shape[2] < MIN_SIDE or shape[3] < MIN_SIDE:
+            if shape[0] < 1 or shape[2] < SMALLEST_SIDE or shape[3] < SMALLEST_SIDE:
                 raise ConfigurationError(
-                    f"profile {name} shape {format_shape(shape)} needs batch >= 1 and sides >= {MIN_SIDE}"
+                    f"profile {name} shape {format_shape(shape)} needs batch >= 1 and sides >= {SMALLEST_SIDE}"
                 )
             object.__setattr__(self, name, shape)
         if not all(a <= b <= c for a, b, c in zip(self.min, self.opt, self.max, strict=True)):
@@ -67,27 +81,79 @@ class Profile:
             )
 
     @classmethod
-    def from_strings(cls, min: str | None = None, opt: str | None = None, max: str | None = None) -> Profile:
-        """A profile from 'NxCxHxW' strings; None keeps the default of that bound."""
-        default = cls()
-        return cls(
-            parse_shape(min) if min else default.min,
-            parse_shape(opt) if opt else default.opt,
-            parse_shape(max) if max else default.max,
-        )
+    def parse(cls, text: str) -> Profile:
+        """'1x3x4x4:1x3x256x256:4x3x1024x1024' (min:opt:max) -> a Profile."""
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise ConfigurationError(f"profile {text!r} is not MIN:OPT:MAX, e.g. 1x3x4x4:1x3x256x256:4x3x1024x1024")
+        return cls(*(parse_shape(part) for part in parts))
 
     def accepts(self, shape: tuple[int, ...]) -> bool:
         return len(shape) == 4 and all(lo <= d <= hi for lo, d, hi in zip(self.min, shape, self.max, strict=True))
 
+    def __str__(self) -> str:
+        return f"{format_shape(self.min)}:{format_shape(self.opt)}:{format_shape(self.max)}"
+
+
+DEFAULT_PROFILES = (
+    Profile((1, 3, SMALLEST_SIDE, SMALLEST_SIDE), (1, 3, 256, 256), (4, 3, 1024, 1024)),
+    Profile((1, 3, SMALLEST_SIDE, SMALLEST_SIDE), (1, 3, 1080, 1920), (4, 3, 1920, 1920)),
+)
+"""Small images tuned at 256x256, large ones at 1080x1920; both take portrait and landscape, batches 1..4."""
+
+
+def choose_profile(shape: tuple[int, ...], profiles: tuple[Profile, ...]) -> int:
+    """The index of the profile that takes `shape` and was tuned nearest its pixel count.
+
+    ShapeOutsideProfilesError, naming the profiles, when none takes it.
+    """
+    fits = [i for i, profile in enumerate(profiles) if profile.accepts(shape)]
+    if not fits:
+        listed = ", ".join(str(p) for p in profiles)
+        raise ShapeOutsideProfilesError(
+            f"batch {format_shape(shape)} is outside every optimization profile of the engine ({listed}); "
+            f"rebuild with `golf-rt build-engine --profile MIN:OPT:MAX`, or use backend 'auto', which falls back"
+        )
+    pixels = math.prod(shape)
+    return min(fits, key=lambda i: abs(math.log(pixels / math.prod(profiles[i].opt))))
+
+
+def check_profiles(profiles: tuple[Profile, ...]) -> tuple[Profile, ...]:
+    profiles = tuple(profiles)
+    if not profiles:
+        raise ConfigurationError("an engine needs at least one optimization profile")
+    return profiles
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What an engine is bound to: TensorRT version, GPU and its compute capability (and CUDA, for timing caches)."""
+
+    tensorrt_version: str
+    gpu_name: str
+    compute_capability: str  # "9.0"
+    cuda_version: str = ""  # "12.8"
+
+    @property
+    def key(self) -> str:
+        """trt10.8.0.43-nvidia-h100-80gb-hbm3-sm90: the engine cache folder of this machine."""
+        gpu = re.sub(r"[^a-z0-9]+", "-", self.gpu_name.lower()).strip("-") or "gpu"
+        return f"trt{self.tensorrt_version}-{gpu}-sm{self.compute_capability.replace('.', '')}"
+
+    @property
+    def timing_key(self) -> str:
+        return f"{self.key}-cuda{self.cuda_version or 'unknown'}"
+
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """How to build an engine: precision, profile, timing cache and builder workspace."""
+    """How to build an engine: precision, profiles, timing cache, workspace and version compatibility."""
 
     precision: str = "fp32"
-    profile: Profile = field(default_factory=Profile)
-    timing_cache: Path | None = None  # None = default_timing_cache_path()
-    workspace_mib: int = 2048
+    profiles: tuple[Profile, ...] = DEFAULT_PROFILES
+    timing_cache: Path | None = None  # None = default_timing_cache_path(machine)
+    workspace_mib: int = 4096
+    version_compatible: bool = False
 
     def __post_init__(self) -> None:
         if self.precision not in ENGINE_PRECISIONS:
@@ -96,37 +162,40 @@ class BuildOptions:
             )
         if self.workspace_mib < 16:
             raise ConfigurationError(f"workspace must be at least 16 MiB, got {self.workspace_mib}")
+        object.__setattr__(self, "profiles", check_profiles(self.profiles))
         if self.timing_cache is not None:
             object.__setattr__(self, "timing_cache", Path(self.timing_cache))
 
-    @property
-    def timing_cache_path(self) -> Path:
-        return self.timing_cache if self.timing_cache is not None else default_timing_cache_path()
+    def timing_cache_path(self, machine: Machine) -> Path:
+        return self.timing_cache if self.timing_cache is not None else default_timing_cache_path(machine)
 
 
 @dataclass(frozen=True)
 class Sidecar:
-    """What built an engine: compared with the running GPU and TensorRT before the engine is loaded."""
+    """What built an engine: compared with the running machine and the ONNX file before the engine is used."""
 
     tensorrt_version: str
     gpu_name: str
-    compute_capability: str  # "9.0"
+    compute_capability: str
+    cuda_version: str
     precision: str
-    profile_min: Shape
-    profile_opt: Shape
-    profile_max: Shape
-    onnx_sha256: str
+    profiles: tuple[Profile, ...]
+    version_compatible: bool
+    onnx_sha256: str  # the fp32 ONNX file of the model part: the model's identity
     onnx_name: str
+    built_from: str  # the ONNX file parsed (the FP16 one for fp16)
     build_seconds: float
     built_at: str  # ISO 8601, UTC
     format: str = SIDECAR_FORMAT
 
     @property
-    def profile(self) -> Profile:
-        return Profile(self.profile_min, self.profile_opt, self.profile_max)
+    def machine(self) -> Machine:
+        return Machine(self.tensorrt_version, self.gpu_name, self.compute_capability, self.cuda_version)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        data = asdict(self)
+        data["profiles"] = [str(p) for p in self.profiles]
+        return json.dumps(data, indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Sidecar:
@@ -134,13 +203,13 @@ class Sidecar:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise EngineMismatchError(f"engine sidecar is not valid JSON: {exc}") from exc
-        if data.get("format") != SIDECAR_FORMAT:
-            raise EngineMismatchError(f"engine sidecar has format {data.get('format')!r}, expected {SIDECAR_FORMAT!r}")
+        if not isinstance(data, dict) or data.get("format") != SIDECAR_FORMAT:
+            found = data.get("format") if isinstance(data, dict) else None
+            raise EngineMismatchError(f"engine sidecar has format {found!r}, expected {SIDECAR_FORMAT!r}: rebuild it")
         try:
-            for key in ("profile_min", "profile_opt", "profile_max"):
-                data[key] = tuple(data[key])
+            data["profiles"] = tuple(Profile.parse(p) for p in data["profiles"])
             return cls(**data)
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ConfigurationError) as exc:
             raise EngineMismatchError(f"engine sidecar is incomplete: {exc}") from exc
 
 
@@ -150,7 +219,8 @@ def sidecar_path(engine_path: str | Path) -> Path:
 
 def write_sidecar(engine_path: str | Path, sidecar: Sidecar) -> Path:
     path = sidecar_path(engine_path)
-    path.write_text(sidecar.to_json() + "\n")
+    with atomic_path(path) as temporary:
+        temporary.write_text(sidecar.to_json() + "\n")
     return path
 
 
@@ -161,24 +231,55 @@ def read_sidecar(engine_path: str | Path) -> Sidecar:
     return Sidecar.from_json(path.read_text())
 
 
-def check_sidecar(sidecar: Sidecar, tensorrt_version: str, gpu_name: str, compute_capability: str) -> None:
-    """Refuse an engine built for another GPU or TensorRT version: engines are not portable."""
+def machine_mismatches(built: Machine, running: Machine, version_compatible: bool = False) -> list[str]:
+    """Why an engine built on `built` cannot run on `running` ([] when it can).
+
+    A version-compatible engine runs under the same or a later TensorRT of the same major version.
+    """
     problems = []
-    if sidecar.tensorrt_version != tensorrt_version:
-        problems.append(f"TensorRT {sidecar.tensorrt_version} (running {tensorrt_version})")
-    if sidecar.compute_capability != compute_capability:
-        problems.append(f"compute capability {sidecar.compute_capability} (running {compute_capability})")
-    if sidecar.gpu_name != gpu_name:
-        problems.append(f"GPU {sidecar.gpu_name!r} (running {gpu_name!r})")
+    if built.tensorrt_version != running.tensorrt_version:
+        later = _version(running.tensorrt_version) >= _version(built.tensorrt_version)
+        same_major = _version(running.tensorrt_version)[:1] == _version(built.tensorrt_version)[:1]
+        if not (version_compatible and later and same_major):
+            problems.append(f"TensorRT {built.tensorrt_version} (running {running.tensorrt_version})")
+    if built.compute_capability != running.compute_capability:
+        problems.append(f"compute capability {built.compute_capability} (running {running.compute_capability})")
+    if built.gpu_name != running.gpu_name:
+        problems.append(f"GPU {built.gpu_name!r} (running {running.gpu_name!r})")
+    return problems
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text))
+
+
+def check_sidecar(sidecar: Sidecar, running: Machine) -> None:
+    """Refuse an engine built for another GPU or TensorRT version: engines are not portable."""
+    problems = machine_mismatches(sidecar.machine, running, sidecar.version_compatible)
     if problems:
         raise EngineMismatchError(
-            f"engine was built for {', '.join(problems)}; engines are not portable: "
-            f"rebuild it here with `golf-rt build-engine`"
+            f"engine was built for {', '.join(problems)}; engines are not portable: rebuild it here with "
+            f"`golf-rt build-engine` (engines in golf-rt's cache are rebuilt on their own)"
         )
 
 
+def stale_reasons(sidecar: Sidecar, running: Machine, onnx_sha256: str, options: BuildOptions) -> list[str]:
+    """Why a cached engine must be rebuilt for this machine, ONNX file and options ([] when it is current)."""
+    reasons = machine_mismatches(sidecar.machine, running, sidecar.version_compatible)
+    if sidecar.onnx_sha256 != onnx_sha256:
+        reasons.append(f"ONNX file {sidecar.onnx_sha256[:12]} (now {onnx_sha256[:12]})")
+    if sidecar.precision != options.precision:
+        reasons.append(f"precision {sidecar.precision} (asked {options.precision})")
+    if sidecar.profiles != options.profiles:
+        built, asked = (", ".join(map(str, p)) for p in (sidecar.profiles, options.profiles))
+        reasons.append(f"profiles {built} (asked {asked})")
+    if sidecar.version_compatible != options.version_compatible:
+        reasons.append(f"version compatible {sidecar.version_compatible} (asked {options.version_compatible})")
+    return reasons
+
+
 def engine_file_name(part: str, iterations: int = DEFAULT_ITERATIONS, precision: str = "fp32") -> str:
-    """fused_x3_fp16.plan, f_fp32.plan, ...: the ONNX stem plus the precision."""
+    """fused_x3_fp16.plan, f_fp32.plan, ...: the ONNX stem plus the precision (what Triton repositories hold)."""
     if precision not in ENGINE_PRECISIONS:
         raise ConfigurationError(f"engine precision must be one of {', '.join(ENGINE_PRECISIONS)}, got {precision!r}")
     return f"{Path(onnx_file_name(part, iterations)).stem}_{precision}.plan"
@@ -188,5 +289,46 @@ def default_engine_dir() -> Path:
     return cache_dir() / "engines"
 
 
-def default_timing_cache_path() -> Path:
-    return cache_dir() / "tensorrt" / "timing.cache"
+def cached_engine_path(onnx_path: str | Path, onnx_sha256: str, machine: Machine, options: BuildOptions) -> Path:
+    """Where the runner and `golf-rt build-engine` (without --output) keep the engine of one ONNX file.
+
+    `<cache>/engines/<machine key>/<onnx stem>-<onnx hash>_<precision>[_vc].plan`.
+    """
+    suffix = "_vc" if options.version_compatible else ""
+    name = f"{Path(onnx_path).stem}-{onnx_sha256[:12]}_{options.precision}{suffix}.plan"
+    return default_engine_dir() / machine.key / name
+
+
+def default_timing_cache_path(machine: Machine) -> Path:
+    """One timing cache per TensorRT version, GPU and CUDA version: timings are valid for those only."""
+    return cache_dir() / "tensorrt" / f"timing-{machine.timing_key}.cache"
+
+
+def tensorrt_ep_profile_options(input_name: str, profiles: tuple[Profile, ...]) -> dict[str, str]:
+    """ONNX Runtime's TensorRT execution provider options for `profiles` (one entry per profile, comma-separated)."""
+    return {
+        f"trt_profile_{bound}_shapes": ",".join(f"{input_name}:{format_shape(getattr(p, bound))}" for p in profiles)
+        for bound in ("min", "opt", "max")
+    }
+
+
+ENGINE_PARTS = ("fused", "f", "g_unrolled")
+"""What `golf-rt build-engine` builds: the fused model, and F and G unrolled for the Triton ensemble."""
+
+
+def engine_sources(onnx_dir: str | Path | None = None, iterations: int = DEFAULT_ITERATIONS) -> dict[str, Path]:
+    """The fp32 ONNX file of each engine part: from `onnx_dir`, else the shipped or cached ones (exported if needed).
+
+    Each part is looked up on its own: `f.onnx` is shipped while `fused_x5.onnx` may live in the cache.
+    """
+    if onnx_dir is None:
+        from golf_rt.onnx_files import find_onnx
+
+        return {part: find_onnx(part, iterations) for part in ENGINE_PARTS}
+    files = {part: Path(onnx_dir) / onnx_file_name(part, iterations) for part in ENGINE_PARTS}
+    for path in files.values():
+        if not path.is_file():
+            raise ConfigurationError(
+                f"{path} is missing: run `golf-rt export --iterations {iterations} --output {onnx_dir}` first"
+            )
+    return files

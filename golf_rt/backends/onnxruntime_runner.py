@@ -50,20 +50,68 @@ def session_options(threads: int | None = None) -> Any:
     return options
 
 
+def _both_builds_installed() -> bool:
+    """Both ONNX Runtime builds installed: they own one module, and the CPU build may hide the CUDA provider."""
+    from golf_rt.environment import package_version
+
+    return bool(package_version("onnxruntime") and package_version("onnxruntime-gpu"))
+
+
+def provider_options(device: str) -> list:
+    """The providers of `device` with golf-rt's options; TensorRT gets our profiles and its caches.
+
+    The TensorRT provider builds from the ONNX file as it is (the fp16 files are already FP16, so
+    no precision flag), with the engine profiles of `golf_rt.tensorrt_settings.DEFAULT_PROFILES`
+    and engine and timing caches in golf-rt's cache folder.
+    """
+    from golf_rt.paths import cache_dir
+    from golf_rt.tensorrt_settings import DEFAULT_PROFILES, tensorrt_ep_profile_options
+
+    providers: list = list(PROVIDERS[device])
+    if device == "tensorrt":
+        folder = cache_dir() / "onnxruntime-tensorrt"
+        options = {
+            "trt_engine_cache_enable": True,
+            "trt_engine_cache_path": str(folder / "engines"),
+            "trt_timing_cache_enable": True,
+            "trt_timing_cache_path": str(folder / "timing"),
+            "trt_fp16_enable": False,
+            **tensorrt_ep_profile_options(INPUT_NAME, DEFAULT_PROFILES),
+        }
+        providers[0] = ("TensorrtExecutionProvider", options)
+    return providers
+
+
 def session_from_onnx(onnx_path: str | Path, device: str = "cpu", threads: int | None = None) -> Any:
-    """An `onnxruntime.InferenceSession` on `onnx_path` with golf-rt's options, on `device`'s providers."""
+    """An `onnxruntime.InferenceSession` on `onnx_path` with golf-rt's options, on `device`'s providers.
+
+    On a GPU device the session must really run there: ONNX Runtime falls back to the CPU
+    silently when a provider fails to load, so a session whose first provider is not the asked
+    one is a BackendUnavailableError.
+    """
     ort = _ort()
     wanted = PROVIDERS[device]
+    mixed = (
+        " (onnxruntime and onnxruntime-gpu are both installed and own the same module: "
+        "pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu)"
+        if device != "cpu" and _both_builds_installed()
+        else ""
+    )
     if wanted[0] not in ort.get_available_providers():
         raise BackendUnavailableError(
             f"ONNX Runtime here has no {wanted[0]} (available: {', '.join(ort.get_available_providers())}); "
-            f"install onnxruntime-gpu on a machine with an NVIDIA GPU"
+            f"install onnxruntime-gpu on a machine with an NVIDIA GPU{mixed}"
         )
-    providers: list = list(wanted)
-    if device == "tensorrt":
-        fp16 = session_precision(ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]))
-        providers[0] = ("TensorrtExecutionProvider", {"trt_fp16_enable": fp16 == "fp16"})
-    return ort.InferenceSession(str(onnx_path), session_options(threads), providers=providers)
+    path = Path(onnx_path)
+    providers = provider_options(device)
+    session = ort.InferenceSession(str(path), session_options(threads), providers=providers)
+    running = session.get_providers()
+    if running[0] != wanted[0]:
+        raise BackendUnavailableError(
+            f"ONNX Runtime could not start {wanted[0]} for {path.name} and would run on {', '.join(running)}; "
+            f"check the CUDA and cuDNN (and TensorRT) libraries: ONNX Runtime's log says which failed{mixed}"
+        )
+    return session
 
 
 def session_precision(session: Any) -> str:

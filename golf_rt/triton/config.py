@@ -47,6 +47,8 @@ class InstanceGroup:
     count: int = 1
     kind: str = "KIND_CPU"
     gpus: tuple[int, ...] = ()
+    profiles: tuple[int, ...] = ()
+    """TensorRT optimization profiles the instances may use; Triton picks one per request by its shape (() = only 0)."""
 
     def __post_init__(self) -> None:
         if self.count < 1:
@@ -57,6 +59,8 @@ class InstanceGroup:
             raise ConfigurationError("gpus can only be listed for KIND_GPU instance groups")
         if any(g < 0 for g in self.gpus):
             raise ConfigurationError(f"gpu ids must be >= 0, got {self.gpus}")
+        if self.profiles and (self.kind != "KIND_GPU" or any(p < 0 for p in self.profiles)):
+            raise ConfigurationError(f"optimization profiles {self.profiles} need KIND_GPU instances and indices >= 0")
 
 
 @dataclass(frozen=True)

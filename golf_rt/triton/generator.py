@@ -44,6 +44,8 @@ def _instance_group(group: InstanceGroup) -> list[str]:
     lines = ["instance_group [", "  {", f"    count: {group.count}", f"    kind: {group.kind}"]
     if group.gpus:
         lines.append(f"    gpus: [ {', '.join(str(g) for g in group.gpus)} ]")
+    if group.profiles:
+        lines.append(f"    profile: [ {', '.join(_quote(str(p)) for p in group.profiles)} ]")
     return [*lines, "  }", "]"]
 
 

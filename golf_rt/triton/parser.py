@@ -52,7 +52,8 @@ def _instance_group(proto: Any) -> InstanceGroup:
         )
     group = proto.instance_group[0]
     kind = model_config_pb2.ModelInstanceGroup.Kind.Name(group.kind)
-    return InstanceGroup(count=group.count, kind=kind, gpus=tuple(group.gpus))
+    profiles = tuple(int(p) for p in group.profile)
+    return InstanceGroup(count=group.count, kind=kind, gpus=tuple(group.gpus), profiles=profiles)
 
 
 def _dynamic_batching(proto: Any) -> DynamicBatching | None:

@@ -9,7 +9,8 @@ on: `golf_rt.contract`). Layouts:
 
 Targets: `cpu` uses Python-backend models on ONNX Runtime or OpenVINO (the only backend the
 pip-installed server has); `gpu` uses `tensorrt_plan` models for NVIDIA's tritonserver container,
-from plans built with `golf-rt build-engine --fp16`.
+from plans built with `golf-rt build-engine --fp16 --output DIR`; every instance may use every
+optimization profile of the plans (`profile: [...]`), so Triton picks one per request by its shape.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, INPUT_NAME, MAX_PIXELS, MODEL_NAME, OUTPUT_NAME, PRECISIONS
+from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, MAX_PIXELS, MODEL_NAME, OUTPUT_NAME, PRECISIONS
 from golf_rt.errors import ConfigurationError
 from golf_rt.onnx_files import find_onnx, onnx_file_name
 from golf_rt.triton.config import (
@@ -47,7 +48,9 @@ ENSEMBLE_STYLES = ("steps", "unrolled")
 PUBLIC_MODEL = MODEL_NAME
 CPU_MAX_BATCH = 8
 GPU_MAX_BATCH = 4
-"""The largest batch of `golf-rt build-engine`'s default optimization profile (4x3x720x1280)."""
+"""The largest batch of `golf-rt build-engine`'s default optimization profiles (up to 4x3x1920x1920)."""
+VERSION_COMPATIBLE_FLAG = "--backend-config=tensorrt,version-compatible=true"
+"""What tritonserver needs to load version-compatible plans (`golf-rt build-engine --version-compatible`)."""
 MODEL_PY = '''"""Triton Python-backend entry point of a golf-rt model (written by `golf-rt repository`)."""
 
 from golf_rt.triton.python_model import TritonPythonModel
@@ -72,6 +75,8 @@ class RepositorySpec:
     instances: int = 1
     max_queue_delay_us: int = 0
     max_pixels: int = MAX_PIXELS
+    gpu_profiles: int = 2
+    """gpu: the plans' optimization profiles (build-engine's default: 2); Triton picks one per request."""
 
     def __post_init__(self) -> None:
         for value, choices, what in (
@@ -87,6 +92,8 @@ class RepositorySpec:
             object.__setattr__(self, "max_batch_size", CPU_MAX_BATCH if self.target == "cpu" else GPU_MAX_BATCH)
         if not 1 <= self.iterations <= 16:
             raise ConfigurationError(f"iterations must be 1..16, got {self.iterations}")
+        if self.gpu_profiles < 1:
+            raise ConfigurationError(f"gpu_profiles must be at least 1, got {self.gpu_profiles}")
         if self.threads < 0 or self.instances < 1 or self.max_pixels < 4:
             raise ConfigurationError(
                 f"threads must be >= 0 (0 = all cores), instances >= 1 and max_pixels >= 4; got "
@@ -126,17 +133,31 @@ def model_file_name(spec: RepositorySpec, part: str) -> str:
     )
 
 
-def _check_plan_profile(spec: RepositorySpec, plan: Path) -> None:
-    """Triton refuses a plan whose optimization profile cannot hold max_batch_size: say so now."""
-    from golf_rt.tensorrt_settings import format_shape, read_sidecar
+def _check_plans(spec: RepositorySpec, plans: list[Path]) -> RepositorySpec:
+    """`spec` with the plans' profile count, after checking that Triton can serve them as configured.
 
-    profile = read_sidecar(plan).profile
-    if profile.max[0] < spec.max_batch_size or profile.min[0] != 1 or profile.min[1] != CHANNELS:
+    Triton refuses a plan any of whose profiles cannot hold max_batch_size, and every model of a
+    repository should take the same shapes: say so now, not when the server loads them.
+    """
+    from golf_rt.tensorrt_settings import read_sidecar
+
+    sidecars = [read_sidecar(plan) for plan in plans]
+    for plan, sidecar in zip(plans, sidecars, strict=True):
+        for profile in sidecar.profiles:
+            if profile.max[0] < spec.max_batch_size or profile.min[0] != 1:
+                raise ConfigurationError(
+                    f"{plan.name} was built for batches {profile.min[0]}..{profile.max[0]} (profile {profile}), "
+                    f"but the repository asks for max_batch_size {spec.max_batch_size}; pass --max-batch-size "
+                    f"{profile.max[0]} or rebuild with a larger --profile"
+                )
+    if len({(s.profiles, s.version_compatible) for s in sidecars}) > 1:
         raise ConfigurationError(
-            f"{plan.name} was built for batches {profile.min[0]}..{profile.max[0]} "
-            f"(profile max {format_shape(profile.max)}), but the repository asks for max_batch_size "
-            f"{spec.max_batch_size}; pass --max-batch-size {profile.max[0]} or rebuild with a larger --max"
+            f"the plans in one repository must share their profiles and version compatibility; rebuild "
+            f"{', '.join(p.name for p in plans)} with one `golf-rt build-engine` command"
         )
+    if sidecars[0].version_compatible:
+        LOGGER.warning("version-compatible plans: start tritonserver with %s", VERSION_COMPATIBLE_FLAG)
+    return replace(spec, gpu_profiles=len(sidecars[0].profiles))
 
 
 def _weights_config(spec: RepositorySpec, name: str, part: str) -> ModelConfig:
@@ -151,7 +172,9 @@ def _weights_config(spec: RepositorySpec, name: str, part: str) -> ModelConfig:
         return TensorRTModelConfig(
             **io,
             default_model_filename=model_file_name(spec, part),
-            instance_group=InstanceGroup(count=spec.instances, kind="KIND_GPU"),
+            instance_group=InstanceGroup(
+                count=spec.instances, kind="KIND_GPU", profiles=tuple(range(spec.gpu_profiles))
+            ),
         )
     parameters = {
         "max_pixels": str(spec.max_pixels),
@@ -230,12 +253,13 @@ def write_repository(
     output = Path(output)
     if models is None:
         spec = resolve_precision(spec, checkpoint)
+    folder = Path(models) if models is not None else None
+    sources = {name: _model_source(spec, part, checkpoint, folder) for name, part in _part_models(spec).items()}
+    if spec.target == "gpu":
+        spec = _check_plans(spec, list(sources.values()))
     write_configs(spec, output)
     for name, part in _part_models(spec).items():
-        source = _model_source(spec, part, checkpoint, Path(models) if models is not None else None)
-        if spec.target == "gpu":
-            _check_plan_profile(spec, source)
-        shutil.copy2(source, output / name / "1" / model_file_name(spec, part))
+        shutil.copy2(sources[name], output / name / "1" / model_file_name(spec, part))
     LOGGER.info("wrote %s repository (%s layout) to %s", spec.target, spec.layout, output)
     return output
 

@@ -63,3 +63,31 @@ def test_precisions_here_are_the_providers_of_this_build():
     here = precisions_here()
     assert here["cpu"] == ("fp32", "fp16")
     assert ("cuda" in here) == ("CUDAExecutionProvider" in ort.get_available_providers())
+
+
+def test_tensorrt_provider_gets_the_engine_profiles_and_caches(monkeypatch, tmp_path):
+    from golf_rt.backends.onnxruntime_runner import provider_options
+
+    monkeypatch.setenv("GOLF_RT_CACHE", str(tmp_path))
+    assert provider_options("cpu") == ["CPUExecutionProvider"]
+    (name, options), *rest = provider_options("tensorrt")
+    assert name == "TensorrtExecutionProvider" and rest == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert options["trt_profile_opt_shapes"] == "BLURRY:1x3x256x256,BLURRY:1x3x1080x1920"
+    assert options["trt_profile_max_shapes"] == "BLURRY:4x3x1024x1024,BLURRY:4x3x1920x1920"
+    assert options["trt_engine_cache_enable"] and options["trt_timing_cache_enable"]
+    assert options["trt_engine_cache_path"].startswith(str(tmp_path))
+    assert options["trt_fp16_enable"] is False  # the fp16 files are FP16 already
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("device", ["cuda", "tensorrt"])
+def test_gpu_session_really_runs_on_the_gpu(device, onnx_files, blurry_batch, reference_output):
+    import onnxruntime as ort
+
+    from golf_rt.backends.onnxruntime_runner import PROVIDERS
+
+    if PROVIDERS[device][0] not in ort.get_available_providers():
+        pytest.skip(f"this ONNX Runtime has no {PROVIDERS[device][0]} (pip install '.[gpu-onnxruntime]')")
+    with OnnxRuntimeRunner(onnx_files["fused"], device=device) as runner:
+        assert runner._session.get_providers()[0] == PROVIDERS[device][0]
+        assert abs(runner.deblur(blurry_batch) - reference_output).max() <= 1e-3

@@ -1,14 +1,22 @@
+"""The TensorRT loader and runner: what needs no GPU runs here on real files; the rest is marked gpu."""
+
+import threading
+
 import numpy as np
 import pytest
 
 from golf_rt.environment import cuda_device_count, installed
 from golf_rt.errors import BackendUnavailableError, EngineMismatchError
-from golf_rt.tensorrt_settings import write_sidecar
+from golf_rt.tensorrt_settings import DEFAULT_PROFILES, BuildOptions, Profile, write_sidecar
 from tests.sidecars import sidecar
 
 HAS_GPU = installed("tensorrt") and cuda_device_count() > 0
 gpu = pytest.mark.gpu
 needs_gpu = pytest.mark.skipif(not HAS_GPU, reason="needs an NVIDIA GPU with TensorRT and cuda-python")
+SMALL = (
+    Profile((1, 3, 8, 8), (2, 3, 40, 56), (2, 3, 64, 64)),
+    Profile((1, 3, 8, 8), (1, 3, 96, 128), (1, 3, 128, 128)),
+)
 
 
 def fake_engine(tmp_path, **changes):
@@ -19,17 +27,17 @@ def fake_engine(tmp_path, **changes):
     return engine
 
 
-def test_runner_reads_precision_and_profile_from_the_sidecar_without_a_gpu(tmp_path):
+def test_runner_reads_precision_and_profiles_from_the_sidecar_without_a_gpu(tmp_path):
     from golf_rt.backends.tensorrt_runner import TensorRTRunner
 
     runner = TensorRTRunner(fake_engine(tmp_path))
-    assert runner.precision == "fp16" and runner.profile.max == (4, 3, 720, 1280)
+    assert runner.precision == "fp16" and runner.profiles == DEFAULT_PROFILES
 
 
 def test_missing_engine_or_sidecar(tmp_path):
     from golf_rt.backends.tensorrt_runner import TensorRTRunner
 
-    with pytest.raises(BackendUnavailableError, match="build-engine"):
+    with pytest.raises(BackendUnavailableError, match="build-engine --output"):
         TensorRTRunner(tmp_path / "missing.plan")
     (tmp_path / "lonely.plan").write_bytes(b"x")
     with pytest.raises(EngineMismatchError, match="missing"):
@@ -45,6 +53,41 @@ def test_activation_without_tensorrt_is_one_clear_error(tmp_path):
         runner.deblur(np.zeros((1, 3, 64, 64), np.float32))
 
 
+def test_engine_io_is_checked_against_the_contract():
+    from golf_rt.backends.tensorrt_loader import engine_io_problems
+
+    assert engine_io_problems([("BLURRY", "INPUT", "FLOAT"), ("SHARP", "OUTPUT", "FLOAT")]) == []
+    assert engine_io_problems([("input", "INPUT", "FLOAT"), ("SHARP", "OUTPUT", "HALF")]) == [
+        "no input tensor 'BLURRY'",
+        "unexpected tensor 'input'",
+        "'SHARP' is output HALF, expected output FLOAT",
+    ]
+
+
+class _Config:
+    """The two IBuilderConfig calls `apply_timing_cache` makes, as TensorRT answers them (it needs a GPU here)."""
+
+    def __init__(self, accepts: bool) -> None:
+        self.accepts, self.caches = accepts, []
+
+    def create_timing_cache(self, data: bytes) -> bytes:
+        return data
+
+    def set_timing_cache(self, cache: bytes, ignore_mismatch: bool) -> bool:
+        assert ignore_mismatch is False
+        self.caches.append(cache)
+        return self.accepts or cache == b""
+
+
+def test_a_rejected_timing_cache_is_replaced_by_an_empty_one():
+    from golf_rt.backends.tensorrt_loader import apply_timing_cache
+
+    accepted, rejected, empty = _Config(True), _Config(False), _Config(False)
+    assert apply_timing_cache(accepted, b"timings") and accepted.caches == [b"timings"]
+    assert not apply_timing_cache(rejected, b"timings") and rejected.caches == [b"timings", b""]
+    assert apply_timing_cache(empty, b"") and empty.caches == [b""]
+
+
 @gpu
 @needs_gpu
 def test_engine_from_another_machine_is_refused(tmp_path):
@@ -57,18 +100,65 @@ def test_engine_from_another_machine_is_refused(tmp_path):
 @gpu
 @needs_gpu
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
-def test_built_engine_matches_pytorch(precision, onnx_files, tmp_path, blurry_batch, reference_output):
+def test_built_engine_matches_pytorch_and_picks_its_profile(
+    precision, onnx_files, tmp_path, blurry_batch, reference_output
+):
+    """fp32 within 1e-4 of PyTorch: TF32 (TensorRT's default) would miss it. Two profiles, chosen per shape."""
     from golf_rt.backends import TOLERANCE
-    from golf_rt.backends.tensorrt_runner import TensorRTRunner, engines_from_onnx_dir
-    from golf_rt.tensorrt_settings import BuildOptions, Profile, read_sidecar
+    from golf_rt.backends.tensorrt_runner import TensorRTRunner, engines_from_onnx_files
+    from golf_rt.tensorrt_settings import read_sidecar
 
-    options = BuildOptions(precision, Profile((1, 3, 16, 16), (2, 3, 40, 56), (2, 3, 64, 64)), tmp_path / "t.cache")
-    engines = engines_from_onnx_dir(onnx_files["fused"].parent, tmp_path, 3, options)
-    assert set(engines) == {"fused", "f", "g_unrolled"}
+    options = BuildOptions(precision, SMALL, tmp_path / "t.cache")
+    parts = {part: onnx_files[part] for part in ("fused", "f", "g_unrolled")}
+    engines = engines_from_onnx_files(parts, tmp_path, 3, options)
     assert (tmp_path / "t.cache").stat().st_size > 0
     assert read_sidecar(engines["fused"]).precision == precision
+    large = np.random.default_rng(0).random((1, 3, 120, 100), dtype=np.float32)
     with TensorRTRunner(engines["fused"]) as runner:
         out = runner.deblur(blurry_batch)
-        again = runner.deblur(blurry_batch[:1])  # buffers are reused across shapes
+        assert runner._profile == 0
+        assert runner.deblur(large).shape == large.shape and runner._profile == 1
+        again = runner.deblur(blurry_batch[:1])  # back to profile 0, buffers reused
     assert np.abs(out - reference_output).max() <= TOLERANCE[precision]
-    assert again.shape == (1, *blurry_batch.shape[1:])
+    assert np.abs(again - reference_output[:1]).max() <= TOLERANCE[precision]
+
+
+@gpu
+@needs_gpu
+def test_cached_engine_is_rebuilt_when_stale_and_runs_from_threads(checkpoint_path, cached_onnx, blurry_batch):
+    from golf_rt.backends.tensorrt_runner import runner_for_checkpoint
+    from golf_rt.tensorrt_settings import read_sidecar
+
+    options = BuildOptions("fp32", SMALL)
+    first = runner_for_checkpoint(checkpoint_path, "fused", 3, "fp32", options=options).engine_path
+    built_at = first.stat().st_mtime_ns
+    write_sidecar(first, sidecar(**{**read_sidecar(first).__dict__, "onnx_sha256": "0" * 64}))
+    runner = runner_for_checkpoint(checkpoint_path, "fused", 3, "fp32", options=options)
+    assert runner.engine_path == first and first.stat().st_mtime_ns != built_at
+    expected = runner.deblur(blurry_batch)
+    results = [None] * 4
+
+    def work(i):
+        results[i] = runner.deblur(blurry_batch)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(np.array_equal(r, expected) for r in results)
+    runner.deactivate()
+
+
+@gpu
+@needs_gpu
+def test_version_compatible_engine_loads_and_says_so(onnx_files, tmp_path, blurry_batch):
+    from golf_rt.backends.tensorrt_runner import TensorRTRunner, engine_from_onnx
+    from golf_rt.tensorrt_settings import read_sidecar
+
+    engine = engine_from_onnx(
+        onnx_files["f"], tmp_path / "f_fp32.plan", BuildOptions(profiles=SMALL[:1], version_compatible=True)
+    )
+    assert read_sidecar(engine).version_compatible
+    with TensorRTRunner(engine) as runner:
+        assert runner.deblur(blurry_batch).shape == blurry_batch.shape

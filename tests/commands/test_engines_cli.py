@@ -24,8 +24,10 @@ def test_build_engine_without_a_gpu_is_one_clear_sentence():
 
 
 def test_build_engine_checks_its_options_first():
-    result = golf_rt("build-engine", "--max", "2x3x10")
+    result = golf_rt("build-engine", "--profile", "1x3x4x4:1x3x256x256:2x3x10")
     assert result.returncode == 1 and "NxCxHxW" in result.stderr
+    result = golf_rt("build-engine", "--profile", "1x3x4x4:1x3x256x256")
+    assert result.returncode == 1 and "MIN:OPT:MAX" in result.stderr
 
 
 @pytest.mark.slow

@@ -9,20 +9,18 @@ import pytest
 pytest.importorskip("tritonclient", reason="tritonclient is not installed (pip install -e '.[client]')")
 
 from golf_rt.errors import ConfigurationError  # noqa: E402
-from golf_rt.tensorrt_settings import Sidecar, write_sidecar  # noqa: E402
+from golf_rt.tensorrt_settings import DEFAULT_PROFILES, Profile, write_sidecar  # noqa: E402
 from golf_rt.triton.parser import read_config  # noqa: E402
 from golf_rt.triton.repository import RepositorySpec, cached_repository, write_repository  # noqa: E402
+from tests.sidecars import sidecar  # noqa: E402
 
 
-def _fake_plans(folder: Path, max_batch: int) -> Path:
+def _fake_plans(folder: Path, max_batch: int, **changes) -> Path:
     folder.mkdir()
+    profiles = tuple(Profile(p.min, p.opt, (max_batch, *p.max[1:])) for p in DEFAULT_PROFILES)
     for name in ("fused_x3_fp16.plan", "f_fp16.plan", "g_x3_fp16.plan"):
         (folder / name).write_bytes(b"plan")
-        write_sidecar(folder / name, Sidecar(
-            tensorrt_version="10.13.0", gpu_name="NVIDIA H100", compute_capability="9.0", precision="fp16",
-            profile_min=(1, 3, 64, 64), profile_opt=(1, 3, 256, 256), profile_max=(max_batch, 3, 720, 1280),
-            onnx_sha256="0" * 64, onnx_name=name, build_seconds=1.0, built_at="2025-01-01T00:00:00Z",
-        ))  # fmt: skip
+        write_sidecar(folder / name, sidecar(profiles=profiles, onnx_name=name, **changes.get(name, {})))
     return folder
 
 
@@ -32,13 +30,31 @@ def test_gpu_repository_places_the_plans_named_by_the_configs(tmp_path: Path, la
     repository = write_repository(RepositorySpec(target="gpu", layout=layout), tmp_path / "repo", models=plans)
     for model_dir in (p for p in repository.iterdir() if p.name != "golf" or layout == "fused"):
         config = read_config(model_dir)
-        assert config.max_batch_size == 4
+        assert config.max_batch_size == 4 and config.instance_group.profiles == (0, 1)
         assert (model_dir / "1" / config.default_model_filename).read_bytes() == b"plan"
+
+
+def test_gpu_configs_offer_every_profile_of_the_plans(tmp_path: Path) -> None:
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    for name in ("f_fp16.plan", "g_x3_fp16.plan"):
+        (plans / name).write_bytes(b"plan")
+        write_sidecar(plans / name, sidecar(profiles=DEFAULT_PROFILES[:1], version_compatible=True))
+    repository = write_repository(RepositorySpec(target="gpu"), tmp_path / "repo", models=plans)
+    assert read_config(repository / "golf_f").instance_group.profiles == (0,)
+
+
+def test_gpu_plans_that_disagree_are_refused(tmp_path: Path) -> None:
+    plans = _fake_plans(tmp_path / "plans", max_batch=4, **{"f_fp16.plan": {"version_compatible": True}})
+    with pytest.raises(ConfigurationError, match="must share their profiles and version compatibility"):
+        write_repository(RepositorySpec(target="gpu"), tmp_path / "repo", models=plans)
 
 
 def test_gpu_plan_profile_too_small_for_the_batch_is_refused(tmp_path: Path) -> None:
     plans = _fake_plans(tmp_path / "plans", max_batch=2)
-    with pytest.raises(ConfigurationError, match="built for batches 1..2.*--max-batch-size 2"):
+    with pytest.raises(
+        ConfigurationError, match="built for batches 1..2 .*--max-batch-size 2 or rebuild with a larger --profile"
+    ):
         write_repository(RepositorySpec(target="gpu", layout="fused"), tmp_path / "repo", models=plans)
 
 
