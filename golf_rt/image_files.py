@@ -25,10 +25,8 @@ What is kept, and how:
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import secrets
 import struct
 import threading
 import warnings
@@ -40,6 +38,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from golf_rt.atomic_files import atomic_path
 from golf_rt.contract import MAX_PIXELS
 from golf_rt.errors import InvalidImageError
 from golf_rt.image_arrays import FLOATS, INTEGER_SCALE, check_size, to_uint8
@@ -214,12 +213,12 @@ def save_image(path: str | Path, image: np.ndarray, like: ImageFile | None = Non
     if fmt in ("JPEG", "BMP") and array.ndim == 3 and array.shape[2] in (2, 4):
         raise InvalidImageError(f"{path}: {fmt} cannot store an alpha channel; save as PNG")
     like = like or ImageFile(array)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _replacing(path) as stream:
+    with atomic_path(path) as temporary:
         if array.dtype == np.uint16 and array.ndim == 3:
-            _write_png16(stream, array, like.metadata)
+            with open(temporary, "wb") as stream:
+                _write_png16(stream, array, like.metadata)
         else:
-            Image.fromarray(np.ascontiguousarray(array)).save(stream, fmt, **_save_options(fmt, like, quality))
+            Image.fromarray(np.ascontiguousarray(array)).save(temporary, fmt, **_save_options(fmt, like, quality))
     return path
 
 
@@ -248,20 +247,6 @@ def _save_options(fmt: str, like: ImageFile, quality: int | None) -> dict[str, A
     return options
 
 
-@contextlib.contextmanager
-def _replacing(path: Path):
-    """A binary stream to a temporary file beside `path` that replaces `path` only once it is complete."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    try:
-        with open(temporary, "xb") as stream:  # created as any new file is (umask), never an existing one
-            yield stream
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
 def _write_png16(stream: io.BufferedWriter, array: np.ndarray, metadata: dict[str, Any]) -> None:
     """16-bit colour PNG with pypng, and the ICC profile, EXIF and resolution chunks Pillow would write."""
     import png
@@ -284,6 +269,8 @@ def _write_png16(stream: io.BufferedWriter, array: np.ndarray, metadata: dict[st
 def find_images(inputs: list[str | Path], recursive: bool = False, exclude: Path | None = None) -> list[Path]:
     """Files named directly, plus the image files inside folders (and their subfolders if `recursive`), sorted.
 
+    Inside folders, names that start with a dot are left out (side files, unfinished writes).
+
     `exclude` is a folder left out of the search (the output folder, when it lies inside an input).
     """
     found: list[Path] = []
@@ -302,11 +289,17 @@ def _images_in(folder: Path, recursive: bool, exclude: Path | None) -> list[Path
     files = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(
         p for p in files
-        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not _hidden(p.relative_to(folder))
         and not (exclude and p.resolve().is_relative_to(exclude))
     )  # fmt: skip
 
 
+def _hidden(relative: Path) -> bool:
+    """Dot-files and dot-folders: editors' and systems' side files (`._photo.jpg`), unfinished writes."""
+    return any(part.startswith(".") for part in relative.parts)
+
+
 def subfolders(inputs: list[str | Path]) -> list[Path]:
     """The folders directly inside the input folders: what a search without `recursive` leaves out."""
-    return sorted(p for item in inputs if Path(item).is_dir() for p in Path(item).iterdir() if p.is_dir())
+    folders = [Path(item) for item in inputs if Path(item).is_dir()]
+    return sorted(p for folder in folders for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))

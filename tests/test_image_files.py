@@ -265,7 +265,7 @@ def test_unsavable_arrays_are_refused(tmp_path: Path, image, name, message):
 
 
 def test_find_images_takes_files_and_folders_and_recurses_when_asked(tmp_path: Path):
-    for name in ("b.png", "a.jpg", "notes.txt", "sub/c.tif", "sub/deeper/d.PNG", "out/e.png"):
+    for name in ("b.png", "a.jpg", "notes.txt", "sub/c.tif", "sub/deeper/d.PNG", "out/e.png", "._a.jpg", ".git/f.png"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"")
     single = tmp_path / "b.png"
@@ -275,3 +275,16 @@ def test_find_images_takes_files_and_folders_and_recurses_when_asked(tmp_path: P
     assert found == [tmp_path / "a.jpg", tmp_path / "b.png", tmp_path / "sub/c.tif", tmp_path / "sub/deeper/d.PNG"]
     with pytest.raises(InvalidImageError, match="no such file"):
         find_images([tmp_path / "missing"])
+
+
+def test_writers_in_threads_give_every_file_the_umasks_permissions(tmp_path: Path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    umask = os.umask(0o022)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            paths = list(pool.map(lambda i: save_image(tmp_path / f"{i}.png", RGB8), range(64)))
+        assert os.umask(0o022) == 0o022  # still the process's umask, never left at 0 by a writer
+        assert {path.stat().st_mode & 0o777 for path in paths} == {0o644}
+    finally:
+        os.umask(umask)
