@@ -68,3 +68,13 @@ def test_deblurrer_matches_the_networks_run_directly(
 def test_bad_precision_is_named():
     with pytest.raises(ConfigurationError, match="choose one of"):
         Deblurrer(precision="int4")
+
+
+def test_auto_order_skips_a_backend_for_the_fallback():
+    """Images outside TensorRT's profiles go to the next backend of the order; torch on CUDA comes before the CPUs."""
+    from golf_rt.backends import precisions_here
+    from golf_rt.deblurrer import GPU_ORDER, auto_order
+
+    assert auto_order() == (GPU_ORDER if "cuda" in precisions_here("torch") else AUTO_ORDER)
+    here = [b for b in auto_order() if b in available_backends()]
+    assert auto_backend(skip=(here[0],)) == here[1]

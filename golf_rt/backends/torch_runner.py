@@ -1,13 +1,21 @@
-"""PyTorch: the checkpoint's own modules in eager mode, fp32, on the CPU or a CUDA GPU.
+"""PyTorch: the checkpoint's own modules in eager mode, fp32 on the CPU; fp32, fp16 or bf16 on a CUDA GPU.
 
 The reference every other backend is checked against, and a runner like the others: any part
 (F, one step of G, G unrolled, or the fused model).
+
+On CUDA (the GPU path where TensorRT is not installed; `Deblurrer` then puts it ahead of the CPU
+backends): the model in channels_last at the runner's precision, input and output through pinned
+host memory, cuDNN's autotuner on, and TF32 off for fp32 (PyTorch lets cuDNN use TF32 by
+default), all scoped to the runner's calls and restored after. `cuda_graph=True` captures one
+CUDA graph per input shape on first use and replays it (fewer launches for small images).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +29,32 @@ from golf_rt.extras import require
 from golf_rt.onnx_files import PARTS
 
 DEVICES = ("cpu", "cuda")
+DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
 
 def precisions_here() -> dict[str, tuple[str, ...]]:
-    """fp32 on the CPU, and on CUDA where there is an NVIDIA GPU and this torch build has CUDA.
+    """fp32, fp16 and bf16 on CUDA (first) where torch.cuda.is_available(), and fp32 on the CPU.
 
     torch is imported only on a machine with a GPU, to tell a CUDA build from a CPU one.
     """
     if not installed("torch"):
         return {}
-    found = {"cpu": ("fp32",)}
     if cuda_device_count() and require("torch", "the PyTorch runner").cuda.is_available():
-        found["cuda"] = ("fp32",)
-    return found
+        return {"cuda": ("fp32", "fp16", "bf16"), "cpu": ("fp32",)}
+    return {"cpu": ("fp32",)}
+
+
+@contextlib.contextmanager
+def cuda_settings(torch, precision: str) -> Iterator[None]:
+    """The cuDNN autotuner on and, for fp32, TF32 off, inside the block only; the caller's settings after it."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    if precision == "fp32":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark = saved
 
 
 def module_from_checkpoint(
@@ -53,7 +74,7 @@ def module_from_checkpoint(
 
 
 class TorchRunner(Runner):
-    """One part of the model in PyTorch eager mode."""
+    """One part of the model in PyTorch eager mode (with CUDA graphs on request)."""
 
     name = "torch"
 
@@ -61,35 +82,82 @@ class TorchRunner(Runner):
         self,
         checkpoint: str | Path | None = None,
         iterations: int = DEFAULT_ITERATIONS,
-        device: str = "cpu",
+        device: str | None = None,
         threads: int | None = None,
         precision: str = "fp32",
         part: str = "fused",
+        cuda_graph: bool = False,
     ) -> None:
+        """`device` None: CUDA where this torch has it, else the CPU."""
+        device = device or next(iter(precisions_here()), "cpu")
         if device not in DEVICES:
             raise ConfigurationError(f"torch device must be 'cpu' or 'cuda', got {device!r}")
         if threads is not None and threads < 1:
             raise ConfigurationError(f"threads must be at least 1, got {threads}")
         if part not in PARTS:
             raise ConfigurationError(f"unknown model part {part!r}; choose one of {', '.join(PARTS)}")
+        if cuda_graph and device != "cuda":
+            raise ConfigurationError("cuda_graph=True needs device='cuda'")
         super().__init__(precision, precisions_here().get(device, ()))
         self.checkpoint, self.iterations, self.device, self.threads = checkpoint, iterations, device, threads
-        self.part = part
+        self.part, self.cuda_graph = part, cuda_graph
         self._model = None
+        self._graphs: dict[tuple[int, ...], tuple] = {}
 
     def _activate(self) -> None:
+        torch = require("torch", "the PyTorch runner")
         if self.threads is not None:
-            require("torch", "the PyTorch runner").set_num_threads(self.threads)
-        self._model = module_from_checkpoint(self.checkpoint, self.part, self.iterations, self.device)
+            torch.set_num_threads(self.threads)
+        model = module_from_checkpoint(self.checkpoint, self.part, self.iterations, self.device)
+        if self.device == "cuda":
+            model = model.to(dtype=getattr(torch, DTYPES[self.precision]), memory_format=torch.channels_last)
+        self._model = model
 
     def _deblur(self, batch: np.ndarray) -> np.ndarray:
         torch = sys.modules["torch"]
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", "The given NumPy array is not writable")  # read, never written
-            return self._model(torch.from_numpy(batch).to(self.device)).cpu().numpy()
+            source = torch.from_numpy(batch)
+            if self.device == "cpu":
+                return self._model(source).numpy()
+            with cuda_settings(torch, self.precision):
+                return self._deblur_cuda(torch, source)
+
+    def _deblur_cuda(self, torch, source) -> np.ndarray:
+        dtype = getattr(torch, DTYPES[self.precision])
+        x = source.pin_memory().to("cuda", non_blocking=True).to(dtype).contiguous(memory_format=torch.channels_last)
+        if self.cuda_graph:
+            static_in, static_out, graph = self._graph_for(torch, x)
+            static_in.copy_(x)
+            graph.replay()
+            output = static_out
+        else:
+            output = self._model(x)
+        host = torch.empty(source.shape, dtype=torch.float32, pin_memory=True)
+        host.copy_(output.float(), non_blocking=True)
+        torch.cuda.current_stream().synchronize()
+        return host.numpy()
+
+    def _graph_for(self, torch, x) -> tuple:
+        """The captured (input, output, graph) of this shape: warmed up on a side stream, then captured once."""
+        key = tuple(x.shape)
+        if key not in self._graphs:
+            static_in = x.clone()
+            stream = torch.cuda.Stream()
+            stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(stream):
+                for _ in range(2):
+                    self._model(static_in)
+            torch.cuda.current_stream().wait_stream(stream)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                static_out = self._model(static_in)
+            self._graphs[key] = (static_in, static_out, graph)
+        return self._graphs[key]
 
     def _deactivate(self) -> None:
         self._model = None
+        self._graphs.clear()
 
     def __repr__(self) -> str:
         return f"TorchRunner(part={self.part!r}, device={self.device!r}, precision={self.precision!r})"
