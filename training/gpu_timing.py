@@ -41,6 +41,11 @@ class Timing:
     ms: tuple[float, ...]
     cuda_graph: bool
     iterations: int
+    on_gpu: bool | None = None  # None: as cuda_graph (graphs are only captured on a GPU)
+
+    @property
+    def gpu(self) -> bool:
+        return self.cuda_graph if self.on_gpu is None else self.on_gpu
 
     @property
     def mean(self) -> float:
@@ -105,8 +110,12 @@ def _rounds(run: Callable[[], object], on_gpu: bool, seconds: float, min_rounds:
 
 
 def time_model(model: torch.nn.Module, device: torch.device, sizes: Sequence[tuple[int, int]],
-               precisions: Sequence[str], seconds: float, min_rounds: int = 3) -> list[Timing]:  # fmt: skip
-    """Time `model` (left untouched) at every size and precision, sharing `seconds` between them."""
+               precisions: Sequence[str], seconds: float, min_rounds: int = 3,
+               cuda_graph: bool = True) -> list[Timing]:  # fmt: skip
+    """Time `model` (left untouched) at every size and precision, sharing `seconds` between them.
+
+    On CUDA each call is a CUDA-graph replay, or with `cuda_graph=False` a plain eager call.
+    """
     unknown = [p for p in precisions if p not in PRECISIONS]
     if unknown:
         raise ValueError(f"unknown precision {unknown[0]!r}; choose from {', '.join(PRECISIONS)}")
@@ -121,12 +130,14 @@ def time_model(model: torch.nn.Module, device: torch.device, sizes: Sequence[tup
         net = copy.deepcopy(model).eval().to(device=device, dtype=dtype, memory_format=torch.contiguous_format)
         x = torch.rand((1, 3, h, w), generator=torch.Generator().manual_seed(0)).to(device=device, dtype=dtype)
         with torch.no_grad(), exact_fp32(precision == "fp32"):
-            run = _graphed(net, x) if on_gpu else partial(net, x)
-            if not on_gpu:
-                run()  # first-call allocations
+            graphed = on_gpu and cuda_graph
+            run = _graphed(net, x) if graphed else partial(net, x)
+            if not graphed:
+                for _ in range(3 if on_gpu else 1):  # first-call allocations, cuDNN's choices
+                    run()
             ms = _rounds(run, on_gpu, share - (time.monotonic() - began), min_rounds)
         iterations = int(getattr(model, "iterations", DEFAULT_ITERATIONS))
-        timings.append(Timing((h, w), precision, tuple(ms), on_gpu, iterations))
+        timings.append(Timing((h, w), precision, tuple(ms), on_gpu and cuda_graph, iterations, on_gpu))
         del net, x, run
         if on_gpu:
             torch.cuda.empty_cache()
@@ -159,10 +170,10 @@ def _pytest_stats(ms: Sequence[float]) -> dict:
 
 def label(timing: Timing) -> str:
     """The path's name in the report, e.g. "golf-rt torch cuda fp32 (TF32 off, CUDA graph)"."""
-    notes = (["TF32 off"] if timing.cuda_graph and timing.precision == "fp32" else []) + (
+    notes = (["TF32 off"] if timing.gpu and timing.precision == "fp32" else []) + (
         ["CUDA graph"] if timing.cuda_graph else []
     )
-    kind = "cuda" if timing.cuda_graph else "cpu"
+    kind = "cuda" if timing.gpu else "cpu"
     return f"golf-rt torch {kind} {timing.precision}" + (f" ({', '.join(notes)})" if notes else "")
 
 
@@ -175,14 +186,14 @@ def result_document(timings: Sequence[Timing], checkpoint: Path, note: str) -> d
     benchmarks = []
     for timing in timings:
         h, w = timing.size
-        kind = "cuda" if timing.cuda_graph else "cpu"
-        name = f"gpu_run[torch-{kind}-{timing.precision}-{h}x{w}]"
+        kind = "cuda" if timing.gpu else "cpu"
+        name = f"gpu_run[torch-{kind}-{timing.precision}-{h}x{w}{'-graph' if timing.cuda_graph else ''}]"
         extra = {
             "label": label(timing), "backend": "torch", "precision": timing.precision, "route": "in-process",
             "part": "fused", "shape": [1, 3, h, w], "golf_rt_schema": SCHEMA, "iterations": timing.iterations,
-            "device": device_name(timing.cuda_graph), "device_kind": "gpu" if timing.cuda_graph else "cpu",
+            "device": device_name(timing.gpu), "device_kind": "gpu" if timing.gpu else "cpu",
             **identity, "quick": False, "rounds": len(timing.ms), "ms": _stats(timing.ms),
-            "cuda_graph": timing.cuda_graph, "timer": "cuda events" if timing.cuda_graph else "perf_counter",
+            "cuda_graph": timing.cuda_graph, "timer": "cuda events" if timing.gpu else "perf_counter",
         }  # fmt: skip
         options = {"timer": extra["timer"], "warmup": True, "min_rounds": 1, "disable_gc": False}
         benchmarks.append({"group": f"full model {h}x{w}", "name": name, "fullname": f"training/gpu_timing.py::{name}",

@@ -1,0 +1,49 @@
+"""GPU latency of the PyTorch path: F + G x3 at 1x3x256x256 and 1x3x720x1280, fp32 (TF32 off), fp16 and bf16,
+with and without CUDA graphs, as a result file `golf-rt report` reads (the layout of benchmarks/conftest.py).
+
+    PYTHONPATH=. python benchmarks/gpu_torch.py --output $OUT/gpu_torch.json --seconds 60
+
+The timing itself is `training.gpu_timing.time_model` (CUDA events, one image per call). Without a
+GPU it exits with code 2 and a sentence; the report's GPU rows then stay "not measured".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, required=True, help="Result JSON file for `golf-rt report`.")
+    parser.add_argument("--seconds", type=float, default=60.0, help="Time shared between all cases.")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="Checkpoint; default: the shipped one.")
+    parser.add_argument("--sizes", default="256x256,720x1280", help="HxW[,HxW...].")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from golf_rt import checkpoint
+    from training.gpu_timing import markdown, result_document, time_model
+
+    if not torch.cuda.is_available():
+        print("no CUDA device here (or this torch has no CUDA): nothing measured", file=sys.stderr)
+        return 2
+    sizes = [tuple(int(v) for v in item.split("x")) for item in args.sizes.split(",")]
+    model = checkpoint.load(args.checkpoint)
+    device = torch.device("cuda")
+    timings = []
+    for graphs in (True, False):
+        timings += time_model(model, device, sizes, ("fp32", "fp16", "bf16"), args.seconds / 2, cuda_graph=graphs)
+    path = checkpoint.resolve(args.checkpoint)
+    document = result_document(timings, path, "benchmarks/gpu_torch.py: PyTorch on CUDA, with and without graphs")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    print(markdown(timings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

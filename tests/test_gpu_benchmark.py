@@ -1,0 +1,36 @@
+"""benchmarks/gpu_torch.py: one sentence and exit code 2 without a GPU; a report file on one."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch", reason="the GPU benchmark times the PyTorch model")
+import torch  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "benchmarks/gpu_torch.py", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env={"PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_without_a_gpu_nothing_is_measured(tmp_path):
+    result = run("--output", str(tmp_path / "gpu.json"))
+    assert result.returncode == 2 and "nothing measured" in result.stderr
+    assert not (tmp_path / "gpu.json").exists()
+
+
+@pytest.mark.gpu
+def test_gpu_results_are_a_report_file(tmp_path):
+    from golf_rt.report.results import load_result_file
+
+    result = run("--output", str(tmp_path / "gpu.json"), "--seconds", "10", "--sizes", "64x64")
+    assert result.returncode == 0, result.stderr
+    labels = {r.label for r in load_result_file(tmp_path / "gpu.json").results}
+    assert "golf-rt torch cuda fp32 (TF32 off, CUDA graph)" in labels and "golf-rt torch cuda bf16" in labels
+    assert json.loads((tmp_path / "gpu.json").read_text())["benchmarks"][0]["extra_info"]["device_kind"] == "gpu"
