@@ -23,6 +23,11 @@ def _sizes(results: list[Result]) -> list[str]:
     return sorted(sizes, key=lambda s: (s != "256x256", [int(v) for v in s.split("x")]))
 
 
+def on_gpu(result: Result) -> bool:
+    """Whether a result ran on a GPU: TensorRT, or a path labelled cuda (PyTorch on CUDA)."""
+    return result.backend == "tensorrt" or " cuda " in f"{result.label} "
+
+
 def report_markdown(files: list[ResultFile], chart_name: str | None = None) -> str:
     """The whole report as Markdown: sources, Tables 4, 5, 3, peers, every result."""
     results = [r for f in files for r in f.results]
@@ -31,6 +36,8 @@ def report_markdown(files: list[ResultFile], chart_name: str | None = None) -> s
         quick = " (quick mode: not measurements)" if any(r.quick for r in f.results) else ""
         note = f". {f.note}" if f.note else ""
         lines.append(f"- `{f.path.name}`: {f.machine}, {f.date or 'undated'}, {len(f.results)} results{quick}{note}")
+    if not any(on_gpu(r) for r in results):
+        lines.append("- GPU (TensorRT, PyTorch on CUDA): not measured; `benchmarks/gpu_torch.py` on a GPU makes a file")
     sections = [("\n".join(lines) + "\n", "")]
     for size in _sizes(results):
         title = f"Table 4: full model (F + G x3), one 1x3x{size} image"

@@ -21,3 +21,10 @@ def test_a_two_device_report_has_every_table_and_its_sources(tmp_path):
     assert "![latency per device and path](latency.png)" in markdown
     assert "quick mode" not in markdown  # neither file is from quick mode
     assert "results. Made-up numbers for the report tests; not a measurement." in markdown
+
+
+def test_gpu_rows_are_marked_not_measured_until_a_gpu_file_is_given(tmp_path):
+    cpu_only = write_report([CPU_SAMPLE], tmp_path / "cpu")["markdown"].read_text()
+    assert "- GPU (TensorRT, PyTorch on CUDA): not measured; `benchmarks/gpu_torch.py`" in cpu_only
+    both = write_report([CPU_SAMPLE, GPU_SAMPLE], tmp_path / "both")["markdown"].read_text()
+    assert "not measured" not in both
