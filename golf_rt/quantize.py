@@ -11,7 +11,9 @@ calibrated on what G sees: F's output on those images.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 import warnings
 from pathlib import Path
 
@@ -72,7 +74,8 @@ def int8_onnx_from_onnx(
     inputs = calibration_inputs() if inputs is None else inputs
     model = onnx.load(str(source))
     logger.info("quantising %s on %d calibration images", source.name, len(inputs))
-    with warnings.catch_warnings():
+    # NNCF draws its progress bar on stdout, which belongs to the command's table: move it to stderr
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
         warnings.simplefilter("ignore")
         quantized = nncf.quantize(
             model, nncf.Dataset(inputs, lambda x: {INPUT_NAME: x}), subset_size=len(inputs), fast_bias_correction=True

@@ -142,6 +142,8 @@ def create_runner(
     if precision == AUTO:
         from golf_rt.backends.precision_table import auto_precision
 
-        precision = auto_precision(backend, checkpoint, iterations).precision
+        of_file = getattr(module, "precisions_of_file", None)  # a given file may run only some precisions
+        allowed = of_file(options["onnx_path"]) if of_file and options.get("onnx_path") else None
+        precision = auto_precision(backend, checkpoint, iterations, allowed=allowed).precision
     check_precision(backend, precision, options.get("device"))
     return module.runner_for_checkpoint(checkpoint, part, iterations, precision, **options)

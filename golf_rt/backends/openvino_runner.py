@@ -1,4 +1,7 @@
-"""OpenVINO on the CPU: fp32, and bf16 on processors with native bf16 (AVX512-BF16 or AMX).
+"""OpenVINO on the CPU: fp32, bf16 on processors with native bf16 (AVX512-BF16 or AMX), int8 with VNNI/AMX.
+
+int8 runs a different file: the NNCF-quantised `*_int8.onnx` (`golf_rt.quantize`), whose
+convolutions OpenVINO executes in int8 while Instance Norm stays in fp32.
 
 OpenVINO picks bf16 by itself on such processors, so fp32 is asked for explicitly through
 INFERENCE_PRECISION_HINT. The latency hint with one stream puts every core on one image.
@@ -17,20 +20,29 @@ import numpy as np
 
 from golf_rt.backends.base import Runner
 from golf_rt.contract import DEFAULT_ITERATIONS
-from golf_rt.environment import cpu_has_native_bf16, installed
+from golf_rt.environment import cpu_flags, cpu_has_native_bf16, installed
 from golf_rt.errors import ConfigurationError
 from golf_rt.extras import require
 from golf_rt.onnx_files import find_onnx
 
 HINTS = ("LATENCY", "THROUGHPUT")
-_OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}
+_OV_PRECISION = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}  # int8: the float parts of a quantised file
+INT8_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
+INT8_SUFFIX = "_int8"
 
 
 def precisions_here() -> dict[str, tuple[str, ...]]:
-    """The CPU: fp32, and bf16 where the CPU computes it natively (elsewhere it is emulated and slow)."""
+    """The CPU: fp32; bf16 and int8 where the CPU computes them natively (elsewhere they are emulated and slow)."""
     if not installed("openvino"):
         return {}
-    return {"cpu": ("fp32", "bf16") if cpu_has_native_bf16() else ("fp32",)}
+    native = ("bf16",) if cpu_has_native_bf16() else ()
+    native += ("int8",) if INT8_FLAGS & cpu_flags() else ()
+    return {"cpu": ("fp32", *native)}
+
+
+def precisions_of_file(onnx_path: str | Path) -> tuple[str, ...]:
+    """What one ONNX file can run at: a quantised `*_int8.onnx` only int8, an fp32 file the float precisions."""
+    return ("int8",) if Path(onnx_path).stem.endswith(INT8_SUFFIX) else ("fp32", "bf16")
 
 
 def compile_config(
@@ -93,6 +105,11 @@ class OpenVinoRunner(Runner):
         ov = require("openvino", "the OpenVINO runner")
 
         self._core = ov.Core()
+        if self.precision not in precisions_of_file(self.onnx_path):
+            raise ConfigurationError(
+                f"{self.onnx_path.name} runs at {', '.join(precisions_of_file(self.onnx_path))}, not {self.precision}"
+                + ("; golf-rt quantize makes the *_int8.onnx files" if self.precision == "int8" else "")
+            )
         if self.shape_cache == 0:
             self._requests[None] = self._compile(None)
 
@@ -127,5 +144,11 @@ def runner_for_checkpoint(
     onnx_path: str | Path | None = None,
     **options: Any,
 ) -> OpenVinoRunner:
-    """A runner on `onnx_path`, or on the checkpoint's fp32 ONNX file of `part` (OpenVINO lowers it to `precision`)."""
-    return OpenVinoRunner(onnx_path or find_onnx(part, iterations, checkpoint), precision, **options)
+    """A runner on `onnx_path`, or on the checkpoint's ONNX file of `part` for `precision`.
+
+    OpenVINO lowers an fp32 file to bf16 itself; int8 needs the quantised file, which `find_onnx`
+    makes (NNCF) when it is neither shipped nor cached.
+    """
+    if onnx_path is None:
+        onnx_path = find_onnx(part, iterations, checkpoint, int8=precision == "int8")
+    return OpenVinoRunner(onnx_path, precision, **options)

@@ -119,20 +119,31 @@ def write_table(
 
 
 def auto_precision(
-    backend: str, checkpoint: str | Path | None = None, iterations: int = DEFAULT_ITERATIONS, device: str | None = None
+    backend: str,
+    checkpoint: str | Path | None = None,
+    iterations: int = DEFAULT_ITERATIONS,
+    device: str | None = None,
+    allowed: tuple[str, ...] | None = None,
 ) -> AutoChoice:
-    """The fastest precision `backend` runs here on `device` (None: its preferred one) within the budget."""
+    """The fastest precision `backend` runs here on `device` (None: its preferred one) within the budget.
+
+    `allowed` narrows the choice to what a given model file can run (an fp32 ONNX file cannot run int8).
+    """
     from golf_rt.backends import precisions_here
 
     by_device = precisions_here(backend)
     runs = by_device.get(device or next(iter(by_device), ""), ())
+    runs = tuple(p for p in runs if allowed is None or p in allowed)
+    reference = "fp32" if allowed is None or "fp32" in allowed else allowed[0]
     table = read_table(checkpoint, iterations)
     if table is None:
-        return AutoChoice(backend, "fp32", "no measured precision table for this checkpoint: fp32, the reference")
+        return AutoChoice(backend, reference, f"no measured precision table for this checkpoint: {reference}")
     rows = [row for row in measured_rows(table) if row.backend == backend and row.precision in runs]
     good = [row for row in rows if row.within_budget]
     if not good:
-        return AutoChoice(backend, "fp32", f"the table has no {backend} precision runnable here within budget: fp32")
+        return AutoChoice(
+            backend, reference, f"the table has no {backend} precision runnable here within budget: {reference}"
+        )
     best = min(good, key=lambda row: row.median_ms)
     others = ", ".join(f"{r.precision} {r.median_ms:.0f} ms ({r.psnr_delta:+.4f} dB)" for r in rows if r is not best)
     reason = (

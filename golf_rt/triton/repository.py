@@ -127,7 +127,7 @@ def model_file_name(spec: RepositorySpec, part: str) -> str:
     from golf_rt.tensorrt_settings import engine_file_name
 
     return (
-        onnx_file_name(part, spec.iterations)
+        onnx_file_name(part, spec.iterations, int8=spec.precision == "int8")
         if spec.target == "cpu"
         else engine_file_name(part, spec.iterations, "fp16")
     )
@@ -223,7 +223,7 @@ def _model_source(spec: RepositorySpec, part: str, checkpoint: str | Path | None
             raise ConfigurationError(f"{models} has no {name}; the {spec.target} {spec.layout} repository needs it")
         return models / name
     if spec.target == "cpu":
-        return find_onnx(part, spec.iterations, checkpoint)
+        return find_onnx(part, spec.iterations, checkpoint, int8=spec.precision == "int8")
     raise ConfigurationError(
         f"the gpu repository needs TensorRT plan {name}; build plans on the GPU machine with "
         f"`golf-rt build-engine --fp16` and pass their folder with --models"
@@ -272,7 +272,8 @@ def cached_repository(spec: RepositorySpec | None = None, checkpoint: str | Path
     spec = resolve_precision(spec or RepositorySpec(), checkpoint)
     if spec.target != "cpu":
         raise ConfigurationError("only a cpu repository can be built and cached here; gpu plans come from build-engine")
-    files = sorted(str(find_onnx(part, spec.iterations, checkpoint)) for part in _part_models(spec).values())
+    int8 = spec.precision == "int8"
+    files = sorted(str(find_onnx(part, spec.iterations, checkpoint, int8=int8)) for part in _part_models(spec).values())
     digest = hashlib.sha256()
     digest.update(json.dumps([asdict(spec), __version__], sort_keys=True).encode())
     for path in files:

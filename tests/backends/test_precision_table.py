@@ -70,5 +70,5 @@ def test_a_table_decides_only_for_its_own_checkpoint(checkpoint_path, cached_onn
 
 
 def test_unknown_precision_lists_every_precision_and_auto():
-    with pytest.raises(ConfigurationError, match="choose one of fp32, fp16, bf16, auto"):
+    with pytest.raises(ConfigurationError, match="choose one of fp32, fp16, bf16, int8, auto"):
         create_runner("onnxruntime", "int4")

@@ -30,7 +30,7 @@ def test_unknown_or_unavailable_choices_are_named(checkpoint_path):
     with pytest.raises(ConfigurationError, match="choose one of"):
         create_runner("tflite")
     with pytest.raises(ConfigurationError, match="choose one of"):
-        create_runner("torch", "int8")
+        create_runner("torch", "int4")
     with pytest.raises(BackendUnavailableError, match="this machine offers cpu: fp32"):
         create_runner("torch", "fp16", checkpoint=checkpoint_path)
 

@@ -44,12 +44,14 @@ def test_export_writes_the_files(checkpoint_path, tmp_path):
 def test_verify_prints_one_table_and_writes_json_and_markdown(checkpoint_path, cached_onnx, tmp_path):
     args = ["verify", "--checkpoint", str(checkpoint_path), "--size", "32", "--crops", "1"]
     result = golf_rt(*args, "--json", str(tmp_path / "v.json"), "--markdown", str(tmp_path / "v.md"))
-    # The tiny model loses under 0.01 dB at any precision here, against a 0.05 dB budget: exit 0, not 2.
+    # The tiny model loses under 0.01 dB at any float precision here and int8 stays within the
+    # 0.05 dB budget: exit 0, not 2.
     assert result.returncode == 0, result.stderr
     assert "over the" not in result.stderr
     assert result.stdout.splitlines()[0].split()[:2] == ["backend", "precision"]
     rows = json.loads((tmp_path / "v.json").read_text())
     assert rows[0]["backend"] == "torch" and rows[0]["psnr_vs_reference"] is None
-    assert all(r["within_budget"] and abs(r["psnr_delta"]) < 0.01 for r in rows)
+    assert all(r["within_budget"] for r in rows)
+    assert all(abs(r["psnr_delta"]) < 0.01 for r in rows if r["precision"] != "int8")
     assert {(r["backend"], r["precision"]) for r in rows} >= {("onnxruntime", "fp32"), ("onnxruntime", "fp16")}
     assert (tmp_path / "v.md").read_text().startswith("| backend |")
