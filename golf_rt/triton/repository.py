@@ -249,10 +249,15 @@ def write_repository(
 
     Model files come from the folder `models` when given (output of `golf-rt export` or
     `golf-rt build-engine`), else for cpu from `checkpoint` (None = shipped, exported if needed).
+    A cpu "auto" precision is resolved from the checkpoint's measured table; for files from a
+    folder with no checkpoint named, nothing was measured, so it is fp32.
     """
     output = Path(output)
-    if models is None:
+    if models is None or checkpoint is not None:
         spec = resolve_precision(spec, checkpoint)
+    elif spec.target == "cpu" and spec.precision == "auto":  # no measured table says what those files may lose
+        LOGGER.info("auto precision for model files from %s: fp32, as no measured table covers them", models)
+        spec = replace(spec, precision="fp32")
     folder = Path(models) if models is not None else None
     sources = {name: _model_source(spec, part, checkpoint, folder) for name, part in _part_models(spec).items()}
     if spec.target == "gpu":
