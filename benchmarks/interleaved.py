@@ -33,6 +33,7 @@ def _paths() -> dict[str, tuple[str, str, Callable[[np.ndarray], np.ndarray]]]:
     path = str(find_onnx("fused", ITERATIONS))
     default = Deblurrer()
     fp32 = create_runner(default.backend, "fp32").activate()
+    bf16 = create_runner("openvino", "bf16").activate() if default.precision == "int8" else None
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     core = ov.Core()
     plain = core.compile_model(path, "CPU").create_infer_request()
@@ -51,6 +52,7 @@ def _paths() -> dict[str, tuple[str, str, Callable[[np.ndarray], np.ndarray]]]:
         ),
         f"golf-rt {default.backend} fp32 (explicit `--precision fp32`)": (default.backend, "fp32", fp32.deblur),
         "plain OpenVINO, f32 hint only": ("openvino", "fp32", lambda x: plain_f32.infer({0: x})[0].copy()),
+        **({"golf-rt openvino bf16 (explicit `--precision bf16`)": ("openvino", "bf16", bf16.deblur)} if bf16 else {}),
     }  # fmt: skip
 
 
