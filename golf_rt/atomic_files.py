@@ -7,32 +7,61 @@ half-written one, because `os.replace` within one folder is atomic on POSIX and 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from golf_rt.errors import OutputError
+
+WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
+"""What the place written to does (full, read-only, forbidden), as opposed to a bug of ours."""
+_UMASK_LOCK = threading.Lock()
+
+
+def writable_folder(folder: str | Path) -> Path:
+    """`folder`, made if needed and proven writable by a probe file, before any work: else OutputError."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} exists and is not a folder; choose a folder for the results")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".golf-rt-probe-", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot write results there ({exc.strerror or exc})") from exc
+    return folder
+
 
 @contextlib.contextmanager
 def atomic_path(destination: str | Path) -> Iterator[Path]:
-    """A temporary path to write; it becomes `destination` when the block ends without an error."""
+    """A temporary path to write; it becomes `destination` when the block ends without an error.
+
+    The folder being missing, read-only or full becomes an OutputError naming `destination`.
+    """
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(
-        prefix=f".{destination.name}.", suffix=f".partial{destination.suffix}", dir=destination.parent
-    )
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(
+            prefix=f".{destination.name}.", suffix=f".partial{destination.suffix}", dir=destination.parent
+        )
+    except OSError as exc:
+        raise OutputError(f"cannot write {destination} ({exc.strerror or exc})") from exc
     os.close(handle)
     temporary = Path(name)
     try:
         yield temporary
         temporary.chmod(0o666 & ~_umask())  # mkstemp makes 0600; a plain open() would honour the umask
         os.replace(temporary, destination)
+    except OSError as exc:
+        if exc.errno not in WRITE_FAILURES:
+            raise
+        raise OutputError(f"cannot write {destination} ({exc.strerror or exc}); nothing was written") from exc
     finally:
         temporary.unlink(missing_ok=True)
-
-
-_UMASK_LOCK = threading.Lock()
 
 
 def _umask() -> int:

@@ -41,8 +41,10 @@ Norm is global, so an image is never tiled, and its memory grows with its pixels
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 """Every precision some backend can run; each backend says which of them it runs here."""
-TOLERANCE = {"fp32": 1e-4, "fp16": 5e-2, "bf16": 1e-1, "int8": 2e-1}
+TOLERANCE = {"fp32": 1e-4, "fp16": 5e-2, "bf16": 1e-1, "int8": 5e-1}
 """Largest absolute difference from the fp32 PyTorch reference expected at each precision;
-an export must match PyTorch within the fp32 one before it is kept."""
+an export must match PyTorch within the fp32 one before it is kept. int8's worst pixel can be
+far off where calibration saw no such input (the shipped model: 0.03); what it costs on average
+is what the PSNR budget below judges."""
 PSNR_BUDGET_DB = 0.05
 """Deblurring PSNR (dB) that a reduced precision may cost against the fp32 reference."""

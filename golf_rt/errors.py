@@ -58,6 +58,10 @@ class ExportError(GolfError):
     """An exported model failed its checks or does not match PyTorch."""
 
 
+class OutputError(GolfError):
+    """A result cannot be written where asked (missing, read-only, full disk); nothing half-written is left."""
+
+
 class InferenceError(GolfError):
     """A backend failed while running a batch that passed validation."""
 

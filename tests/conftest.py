@@ -83,6 +83,15 @@ def cached_onnx(checkpoint_path: Path, onnx_files: dict[str, Path]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for path in onnx_files.values():
         shutil.copy(path, folder / path.name)
+    if installed("nncf"):  # int8 files from a small calibration set: seconds, not the minute of the default
+        from golf_rt.onnx_files import onnx_file_name
+        from golf_rt.quantize import G_PARTS, calibration_inputs, f_outputs, int8_onnx_from_onnx
+
+        inputs = calibration_inputs(4, 64)
+        g_inputs = f_outputs(folder / "f.onnx", inputs)
+        for part, path in onnx_files.items():
+            destination = folder / onnx_file_name(part, 3, int8=True)
+            int8_onnx_from_onnx(path, destination, g_inputs if part in G_PARTS else inputs)
     return folder
 
 

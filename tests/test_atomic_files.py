@@ -7,7 +7,8 @@ import stat
 
 import pytest
 
-from golf_rt.atomic_files import atomic_path, write_bytes_atomically
+from golf_rt.atomic_files import atomic_path, writable_folder, write_bytes_atomically
+from golf_rt.errors import OutputError
 
 
 def test_a_finished_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -35,3 +36,28 @@ def test_the_written_file_honours_the_umask_like_a_plain_open(tmp_path):
     finally:
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "a.bin").stat().st_mode) == 0o644
+
+
+def test_a_full_disk_while_writing_is_an_output_error_and_keeps_the_old_file(tmp_path):
+    import errno
+
+    target = tmp_path / "config.pbtxt"
+    target.write_bytes(b"good")
+    with pytest.raises(OutputError, match=r"\(No space left on device\); nothing was written"):
+        with atomic_path(target) as temporary:
+            temporary.write_bytes(b"ha")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert target.read_bytes() == b"good"
+    assert [p.name for p in tmp_path.iterdir()] == ["config.pbtxt"]
+
+
+def test_a_folder_that_cannot_hold_files_is_an_output_error(tmp_path):
+    with pytest.raises(OutputError, match="/proc/golf-rt-test"):
+        writable_folder("/proc/golf-rt-test")
+    with pytest.raises(OutputError, match="cannot write /proc/golf-rt-test/a.bin"):
+        write_bytes_atomically("/proc/golf-rt-test/a.bin", b"x")
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(OutputError, match="exists and is not a folder"):
+        writable_folder(tmp_path / "file")
+    assert writable_folder(tmp_path / "new" / "deep").is_dir()
+    assert list((tmp_path / "new" / "deep").iterdir()) == []

@@ -4,12 +4,19 @@ The base class validates a batch before a backend sees it, so every backend reje
 with the same `InvalidImageError`, and refuses a precision its backend does not run here.
 Runners are context managers: entering loads the model through the backend's loader (module,
 session, compiled model, engine), leaving frees it; `deblur` activates on first use too.
+
+A runner may be shared by threads. Calls are serialised unless the backend declares that its
+runtime runs concurrent calls safely (`concurrent_calls`: ONNX Runtime's `InferenceSession.run`
+is); an OpenVINO infer request, a TensorRT context or a CUDA graph serves one call at a time.
+On the CPU one call already keeps every core busy (latency hint), so serialising costs nothing.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import logging
+import threading
 from typing import ClassVar
 
 import numpy as np
@@ -45,6 +52,8 @@ class Runner(abc.ABC):
     """Deblurs batches with one backend at one precision."""
 
     name: ClassVar[str]
+    concurrent_calls: ClassVar[bool] = False
+    """Whether the runtime object runs calls from several threads at once safely."""
 
     def __init__(self, precision: str = "fp32", runs_here: tuple[str, ...] = ("fp32",)) -> None:
         """`runs_here`: what the backend's `precisions_here()` offers on the runner's device.
@@ -59,23 +68,26 @@ class Runner(abc.ABC):
             )
         self.precision = precision
         self._active = False
+        self._lock = threading.RLock()
 
     @property
     def is_active(self) -> bool:
         return self._active
 
     def activate(self) -> Runner:
-        """Load the model; idempotent."""
-        if not self._active:
-            self._activate()
-            self._active = True
+        """Load the model; idempotent, and once only when threads race to the first call."""
+        with self._lock:
+            if not self._active:
+                self._activate()
+                self._active = True
         return self
 
     def deactivate(self) -> None:
-        """Free the model; idempotent."""
-        if self._active:
-            self._deactivate()
-            self._active = False
+        """Free the model; idempotent; waits for a call in progress."""
+        with self._lock:
+            if self._active:
+                self._deactivate()
+                self._active = False
 
     def deblur(self, batch: np.ndarray) -> np.ndarray:
         """N x 3 x H x W float32 in [0, 1] -> N x 3 x H x W float32 (not clipped).
@@ -86,7 +98,8 @@ class Runner(abc.ABC):
         batch = validate_batch(batch)
         self.activate()
         try:
-            return self._deblur(batch)
+            with contextlib.nullcontext() if self.concurrent_calls else self._lock:
+                return self._deblur(batch)
         except GolfError:
             raise
         except self._runtime_errors() as exc:

@@ -132,6 +132,7 @@ class OnnxRuntimeRunner(Runner):
     """
 
     name = "onnxruntime"
+    concurrent_calls = True  # InferenceSession.run is thread-safe
 
     def __init__(self, onnx_path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
         self.onnx_path = Path(onnx_path)

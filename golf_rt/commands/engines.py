@@ -16,9 +16,10 @@ def export(
     output: Path = typer.Option(Path("onnx"), "--output", "-o", help="Folder for the ONNX files."),
 ) -> None:
     """Write f.onnx, g.onnx, g_x{N}.onnx and fused_x{N}.onnx, each verified against PyTorch."""
+    from golf_rt.atomic_files import writable_folder
     from golf_rt.export import export_onnx
 
-    for part, path in export_onnx(checkpoint, iterations, output).items():
+    for part, path in export_onnx(checkpoint, iterations, writable_folder(output)).items():
         typer.echo(f"{part:11s} {path}")
 
 
@@ -69,6 +70,7 @@ def verify(
     ),
 ) -> None:
     """Every available backend/precision against fp32 PyTorch on held-out validation pairs."""
+    from golf_rt.atomic_files import writable_folder, write_bytes_atomically
     from golf_rt.backends.precision_table import write_table as write_precision_table
     from golf_rt.verify import (
         PSNR_BUDGET_DB,
@@ -79,14 +81,17 @@ def verify(
         verify_backends,
     )
 
+    for out in (json_out, markdown_out):  # before the minutes of measuring
+        if out is not None:
+            writable_folder(out.parent)
     rows = verify_backends(checkpoint, iterations, crops, size)
     typer.echo(rows_to_table(rows))
     if write_table:
         typer.echo(f"precision table: {write_precision_table(rows_to_measured(rows), checkpoint, iterations)}")
     if json_out:
-        json_out.write_text(rows_to_json(rows) + "\n")
+        write_bytes_atomically(json_out, (rows_to_json(rows) + "\n").encode())
     if markdown_out:
-        markdown_out.write_text(rows_to_markdown(rows))
+        write_bytes_atomically(markdown_out, rows_to_markdown(rows).encode())
     over = [f"{r.backend} {r.precision}" for r in rows if not r.within_budget]
     if over:
         typer.echo(f"over the {PSNR_BUDGET_DB} dB budget: {', '.join(over)}", err=True)

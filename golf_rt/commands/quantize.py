@@ -21,9 +21,12 @@ def quantize(
     size: int = typer.Option(256, min=32, help="Calibration image side in pixels."),
 ) -> None:
     """Write f_int8, g_int8, g_x{N}_int8 and fused_x{N}_int8.onnx: int8 convolutions, float norms."""
+    from golf_rt.atomic_files import writable_folder
     from golf_rt.onnx_files import find_onnx, onnx_file_name
     from golf_rt.quantize import G_PARTS, calibration_inputs, f_outputs, int8_onnx_from_onnx
 
+    if output is not None:
+        writable_folder(output)
     inputs = calibration_inputs(images, size)
     g_inputs = f_outputs(find_onnx("f", iterations, checkpoint), inputs)
     for part in PARTS:

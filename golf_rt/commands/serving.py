@@ -27,8 +27,10 @@ def repository(
     configs_only: bool = typer.Option(False, "--configs-only", help="Write configs and model.py, no model files."),
 ) -> None:
     """Write a Triton model repository whose public model `golf` takes BLURRY and returns SHARP."""
+    from golf_rt.atomic_files import writable_folder
     from golf_rt.triton.repository import RepositorySpec, write_configs, write_repository
 
+    writable_folder(output)
     spec = RepositorySpec(
         target=target, iterations=iterations, layout=layout, ensemble_style=ensemble_style,
         runtime=runtime, precision=precision, threads=threads, max_batch_size=max_batch_size,
@@ -51,7 +53,9 @@ def serve(
     precision: str = typer.Option("auto", help="Precision of the default repository: auto, fp32, fp16 or bf16."),
     timeout: float = typer.Option(180.0, help="Seconds to wait for the model to be ready."),
     api_key: str | None = typer.Option(
-        None, envvar="GOLF_RT_API_KEY", show_default=False,
+        None,
+        envvar="GOLF_RT_API_KEY",
+        show_default=False,
         help="Key every request but health must send (golf-api-key header); required with a --host beyond loopback.",
     ),  # fmt: skip
     restart: bool = typer.Option(True, help="Start the server again when it dies (with backoff)."),

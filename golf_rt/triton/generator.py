@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from golf_rt.atomic_files import write_bytes_atomically
 from golf_rt.triton.config import (
     DynamicBatching,
     EnsembleConfig,
@@ -109,5 +110,5 @@ def write_config(config: ModelConfig, repository: str | Path) -> Path:
     """Write `<repository>/<model name>/config.pbtxt` and return its path."""
     path = Path(repository) / config.name / CONFIG_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(pbtxt_from_config(config))
+    write_bytes_atomically(path, pbtxt_from_config(config).encode())
     return path

@@ -24,6 +24,7 @@ import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from golf_rt.atomic_files import atomic_path, write_bytes_atomically
 from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, MAX_PIXELS, MODEL_NAME, OUTPUT_NAME, PRECISIONS
 from golf_rt.errors import ConfigurationError
 from golf_rt.onnx_files import find_onnx, onnx_file_name
@@ -212,7 +213,7 @@ def write_configs(spec: RepositorySpec, output: str | Path) -> Path:
         version_dir = output / config.name / "1"
         version_dir.mkdir(parents=True, exist_ok=True)
         if isinstance(config, PythonModelConfig):
-            (version_dir / "model.py").write_text(MODEL_PY)
+            write_bytes_atomically(version_dir / "model.py", MODEL_PY.encode())
     return output
 
 
@@ -264,7 +265,8 @@ def write_repository(
         spec = _check_plans(spec, list(sources.values()))
     write_configs(spec, output)
     for name, part in _part_models(spec).items():
-        shutil.copy2(sources[name], output / name / "1" / model_file_name(spec, part))
+        with atomic_path(output / name / "1" / model_file_name(spec, part)) as temporary:
+            shutil.copy2(sources[name], temporary)
     LOGGER.info("wrote %s repository (%s layout) to %s", spec.target, spec.layout, output)
     return output
 
