@@ -46,3 +46,12 @@ def test_the_networks_build_what_the_contract_says():
     assert (networks.F_FILTERS, networks.G_FILTERS) == (contract.F_FILTERS, contract.G_FILTERS)
     assert networks.DEFAULT_ITERATIONS == contract.DEFAULT_ITERATIONS
     assert (networks.build_f().filters, networks.build_g().filters) == (contract.F_FILTERS, contract.G_FILTERS)
+
+
+@pytest.mark.parametrize("module", ["golf_rt", "golf_rt.client"])
+def test_the_synchronous_client_loads_no_asyncio(module: str):
+    assert _loaded_after(f"import {module}", ("asyncio",)) == []
+
+
+def test_the_async_client_is_there_when_asked_for():
+    assert _loaded_after("from golf_rt.client import AsyncGolfClient", ("asyncio",)) == ["asyncio"]

@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from golf_rt.client.aio import AsyncGolfClient
+from typing import TYPE_CHECKING, Any
+
 from golf_rt.client.endpoint import Endpoint, RetryPolicy, endpoint_from_url
 from golf_rt.client.errors import (
     ApiKeyRejectedError,
@@ -20,6 +21,9 @@ from golf_rt.client.errors import (
     SharedMemoryUnavailableError,
 )
 from golf_rt.client.golf_client import GolfClient
+
+if TYPE_CHECKING:
+    from golf_rt.client.aio import AsyncGolfClient
 
 __all__ = [
     "ApiKeyRejectedError",
@@ -36,3 +40,12 @@ __all__ = [
     "SharedMemoryUnavailableError",
     "endpoint_from_url",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`AsyncGolfClient` is imported on first use, so a synchronous caller never loads asyncio."""
+    if name == "AsyncGolfClient":
+        from golf_rt.client.aio import AsyncGolfClient
+
+        return AsyncGolfClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
+import sys
 
 from golf_rt.errors import GolfError
 
@@ -82,7 +82,9 @@ def client_error_from(exc: BaseException, where: str) -> GolfClientError | None:
 
     if isinstance(exc, GolfClientError):
         return exc
-    if isinstance(exc, (TimeoutError, socket.timeout, asyncio.TimeoutError)):
+    asyncio = sys.modules.get("asyncio")  # its TimeoutError (distinct before 3.11) exists only once it is loaded
+    timeouts = (TimeoutError, socket.timeout) + ((asyncio.TimeoutError,) if asyncio else ())
+    if isinstance(exc, timeouts):
         return ClientTimeoutError(f"no answer from {where} within the timeout; raise timeout= or check the server")
     if isinstance(exc, _connection_errors()):
         return ServerUnreachableError(f"cannot reach the Triton server at {where} ({exc}); is `golf-rt serve` running?")
