@@ -221,7 +221,10 @@ def _model_source(spec: RepositorySpec, part: str, checkpoint: str | Path | None
     name = model_file_name(spec, part)
     if models is not None:
         if not (models / name).is_file():
-            raise ConfigurationError(f"{models} has no {name}; the {spec.target} {spec.layout} repository needs it")
+            how = f" (golf-rt quantize --output {models} makes it)" if spec.precision == "int8" else ""
+            raise ConfigurationError(
+                f"{models} has no {name}; the {spec.target} {spec.layout} repository needs it{how}"
+            )
         return models / name
     if spec.target == "cpu":
         return find_onnx(part, spec.iterations, checkpoint, int8=spec.precision == "int8")

@@ -64,6 +64,18 @@ def test_models_folder_without_the_needed_file_is_named(tmp_path: Path) -> None:
         write_repository(RepositorySpec(), tmp_path / "repo", models=tmp_path / "empty")
 
 
+def test_an_int8_repository_says_how_to_make_the_missing_files(tmp_path: Path) -> None:
+    (tmp_path / "fp32-only").mkdir()
+    with pytest.raises(ConfigurationError, match=r"has no f_int8.onnx.*golf-rt quantize --output"):
+        write_repository(RepositorySpec(precision="int8"), tmp_path / "repo", models=tmp_path / "fp32-only")
+
+
+def test_an_int8_repository_serves_the_quantised_files(tmp_path: Path) -> None:
+    repo = write_repository(RepositorySpec(precision="int8", layout="fused"), tmp_path / "repo")
+    assert (repo / "golf" / "1" / "fused_x3_int8.onnx").is_file()
+    assert 'string_value: "int8"' in (repo / "golf" / "config.pbtxt").read_text()
+
+
 def test_cached_repository_is_built_once_per_checkpoint(checkpoint_path: Path, cached_onnx: Path) -> None:
     first = cached_repository(RepositorySpec(layout="fused"), checkpoint=checkpoint_path)
     assert (first / "golf" / "1" / "fused_x3.onnx").is_file()
