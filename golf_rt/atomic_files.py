@@ -22,15 +22,19 @@ _UMASK_LOCK = threading.Lock()
 
 
 def writable_folder(folder: str | Path) -> Path:
-    """`folder`, made if needed and proven writable by a probe file, before any work: else OutputError."""
+    """`folder` if results can be written there, checked before any work and leaving nothing behind.
+
+    An existing folder gets a probe file; a missing one is checked at its nearest existing parent
+    (a probe folder there), and made later by whoever writes into it. Else OutputError.
+    """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder} exists and is not a folder; choose a folder for the results")
+    existing = next((p for p in (folder, *folder.absolute().parents) if p.exists()), Path("/"))
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(prefix=".golf-rt-probe-", dir=folder)
-        os.close(handle)
-        os.unlink(probe)
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is not a folder")
+        os.rmdir(tempfile.mkdtemp(prefix=".golf-rt-probe-", dir=existing))
     except OSError as exc:
         raise OutputError(f"{folder}: cannot write results there ({exc.strerror or exc})") from exc
     return folder

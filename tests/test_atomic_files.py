@@ -59,5 +59,7 @@ def test_a_folder_that_cannot_hold_files_is_an_output_error(tmp_path):
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(OutputError, match="exists and is not a folder"):
         writable_folder(tmp_path / "file")
-    assert writable_folder(tmp_path / "new" / "deep").is_dir()
-    assert list((tmp_path / "new" / "deep").iterdir()) == []
+    assert writable_folder(tmp_path / "new" / "deep") == tmp_path / "new" / "deep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # checked, nothing made
+    with pytest.raises(OutputError, match="is not a folder"):
+        writable_folder(tmp_path / "file" / "below")
