@@ -25,8 +25,9 @@ G_FILTERS = 16
 DEFAULT_ITERATIONS = 3
 """Times G runs after F at inference (the paper's setting)."""
 
-MIN_SIDE = 2
-"""Smallest height and width: Instance Norm needs more than one pixel to have a variance."""
+MIN_SIDE = 4
+"""Smallest height and width: a 7x7 convolution pads 3 pixels by reflection, which needs a side of
+at least 4 (ONNX Runtime, OpenVINO and PyTorch all refuse less); Instance Norm needs 2."""
 PEAK_BYTES_PER_PIXEL = 1250
 """Memory that deblurring one image takes per pixel at its peak, over the process at rest: measured
 at fp32 on 1000x1333 and 4000x3000 photos, ONNX Runtime 1,173-1,216 bytes, OpenVINO 706-732

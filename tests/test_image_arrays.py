@@ -121,7 +121,7 @@ def test_batch_of_different_sizes_is_refused():
         (np.full((4, 4, 3), np.nan, np.float32), "NaN"),
         (np.full((4, 4, 3), np.inf, np.float32), "NaN or Inf"),
         (np.full((4, 4, 3), 1.5, np.float32), r"\[0, 1\]"),
-        (np.zeros((1, 4, 3), np.uint8), "at least 2"),
+        (np.zeros((1, 4, 3), np.uint8), "at least 4"),
         ([], "empty list"),
         (np.zeros((0, 4, 4, 3), np.uint8), "N = 0"),
         ("no/such/file.png", "no such file"),

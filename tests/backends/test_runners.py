@@ -53,3 +53,15 @@ def test_every_runner_runs_every_part(backend, part, checkpoint_path, cached_onn
 def test_auto_precision_without_a_measured_table_is_fp32(checkpoint_path, cached_onnx):
     with create_runner("onnxruntime", "auto", 3, checkpoint_path) as runner:
         assert runner.precision == "fp32"
+
+
+@pytest.mark.parametrize("backend", [b for b in available_backends() if b != "tensorrt"])
+def test_the_smallest_image_runs_and_a_smaller_one_is_refused_clearly(backend, checkpoint_path, cached_onnx):
+    from golf_rt.contract import MIN_SIDE
+    from golf_rt.errors import InvalidImageError
+
+    rng = np.random.default_rng(5)
+    with create_runner(backend, "fp32", 3, checkpoint_path) as runner:
+        assert runner.deblur(rng.random((1, 3, MIN_SIDE, MIN_SIDE), dtype=np.float32)).shape == (1, 3, 4, 4)
+        with pytest.raises(InvalidImageError, match=f"sides must be at least {MIN_SIDE}"):
+            runner.deblur(rng.random((1, 3, MIN_SIDE - 1, 16), dtype=np.float32))

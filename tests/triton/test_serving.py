@@ -121,7 +121,7 @@ BAD_INPUTS = {
     "wrong rank": (np.zeros((1, 3, 16), np.float32), "shape"),
     "wrong channel count": (np.zeros((1, 4, 16, 16), np.float32), "shape"),
     "wrong dtype": (np.zeros((1, 3, 16, 16), np.float64), "FP64"),
-    "zero size": (np.zeros((1, 3, 0, 16), np.float32), "at least 2"),
+    "zero size": (np.zeros((1, 3, 0, 16), np.float32), "at least 4"),
     "NaN": (_nan_batch(), "NaN"),
     "Inf": (np.full((1, 3, 16, 16), np.inf, np.float32), "NaN or Inf"),
     "over the size limit": (np.zeros((1, 3, 97, 96), np.float32), f"over the limit of {MAX_TEST_PIXELS:,}"),
