@@ -37,6 +37,10 @@ class CheckpointError(GolfError):
     """A checkpoint file is missing, corrupt or not a golf-rt checkpoint."""
 
 
+class ModelFileError(CheckpointError):
+    """A model file (ONNX) is corrupt or is not a golf-rt model: wrong inputs, outputs or rank."""
+
+
 class BackendUnavailableError(GolfError):
     """The requested backend, device or precision cannot run on this machine."""
 

@@ -23,7 +23,14 @@ import numpy as np
 
 from golf_rt.batch import is_trusted
 from golf_rt.contract import CHANNELS, MAX_PIXELS, MIN_SIDE, PRECISIONS
-from golf_rt.errors import BackendUnavailableError, ConfigurationError, GolfError, InferenceError, InvalidImageError
+from golf_rt.errors import (
+    BackendUnavailableError,
+    ConfigurationError,
+    GolfError,
+    InferenceError,
+    InvalidImageError,
+    ModelFileError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +53,23 @@ def validate_batch(batch: object) -> np.ndarray:
     if not is_trusted(batch) and not np.isfinite(batch).all():  # a TrustedBatch was scanned when made
         raise InvalidImageError("batch contains NaN or Inf")
     return np.ascontiguousarray(batch)
+
+
+def check_model_io(path: object, inputs: list[tuple[str, int]], outputs: list[tuple[str, int]]) -> None:
+    """A loaded model file must take `BLURRY` and give `SHARP`, both of rank 4: else ModelFileError.
+
+    `inputs` / `outputs` are (name, rank) pairs as the runtime reports them (rank -1: unknown).
+    """
+    from golf_rt.contract import INPUT_NAME, OUTPUT_NAME
+
+    want = ([INPUT_NAME], [OUTPUT_NAME])
+    got = ([name for name, _ in inputs], [name for name, _ in outputs])
+    ranks = [rank for _, rank in inputs + outputs]
+    if got != want or any(rank not in (4, -1) for rank in ranks):
+        raise ModelFileError(
+            f"{path} is not a golf-rt model: it takes {got[0]} and gives {got[1]} (ranks {ranks}); "
+            f"golf-rt models take {want[0]} and give {want[1]}, both N x 3 x H x W"
+        )
 
 
 class Runner(abc.ABC):

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from golf_rt.backends.base import Runner
+from golf_rt.backends.base import Runner, check_model_io
 from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME
 from golf_rt.environment import installed
-from golf_rt.errors import BackendUnavailableError, ConfigurationError
+from golf_rt.errors import BackendUnavailableError, ConfigurationError, ModelFileError
 from golf_rt.extras import require
 from golf_rt.onnx_files import META_PRECISION, find_onnx
 
@@ -104,7 +104,15 @@ def session_from_onnx(onnx_path: str | Path, device: str = "cpu", threads: int |
         )
     path = Path(onnx_path)
     providers = provider_options(device)
-    session = ort.InferenceSession(str(path), session_options(threads), providers=providers)
+    try:
+        session = ort.InferenceSession(str(path), session_options(threads), providers=providers)
+    except (ort.capi.onnxruntime_pybind11_state.InvalidProtobuf, ort.capi.onnxruntime_pybind11_state.Fail) as exc:
+        raise ModelFileError(f"{path} is not a readable ONNX model: {exc}") from exc
+    check_model_io(
+        path,
+        [(i.name, len(i.shape)) for i in session.get_inputs()],
+        [(o.name, len(o.shape)) for o in session.get_outputs()],
+    )
     running = session.get_providers()
     if running[0] != wanted[0]:
         raise BackendUnavailableError(

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from golf_rt.backends.base import Runner
+from golf_rt.backends.base import Runner, check_model_io
 from golf_rt.contract import DEFAULT_ITERATIONS
 from golf_rt.environment import cpu_flags, cpu_has_native_bf16, installed
-from golf_rt.errors import ConfigurationError
+from golf_rt.errors import ConfigurationError, ModelFileError
 from golf_rt.extras import require
 from golf_rt.onnx_files import find_onnx
 
@@ -63,10 +63,19 @@ def compiled_model_from_onnx(
     """An `openvino.CompiledModel` of `onnx_path` on the CPU with `config`, for one input `shape` (None: dynamic)."""
     ov = require("openvino", "the OpenVINO runner")
     core = core or ov.Core()
-    model = core.read_model(str(onnx_path))
+    try:
+        model = core.read_model(str(onnx_path))
+    except RuntimeError as exc:  # OpenVINO reports an unreadable file as a RuntimeError
+        raise ModelFileError(f"{onnx_path} is not a readable ONNX model: {str(exc).splitlines()[0]}") from exc
+    check_model_io(onnx_path, [_name_and_rank(p) for p in model.inputs], [_name_and_rank(p) for p in model.outputs])
     if shape is not None:
         model.reshape(list(shape))
     return core.compile_model(model, "CPU", config)
+
+
+def _name_and_rank(port: Any) -> tuple[str, int]:
+    rank = port.get_partial_shape().rank
+    return port.get_any_name(), rank.get_length() if rank.is_static else -1
 
 
 class OpenVinoRunner(Runner):
