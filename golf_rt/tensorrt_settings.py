@@ -187,6 +187,7 @@ class Sidecar:
     build_seconds: float
     built_at: str  # ISO 8601, UTC
     format: str = SIDECAR_FORMAT
+    engine_sha256: str = ""  # the plan's own bytes: a truncated or damaged plan is rebuilt, not loaded
 
     @property
     def machine(self) -> Machine:
@@ -263,9 +264,16 @@ def check_sidecar(sidecar: Sidecar, running: Machine) -> None:
         )
 
 
-def stale_reasons(sidecar: Sidecar, running: Machine, onnx_sha256: str, options: BuildOptions) -> list[str]:
-    """Why a cached engine must be rebuilt for this machine, ONNX file and options ([] when it is current)."""
+def stale_reasons(
+    sidecar: Sidecar, running: Machine, onnx_sha256: str, options: BuildOptions, engine_sha256: str | None = None
+) -> list[str]:
+    """Why a cached engine must be rebuilt for this machine, ONNX file and options ([] when it is current).
+
+    `engine_sha256`, the plan file's hash now, is compared with the one recorded when it was built.
+    """
     reasons = machine_mismatches(sidecar.machine, running, sidecar.version_compatible)
+    if engine_sha256 is not None and sidecar.engine_sha256 and sidecar.engine_sha256 != engine_sha256:
+        reasons.append(f"a plan file whose bytes changed since it was built ({engine_sha256[:12]})")
     if sidecar.onnx_sha256 != onnx_sha256:
         reasons.append(f"ONNX file {sidecar.onnx_sha256[:12]} (now {onnx_sha256[:12]})")
     if sidecar.precision != options.precision:

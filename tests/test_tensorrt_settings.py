@@ -186,6 +186,15 @@ def test_stale_reasons_name_what_changed():
     )
 
 
+def test_a_plan_whose_bytes_changed_since_its_build_is_stale():
+    options = BuildOptions("fp16")
+    built = replace(sidecar(), engine_sha256="ef" * 32)
+    assert stale_reasons(built, H100, "ab" * 32, options, engine_sha256="ef" * 32) == []
+    (reason,) = stale_reasons(built, H100, "ab" * 32, options, engine_sha256="00" * 32)
+    assert reason.startswith("a plan file whose bytes changed")
+    assert stale_reasons(sidecar(), H100, "ab" * 32, options, engine_sha256="00" * 32) == []  # older sidecar: no hash
+
+
 def test_tensorrt_execution_provider_gets_every_profile():
     options = tensorrt_ep_profile_options("BLURRY", DEFAULT_PROFILES)
     assert options == {

@@ -22,6 +22,7 @@ against the model contract. tensorrt, cuda-python and polygraphy are imported on
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from datetime import datetime, timezone
@@ -144,6 +145,7 @@ def engine_from_onnx(
         onnx_sha256=model_sha256 or file_sha256(onnx_path), onnx_name=model_name or onnx_path.name,
         built_from=onnx_path.name, build_seconds=round(time.perf_counter() - started, 2),
         built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        engine_sha256=hashlib.sha256(bytes(serialized)).hexdigest(),
     )  # fmt: skip
     write_sidecar(engine_path, sidecar)
     logger.info("built %s in %.1f s", engine_path, sidecar.build_seconds)
@@ -168,7 +170,7 @@ def engine_for_onnx(onnx_path: str | Path, options: BuildOptions) -> Path:
     path = cached_engine_path(onnx_path, sha, machine, options)
     if path.is_file():
         try:
-            reasons = stale_reasons(read_sidecar(path), machine, sha, options)
+            reasons = stale_reasons(read_sidecar(path), machine, sha, options, file_sha256(path))
         except EngineMismatchError as exc:
             reasons = [str(exc)]
         if not reasons:
