@@ -99,13 +99,11 @@ def find_onnx(
 
 
 def _int8_onnx(part: str, iterations: int, checkpoint: str | Path | None, path: Path) -> Path:
-    from golf_rt.quantize import G_PARTS, calibration_inputs, f_outputs, int8_onnx_from_onnx
+    from golf_rt.quantize import G_PARTS, int8_onnx_files
 
-    inputs = calibration_inputs()
-    if part in G_PARTS:
-        inputs = f_outputs(find_onnx("f", iterations, checkpoint), inputs)
+    f_onnx = find_onnx("f", iterations, checkpoint) if part in G_PARTS else None
     logger.info("quantising %s to int8 into %s", part, path.parent)
-    return int8_onnx_from_onnx(find_onnx(part, iterations, checkpoint), path, inputs)
+    return int8_onnx_files({part: find_onnx(part, iterations, checkpoint)}, path.parent, iterations, f_onnx)[part]
 
 
 def _whole(path: Path, checkpoint_sha256: str) -> bool:

@@ -21,15 +21,16 @@ import numpy as np
 
 from golf_rt.atomic_files import atomic_path
 from golf_rt.contract import INPUT_NAME
+from golf_rt.errors import ConfigurationError
 from golf_rt.extras import require
-from golf_rt.onnx_files import META_PART, META_PRECISION, read_onnx_metadata
+from golf_rt.onnx_files import META_PART, META_PRECISION, onnx_file_name, read_onnx_metadata
 
 logger = logging.getLogger(__name__)
 
 CALIBRATION_IMAGES = 32
 CALIBRATION_SIZE = 256
 CALIBRATION_SEED = 20261128
-G_PARTS = ("g", "g_unrolled")
+G_PARTS = frozenset({"g", "g_unrolled"})
 
 
 def calibration_inputs(count: int = CALIBRATION_IMAGES, size: int = CALIBRATION_SIZE, seed: int = CALIBRATION_SEED):
@@ -66,8 +67,6 @@ def int8_onnx_from_onnx(
     destination = source.with_name(f"{source.stem}_int8.onnx") if destination is None else Path(destination)
     metadata = read_onnx_metadata(source)
     if metadata.get(META_PRECISION, "fp32") != "fp32":
-        from golf_rt.errors import ConfigurationError
-
         raise ConfigurationError(f"{source} is {metadata[META_PRECISION]}; quantise the fp32 file")
     if metadata.get(META_PART) in G_PARTS and inputs is None:
         logger.warning("calibrating %s on blurry images, not on F's output", source.name)
@@ -88,3 +87,29 @@ def int8_onnx_from_onnx(
     with atomic_path(destination) as temporary:
         onnx.save(quantized, str(temporary))
     return destination
+
+
+def int8_onnx_files(
+    sources: dict[str, Path],
+    folder: str | Path,
+    iterations: int,
+    f_onnx: str | Path | None = None,
+    images: int = CALIBRATION_IMAGES,
+    size: int = CALIBRATION_SIZE,
+) -> dict[str, Path]:
+    """INT8 copies of `sources` (part -> fp32 ONNX file) in `folder`, named `*_int8.onnx`.
+
+    One calibration set serves every part; G's parts see F's output on it, so `f_onnx` (F's fp32
+    file) is needed when `sources` holds one of them.
+    """
+    inputs, g_inputs = calibration_inputs(images, size), None
+    if G_PARTS & sources.keys():
+        if f_onnx is None:
+            raise ConfigurationError("quantising G's parts needs F's ONNX file (f_onnx): they calibrate on its output")
+        g_inputs = f_outputs(f_onnx, inputs)
+    return {
+        part: int8_onnx_from_onnx(
+            source, Path(folder) / onnx_file_name(part, iterations, int8=True), g_inputs if part in G_PARTS else inputs
+        )
+        for part, source in sources.items()
+    }

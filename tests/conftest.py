@@ -84,14 +84,9 @@ def cached_onnx(checkpoint_path: Path, onnx_files: dict[str, Path]) -> Path:
     for path in onnx_files.values():
         shutil.copy(path, folder / path.name)
     if installed("nncf"):  # int8 files from a small calibration set: seconds, not the minute of the default
-        from golf_rt.onnx_files import onnx_file_name
-        from golf_rt.quantize import G_PARTS, calibration_inputs, f_outputs, int8_onnx_from_onnx
+        from golf_rt.quantize import int8_onnx_files
 
-        inputs = calibration_inputs(4, 64)
-        g_inputs = f_outputs(folder / "f.onnx", inputs)
-        for part, path in onnx_files.items():
-            destination = folder / onnx_file_name(part, 3, int8=True)
-            int8_onnx_from_onnx(path, destination, g_inputs if part in G_PARTS else inputs)
+        int8_onnx_files(onnx_files, folder, 3, folder / "f.onnx", images=4, size=64)
     return folder
 
 

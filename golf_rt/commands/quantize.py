@@ -22,18 +22,15 @@ def quantize(
 ) -> None:
     """Write f_int8, g_int8, g_x{N}_int8 and fused_x{N}_int8.onnx: int8 convolutions, float norms."""
     from golf_rt.atomic_files import writable_folder
-    from golf_rt.onnx_files import find_onnx, onnx_file_name
-    from golf_rt.quantize import G_PARTS, calibration_inputs, f_outputs, int8_onnx_from_onnx
+    from golf_rt.onnx_files import find_onnx
+    from golf_rt.quantize import int8_onnx_files
 
     if output is not None:
         writable_folder(output)
-    inputs = calibration_inputs(images, size)
-    g_inputs = f_outputs(find_onnx("f", iterations, checkpoint), inputs)
-    for part in PARTS:
-        source = find_onnx(part, iterations, checkpoint)
-        folder = output or source.parent
-        destination = folder / onnx_file_name(part, iterations, int8=True)
-        path = int8_onnx_from_onnx(source, destination, g_inputs if part in G_PARTS else inputs)
+    sources = {part: find_onnx(part, iterations, checkpoint) for part in PARTS}
+    folder = output or sources["fused"].parent
+    written = int8_onnx_files(sources, folder, iterations, sources["f"], images, size)
+    for part, path in written.items():
         typer.echo(f"{part:11s} {path}")
 
 

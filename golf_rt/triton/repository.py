@@ -79,6 +79,11 @@ class RepositorySpec:
     gpu_profiles: int = 2
     """gpu: the plans' optimization profiles (build-engine's default: 2); Triton picks one per request."""
 
+    @property
+    def int8(self) -> bool:
+        """Whether the models serve the quantised `*_int8.onnx` files."""
+        return self.precision == "int8"
+
     def __post_init__(self) -> None:
         for value, choices, what in (
             (self.target, TARGETS, "target"),
@@ -128,7 +133,7 @@ def model_file_name(spec: RepositorySpec, part: str) -> str:
     from golf_rt.tensorrt_settings import engine_file_name
 
     return (
-        onnx_file_name(part, spec.iterations, int8=spec.precision == "int8")
+        onnx_file_name(part, spec.iterations, int8=spec.int8)
         if spec.target == "cpu"
         else engine_file_name(part, spec.iterations, "fp16")
     )
@@ -221,13 +226,13 @@ def _model_source(spec: RepositorySpec, part: str, checkpoint: str | Path | None
     name = model_file_name(spec, part)
     if models is not None:
         if not (models / name).is_file():
-            how = f" (golf-rt quantize --output {models} makes it)" if spec.precision == "int8" else ""
+            how = f" (golf-rt quantize --output {models} makes it)" if spec.int8 else ""
             raise ConfigurationError(
                 f"{models} has no {name}; the {spec.target} {spec.layout} repository needs it{how}"
             )
         return models / name
     if spec.target == "cpu":
-        return find_onnx(part, spec.iterations, checkpoint, int8=spec.precision == "int8")
+        return find_onnx(part, spec.iterations, checkpoint, int8=spec.int8)
     raise ConfigurationError(
         f"the gpu repository needs TensorRT plan {name}; build plans on the GPU machine with "
         f"`golf-rt build-engine --fp16` and pass their folder with --models"
@@ -282,8 +287,9 @@ def cached_repository(spec: RepositorySpec | None = None, checkpoint: str | Path
     spec = resolve_precision(spec or RepositorySpec(), checkpoint)
     if spec.target != "cpu":
         raise ConfigurationError("only a cpu repository can be built and cached here; gpu plans come from build-engine")
-    int8 = spec.precision == "int8"
-    files = sorted(str(find_onnx(part, spec.iterations, checkpoint, int8=int8)) for part in _part_models(spec).values())
+    files = sorted(
+        str(find_onnx(part, spec.iterations, checkpoint, int8=spec.int8)) for part in _part_models(spec).values()
+    )
     digest = hashlib.sha256()
     digest.update(json.dumps([asdict(spec), __version__], sort_keys=True).encode())
     for path in files:
