@@ -313,7 +313,11 @@ def default_timing_cache_path(machine: Machine) -> Path:
 
 
 def tensorrt_ep_profile_options(input_name: str, profiles: tuple[Profile, ...]) -> dict[str, str]:
-    """ONNX Runtime's TensorRT execution provider options for `profiles` (one entry per profile, comma-separated)."""
+    """ONNX Runtime's TensorRT execution provider options for `profiles`.
+
+    The provider groups repeated `name:shape` entries of one option by input name, in order, so the
+    k-th entry of each input is its k-th profile: one entry per profile, comma-separated.
+    """
     return {
         f"trt_profile_{bound}_shapes": ",".join(f"{input_name}:{format_shape(getattr(p, bound))}" for p in profiles)
         for bound in ("min", "opt", "max")
