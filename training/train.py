@@ -37,7 +37,7 @@ from training.batches import batch_loader
 from training.data import GoProPairs, SyntheticConfig, SyntheticPairs, folder_images, native_config, skimage_images
 from training.losses import LOSSES, stage_loss
 from training.resume_state import load_state, save_state
-from training.validation import ValidationSet, score_gains, validation_set
+from training.validation import ValidationSet, score_gains, unseen_validation_set
 
 VALIDATIONS = ("native", "unseen")
 INTEGER_OPTIONS = (
@@ -148,8 +148,7 @@ def build_datasets(config: TrainConfig, rank: int) -> tuple[torch.utils.data.Dat
 
 def unseen_validation(config: TrainConfig) -> ValidationSet:
     """Photos kept out of training, the held-out kernel model, a quarter sharp crops."""
-    blurred = max(1, config.val_pairs * 3 // 4)
-    return validation_set(photo_sets.validation_photos(Path(config.photos)), 128, blurred, config.val_pairs - blurred)
+    return unseen_validation_set(Path(config.photos), config.val_pairs)
 
 
 def bank_validation(config: TrainConfig, train_set: torch.utils.data.Dataset) -> list:

@@ -10,6 +10,7 @@ unblurred crops with the same noise, so a model that damages sharp photos scores
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -50,6 +51,14 @@ def validation_set(photos: list[np.ndarray], crop: int = 128, blurred: int = 24,
         inputs.append(np.clip(degraded, 0, 1).transpose(2, 0, 1))
         targets.append(target.transpose(2, 0, 1))
     return ValidationSet(torch.from_numpy(np.stack(inputs)), torch.from_numpy(np.stack(targets)), blurred)
+
+
+def unseen_validation_set(photos: Path, pairs: int) -> ValidationSet:
+    """What the training validates on: the validation photos, three quarters blurred, a quarter sharp."""
+    from training.photos import validation_photos
+
+    blurred = max(1, pairs * 3 // 4)
+    return validation_set(validation_photos(photos), 128, blurred, pairs - blurred)
 
 
 def _psnrs(images: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
