@@ -22,6 +22,7 @@ from golf_rt.model_facts import gflop
 from golf_rt.networks import GolfOptimizer
 from training import losses
 from training.device_pairs import DevicePairs
+from training.finite_steps import FiniteSteps, NonFiniteTrainingError
 from training.losses import LOSSES
 from training.validation import ValidationSet, score_gains
 
@@ -154,6 +155,7 @@ class _Stage:
         self.optimizer = torch.optim.Adam(self.trained.parameters(), lr=config.lr, betas=(0.9, 0.999),
                                           fused=device.type == "cuda")  # fmt: skip
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+        self.finite = FiniteSteps(self.trained.parameters())
         self.per_crop = step_gflop(config.name, pairs.config.crop, config.train_iterations)
         self.result = StageResult(config.name, batch=config.batch)
         self.best_state: dict[str, torch.Tensor] = {}
@@ -204,7 +206,8 @@ class _Stage:
             loss = stage_loss(self.model, self.step_net, blurry, sharp, self.config)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.optimizer.step()
+        if self.finite.allows(loss, self.result.steps + 1):
+            self.optimizer.step()
         return loss.detach().float()
 
     def step(self, lr: float) -> None:
@@ -239,7 +242,11 @@ class _Stage:
             step_cost = (now - self.window_start) / self.window_steps if self.window_steps else 0.0
             if result.steps and now + 1.2 * validation_cost + 2 * step_cost >= deadline:
                 break
-            self.step(config.lr * config.final_lr_fraction ** min((now - began) / span, 1.0))
+            try:
+                self.step(config.lr * config.final_lr_fraction ** min((now - began) / span, 1.0))
+            except NonFiniteTrainingError as exc:  # keep the best validated state and go on to the next stage
+                self.log.write("note", stage=config.name, message=str(exc))
+                break
             validation_due = time.monotonic() - last_validation >= config.val_every
             if self.window_steps and (validation_due or time.monotonic() - self.window_start >= config.log_every):
                 self.progress()
@@ -252,6 +259,8 @@ class _Stage:
         if self.validated_step != result.steps:
             self.validate()
         self.trained.load_state_dict(self.best_state)
+        if self.finite.skipped:
+            self.log.write("note", stage=config.name, message=f"{self.finite.skipped} non-finite steps skipped")
         result.seconds = time.monotonic() - began
         crops, seconds = self.steady if self.steady[1] > 0 else (result.crops, result.seconds)
         result.crops_per_second = crops / max(seconds, 1e-9)

@@ -35,6 +35,7 @@ from golf_rt.synthetic import HELD_OUT_MODELS, TRAINING_MODELS, BlurSpec
 from training import photos as photo_sets
 from training.batches import batch_loader
 from training.data import GoProPairs, SyntheticConfig, SyntheticPairs, folder_images, native_config, skimage_images
+from training.finite_steps import FiniteSteps
 from training.losses import LOSSES, stage_loss
 from training.resume_state import load_state, save_state
 from training.validation import ValidationSet, score_gains, unseen_validation_set
@@ -255,6 +256,7 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=rank != 0,
                desc=f"stage {config.stage}", dynamic_ncols=True, file=sys.stderr)  # fmt: skip
     began = time.time()
+    finite = FiniteSteps(trained.parameters())
     batches = iter(batch_loader(train_set, config, start, world, rank))
     for step in bar:
         blurry, sharp = (t.to(device) for t in next(batches))
@@ -264,7 +266,8 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
                               config.fft_weight, weighted)  # fmt: skip
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
+        if finite.allows(loss, step + 1):
+            optimizer.step()
         schedule.step()
         done = step + 1
         if rank == 0:
@@ -273,7 +276,7 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
             if rank == 0:
                 score = validate(model, validation, device, val_iterations)
                 record = {"step": done, "loss": loss.item(), "val_psnr": score, "val_input_psnr": input_psnr,
-                          "seconds": time.time() - began}  # fmt: skip
+                          "seconds": time.time() - began, "skipped_steps": finite.skipped}  # fmt: skip
                 if unseen is not None:  # choose by the unseen set's mean gain, sharp crops included
                     record["native_val_psnr"] = score
                     record.update(unseen_scores := score_gains(model, unseen, device, val_iterations))
