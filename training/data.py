@@ -99,6 +99,11 @@ def _augment(patch: np.ndarray, rng: np.random.Generator, jitter: bool) -> np.nd
     return np.ascontiguousarray(patch, dtype=np.float32)
 
 
+FLAT_STD = 1e-3
+"""A training crop whose pixel standard deviation is below this is drawn again."""
+FLAT_RETRIES = 8
+
+
 class SyntheticPairs(Dataset):
     """(blurry, sharp) CHW tensors; item i is determined by (seed, i) alone."""
 
@@ -114,10 +119,19 @@ class SyntheticPairs(Dataset):
         return self.length
 
     def sharp(self, rng: np.random.Generator) -> np.ndarray:
+        """A photo crop, or a dead-leaves image; never a flat crop.
+
+        A flat crop teaches nothing, and on it every instance norm multiplies the gradient by up to
+        1/sqrt(eps): G's stacked norms overflowed fp32 on one and turned every weight into NaN.
+        """
         if not self.images or rng.uniform() < self.config.procedural_fraction:
             return dead_leaves(rng, self.config.crop)
-        image = self.images[rng.integers(len(self.images))]
-        return _augment(_random_crop(image, rng, self.config), rng, self.config.colour_jitter)
+        for _ in range(FLAT_RETRIES):
+            image = self.images[rng.integers(len(self.images))]
+            crop = _augment(_random_crop(image, rng, self.config), rng, self.config.colour_jitter)
+            if crop.std() >= FLAT_STD:
+                return crop
+        return dead_leaves(rng, self.config.crop)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, index])
