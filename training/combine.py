@@ -18,13 +18,11 @@ from pathlib import Path
 import torch
 
 from golf_rt import checkpoint
+from golf_rt.contract import DEFAULT_ITERATIONS
 from golf_rt.errors import CheckpointError
 from golf_rt.networks import GolfOptimizer
 from training import photos as photo_sets
 from training.validation import score_gains, unseen_validation_set
-
-VALIDATION_ITERATIONS = 3
-"""G's iterations at test time, as the G stage validates."""
 
 
 def combine(f_path: str | Path, g_path: str | Path) -> GolfOptimizer:
@@ -61,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     data = unseen_validation_set(args.photos, args.crops)
     pair = combine(args.f, args.g)
     cpu = torch.device("cpu")
-    rows = {"G as trained": score_gains(checkpoint.load(args.g), data, cpu, VALIDATION_ITERATIONS),
-            "newer F under G": score_gains(pair, data, cpu, VALIDATION_ITERATIONS)}  # fmt: skip
+    rows = {"G as trained": score_gains(checkpoint.load(args.g), data, cpu, DEFAULT_ITERATIONS),
+            "newer F under G": score_gains(pair, data, cpu, DEFAULT_ITERATIONS)}  # fmt: skip
     print("| | all | blurred | sharp | worst |\n|---|---|---|---|---|")
     for name, gains in rows.items():
         print(f"| {name} | {gains['val_score']:+.3f} | {gains['val_blurred_gain']:+.3f} | "

@@ -38,7 +38,7 @@ from training.data import GoProPairs, SyntheticConfig, SyntheticPairs, folder_im
 from training.finite_steps import FiniteSteps
 from training.losses import LOSSES, stage_loss
 from training.resume_state import load_state, save_state
-from training.validation import ValidationSet, score_gains, unseen_validation_set
+from training.validation import score_gains, unseen_validation_set
 
 VALIDATIONS = ("native", "unseen")
 INTEGER_OPTIONS = (
@@ -147,11 +147,6 @@ def build_datasets(config: TrainConfig, rank: int) -> tuple[torch.utils.data.Dat
     return train, [validation[i] for i in range(len(validation))]
 
 
-def unseen_validation(config: TrainConfig) -> ValidationSet:
-    """Photos kept out of training, the held-out kernel model, a quarter sharp crops."""
-    return unseen_validation_set(Path(config.photos), config.val_pairs)
-
-
 def bank_validation(config: TrainConfig, train_set: torch.utils.data.Dataset) -> list:
     """The validation photos blurred with the training bank's kernels; empty without a bank.
 
@@ -243,7 +238,11 @@ def train(config: TrainConfig, output: Path, init: str | None = None, resume: bo
         perceptual = PerceptualLoss(config.vgg_weights).to(device)
 
     train_set, validation = build_datasets(config, rank)
-    unseen = unseen_validation(config) if config.validation == "unseen" and rank == 0 else None
+    unseen = (
+        unseen_validation_set(Path(config.photos), config.val_pairs)
+        if config.validation == "unseen" and rank == 0
+        else None
+    )
     input_psnr = mean_input_psnr(validation)
     seen_kernels = bank_validation(config, train_set) if rank == 0 else []
     seen_input_psnr = mean_input_psnr(seen_kernels) if seen_kernels else None
