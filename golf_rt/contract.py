@@ -28,17 +28,22 @@ DEFAULT_ITERATIONS = 3
 MIN_SIDE = 4
 """Smallest height and width: a 7x7 convolution pads 3 pixels by reflection, which needs a side of
 at least 4 (ONNX Runtime, OpenVINO and PyTorch all refuse less); Instance Norm needs 2."""
-PEAK_BYTES_PER_PIXEL = 1250
-"""Memory that deblurring one image takes per pixel at its peak, over the process at rest: measured
-at fp32 on 1000x1333 and 4000x3000 photos, ONNX Runtime 1,173-1,216 bytes, OpenVINO 706-732
-(docs/engines.md, "Large images"). The largest of the CPU backends, rounded up."""
-MEMORY_BUDGET_BYTES = 16 * 2**30
-"""Memory (16 GiB) that one image may take while it is deblurred: this sets the size limit."""
-MAX_SIDE = int((MEMORY_BUDGET_BYTES // PEAK_BYTES_PER_PIXEL) ** 0.5)
-"""Side of the largest square image within the memory budget (3707)."""
-MAX_PIXELS = MAX_SIDE * MAX_SIDE
-"""Largest image, in pixels (13,741,849, any shape: 4000 x 3000 fits, 4096 x 4096 does not); Instance
-Norm is global, so an image is never tiled, and its memory grows with its pixels."""
+MAX_PIXELS = 300_000_000
+"""Largest image golf-rt reads or deblurs, in pixels (300 MP: a 100 MP panorama fits three times):
+a guard against decompression bombs, not a memory bound, since images larger than a tile are
+deblurred in tiles and memory does not grow with the photo beyond its own pixels. The variable
+GOLF_RT_MAX_PIXELS changes it (`golf_rt.image_arrays.max_pixels`)."""
+MAX_SIDE = int(MAX_PIXELS**0.5)
+"""Side of the largest square image (17,320)."""
+
+TILE_SIZE = 512
+"""Side of the square tiles a large image is deblurred in (`golf_rt.tiles`): memory and engine
+shapes are bounded by the tile, not the photo. An image no larger than one tile runs whole."""
+TILE_OVERLAP = 32
+"""Pixels that neighbouring tiles share; their outputs are blended linearly across it."""
+GPU_TILE_BATCH = 4
+"""Tiles per call on a GPU (enough to fill it); CPU backends take one tile per call, which keeps
+each tile's feature maps in the caches."""
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 """Every precision some backend can run; each backend says which of them it runs here."""

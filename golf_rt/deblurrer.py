@@ -7,11 +7,15 @@ The order is static, from measurements, not a race at start-up (which would cost
 give different backends on a busy machine):
 
 - TensorRT, when there is an NVIDIA GPU: a GPU beats every CPU path by an order of magnitude;
-  an image outside its engines' optimization profiles goes to the next backend here instead;
+  a shape outside its engines' optimization profiles goes to the next backend here instead;
 - PyTorch on CUDA, when there is a GPU and torch has CUDA (TensorRT not installed);
 - OpenVINO on the CPU: 1.15-1.3x faster than ONNX Runtime at fp32 and 2.2x at bf16 on an
   AVX512-BF16 processor (F + 3 G at 1x3x256x256, `benchmarks/test_cpu_backends.py`);
 - ONNX Runtime, then PyTorch eager (the slowest, and a 700 MB install).
+
+A backend that is installed but cannot start (TensorRT without Polygraphy or cuda-python, a GPU
+held by another process, out of memory while an engine builds) is logged and skipped: "auto"
+steps down to the next one. A backend named explicitly raises instead.
 """
 
 from __future__ import annotations
@@ -23,14 +27,24 @@ from typing import Any
 from golf_rt import images
 from golf_rt.backends import AUTO, Runner, available_backends, create_runner
 from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS
-from golf_rt.errors import BackendUnavailableError, ConfigurationError
-from golf_rt.tensorrt_settings import ShapeOutsideProfilesError
+from golf_rt.errors import (
+    BackendUnavailableError,
+    ConfigurationError,
+    EngineMismatchError,
+    ExportError,
+    InferenceError,
+    ShapeOutsideProfilesError,
+)
+from golf_rt.tiles import Progress, Tiling, run_in_tiles
 
 logger = logging.getLogger(__name__)
 
 AUTO_ORDER = ("tensorrt", "openvino", "onnxruntime", "torch")
 GPU_ORDER = ("tensorrt", "torch", "openvino", "onnxruntime")
 """The order where torch runs on CUDA: PyTorch on the GPU before every CPU backend."""
+STEP_DOWN = (BackendUnavailableError, EngineMismatchError, ExportError, InferenceError)
+"""Why a backend may fail to start though it is installed (no Polygraphy or cuda-python, a GPU held
+by another process, out of memory while an engine builds): "auto" then starts the next one."""
 
 
 def auto_order() -> tuple[str, ...]:
@@ -40,18 +54,48 @@ def auto_order() -> tuple[str, ...]:
     return GPU_ORDER if "cuda" in precisions_here("torch") else AUTO_ORDER
 
 
+def auto_backends(precision: str = AUTO, skip: tuple[str, ...] = ()) -> list[str]:
+    """The backends available here that run `precision` ("auto": any), fastest first, but those in `skip`."""
+    here = {name: runs for name, runs in available_backends().items() if name not in skip}
+    found = [b for b in auto_order() if b in here and (precision == AUTO or precision in here[b])]
+    if not found:
+        offered = ", ".join(f"{name} ({'/'.join(p)})" for name, p in here.items()) or "none"
+        raise BackendUnavailableError(f"no backend here runs {precision}; available: {offered}")
+    return found
+
+
 def auto_backend(precision: str = AUTO, skip: tuple[str, ...] = ()) -> str:
     """The fastest backend available here that runs `precision` ("auto": any precision), but those in `skip`."""
-    here = {name: runs for name, runs in available_backends().items() if name not in skip}
-    for backend in auto_order():
-        if backend in here and (precision == AUTO or precision in here[backend]):
-            return backend
-    offered = ", ".join(f"{name} ({'/'.join(p)})" for name, p in here.items()) or "none"
-    raise BackendUnavailableError(f"no backend here runs {precision}; available: {offered}")
+    return auto_backends(precision, skip)[0]
+
+
+def start_first(candidates: list[str], precision: str, iterations: int, checkpoint: Any, **options: Any) -> Runner:
+    """The first of `candidates` whose runner can be made and activated here; each failure is logged."""
+    failures = []
+    for backend in candidates:
+        try:
+            runner = create_runner(backend, precision, iterations, checkpoint, **options)
+            return runner.activate()
+        except STEP_DOWN as exc:
+            logger.warning("%s could not start here (%s); trying the next backend", backend, exc)
+            failures.append(f"{backend}: {exc}")
+    raise BackendUnavailableError("no backend could start here: " + "; ".join(failures))
+
+
+def tiling_from(tile: int | Tiling | None) -> Tiling:
+    """None: the default tiles; 0: whole images; N: tiles of N pixels; or a Tiling as it is."""
+    if tile is None:
+        return Tiling()
+    if isinstance(tile, Tiling):
+        return tile
+    return Tiling(int(tile), min(Tiling().overlap, int(tile) // 4))
 
 
 class Deblurrer:
     """Deblur numpy arrays, PIL images, paths or batches of them; results come back as given.
+
+    Images larger than a tile (`tile`, default `golf_rt.contract.TILE_SIZE`) are deblurred in
+    tiles, so memory stays bounded whatever their size; `tile=0` runs every image whole.
 
     >>> deblurrer = Deblurrer()
     >>> sharp = deblurrer.deblur("blurry.png")
@@ -63,35 +107,49 @@ class Deblurrer:
         precision: str = AUTO,
         iterations: int = DEFAULT_ITERATIONS,
         checkpoint: str | Path | None = None,
+        tile: int | Tiling | None = None,
         **options: Any,
     ) -> None:
         if precision != AUTO and precision not in PRECISIONS:
             raise ConfigurationError(f"unknown precision {precision!r}; choose one of {', '.join((*PRECISIONS, AUTO))}")
-        self.backend = auto_backend(precision) if backend == "auto" else backend
+        self.tiling = tiling_from(tile)
         self.iterations, self.checkpoint = iterations, checkpoint
         self._fallback: Runner | None = None
         self._fallback_args = (precision, iterations, checkpoint) if backend == "auto" else None
-        self.runner: Runner = create_runner(self.backend, precision, iterations, checkpoint, **options)
-        self.precision = self.runner.precision
+        if backend == "auto":
+            self.runner: Runner = start_first(auto_backends(precision), precision, iterations, checkpoint, **options)
+        else:
+            self.runner = create_runner(backend, precision, iterations, checkpoint, **options)
+        self.backend, self.precision = self.runner.name, self.runner.precision
         logger.info("deblurring with %s at %s, %d iterations of G", self.backend, self.precision, iterations)
 
-    def deblur(self, image: images.ImageLike) -> Any:
+    def deblur(self, image: images.ImageLike, progress: Progress | None = None) -> Any:
         """One image or a batch of equal-size images, returned in the caller's kind (see golf_rt.images)."""
         prepared = images.prepare(image)
+        return prepared.restore(self.deblur_batch(prepared.batch, progress))
+
+    def deblur_batch(self, batch: Any, progress: Progress | None = None) -> Any:
+        """An N x 3 x H x W float32 batch in [0, 1] -> the same shape, in tiles where larger than one.
+
+        `progress(done, total)` is called after each batch of tiles.
+        """
+        return run_in_tiles(self._run, batch, self.tiling, self.runner.tile_batch, self.runner.max_batch, progress)
+
+    def _run(self, batch: Any) -> Any:
         try:
-            return prepared.restore(self.runner.deblur(prepared.batch))
+            return self.runner.deblur(batch)
         except ShapeOutsideProfilesError as exc:
             if self._fallback_args is None:
                 raise
-            return prepared.restore(self._fallback_runner(exc).deblur(prepared.batch))
+            return self._fallback_runner(exc).deblur(batch)
 
     def _fallback_runner(self, why: Exception) -> Runner:
-        """The next backend of the auto order, for the images TensorRT's engines do not take (made once)."""
+        """The next backend of the auto order, for the shapes TensorRT's engines do not take (made once)."""
         if self._fallback is None:
             precision, iterations, checkpoint = self._fallback_args
-            backend = auto_backend(precision, skip=(self.backend,))
-            self._fallback = create_runner(backend, precision, iterations, checkpoint)
-            logger.warning("%s; deblurring such images with %s %s", why, backend, self._fallback.precision)
+            self._fallback = start_first(auto_backends(precision, skip=(self.backend,)), precision, iterations,
+                                         checkpoint)  # fmt: skip
+            logger.warning("%s; deblurring such images with %s %s", why, self._fallback.name, self._fallback.precision)
         return self._fallback
 
     def close(self) -> None:
@@ -107,4 +165,7 @@ class Deblurrer:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Deblurrer(backend={self.backend!r}, precision={self.precision!r}, iterations={self.iterations})"
+        return (
+            f"Deblurrer(backend={self.backend!r}, precision={self.precision!r}, iterations={self.iterations}, "
+            f"tile={self.tiling.size})"
+        )

@@ -33,6 +33,10 @@ class InvalidImageError(GolfError, ValueError):
     """An input image cannot be deblurred as given (shape, dtype, values, size or file)."""
 
 
+class ShapeOutsideProfilesError(InvalidImageError):
+    """A batch no optimization profile of a TensorRT engine covers; `Deblurrer(backend="auto")` then falls back."""
+
+
 class CheckpointError(GolfError):
     """A checkpoint file is missing, corrupt or not a golf-rt checkpoint."""
 
@@ -68,6 +72,10 @@ class OutputError(GolfError):
 
 class InferenceError(GolfError):
     """A backend failed while running a batch that passed validation."""
+
+
+class StandInError(GolfError):
+    """The CPU stand-in of the GPU was asked for something it does not model: run it on a real GPU."""
 
 
 class ServerError(GolfError):

@@ -6,13 +6,15 @@ in the cache live under a folder named by TensorRT version, GPU and compute capa
 (`Machine.key`) and carry the ONNX file's hash in their name; the runner rebuilds one whose
 sidecar does not match (`stale_reasons`). The timing cache is keyed the same way, plus CUDA.
 
-Default profiles: small images (opt 256x256, up to 1024x1024) and large ones (opt 1080x1920,
-up to 1920x1920 in either orientation), batches 1..4, sides from 4 (the reflect padding of the
-7x7 convolutions needs 4 pixels). The runner picks the profile per input (`choose_profile`).
+The default profile covers the tile (`golf_rt.contract.TILE_SIZE`, batches up to
+`GPU_TILE_BATCH`) and anything smaller, from sides of 4 (the reflect padding of the 7x7
+convolutions needs 4 pixels). Engines built with several profiles (`--profile`) pick one per
+input (`choose_profile`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -20,8 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from golf_rt.atomic_files import atomic_path
-from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, MAX_PIXELS
-from golf_rt.errors import ConfigurationError, EngineMismatchError, InvalidImageError
+from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, GPU_TILE_BATCH, MAX_PIXELS, TILE_SIZE
+from golf_rt.errors import ConfigurationError, EngineMismatchError, ShapeOutsideProfilesError
 from golf_rt.onnx_files import onnx_file_name
 from golf_rt.paths import cache_dir
 
@@ -31,10 +33,6 @@ SIDECAR_FORMAT = "golf-rt-engine/2"
 SMALLEST_SIDE = 4
 """Smallest side an engine takes: the 7x7 convolutions reflect-pad by 3, which needs 4 pixels (ONNX Runtime agrees)."""
 _SHAPE_PATTERN = re.compile(r"^\s*(\d+)\s*[x,]\s*(\d+)\s*[x,]\s*(\d+)\s*[x,]\s*(\d+)\s*$")
-
-
-class ShapeOutsideProfilesError(InvalidImageError):
-    """A batch no optimization profile of the engine covers; `Deblurrer(backend="auto")` then falls back."""
 
 
 def parse_shape(text: str) -> Shape:
@@ -96,10 +94,14 @@ class Profile:
 
 
 DEFAULT_PROFILES = (
-    Profile((1, 3, SMALLEST_SIDE, SMALLEST_SIDE), (1, 3, 256, 256), (4, 3, 1024, 1024)),
-    Profile((1, 3, SMALLEST_SIDE, SMALLEST_SIDE), (1, 3, 1080, 1920), (4, 3, 1920, 1920)),
-)
-"""Small images tuned at 256x256, large ones at 1080x1920; both take portrait and landscape, batches 1..4."""
+    Profile(
+        (1, 3, SMALLEST_SIDE, SMALLEST_SIDE), (GPU_TILE_BATCH, 3, TILE_SIZE, TILE_SIZE),
+        (GPU_TILE_BATCH, 3, TILE_SIZE, TILE_SIZE),
+    ),
+)  # fmt: skip
+"""One profile around the tile: images are deblurred in tiles (`golf_rt.tiles`), so an engine sees
+batches of up to GPU_TILE_BATCH tiles, or one image smaller than a tile; its context reserves
+memory for that shape only, whatever the photo's size."""
 
 
 def choose_profile(shape: tuple[int, ...], profiles: tuple[Profile, ...]) -> int:
@@ -188,6 +190,12 @@ class Sidecar:
     built_at: str  # ISO 8601, UTC
     format: str = SIDECAR_FORMAT
     engine_sha256: str = ""  # the plan's own bytes: a truncated or damaged plan is rebuilt, not loaded
+    profile_memory_bytes: tuple[int, ...] = ()  # device memory of one context at each profile, from TensorRT
+
+    @property
+    def context_memory_bytes(self) -> int:
+        """Device memory one execution context may take: its largest profile's (0 when not recorded)."""
+        return max(self.profile_memory_bytes, default=0)
 
     @property
     def machine(self) -> Machine:
@@ -209,6 +217,7 @@ class Sidecar:
             raise EngineMismatchError(f"engine sidecar has format {found!r}, expected {SIDECAR_FORMAT!r}: rebuild it")
         try:
             data["profiles"] = tuple(Profile.parse(p) for p in data["profiles"])
+            data["profile_memory_bytes"] = tuple(int(b) for b in data.get("profile_memory_bytes", ()))
             return cls(**data)
         except (KeyError, TypeError, ConfigurationError) as exc:
             raise EngineMismatchError(f"engine sidecar is incomplete: {exc}") from exc
@@ -300,11 +309,19 @@ def default_engine_dir() -> Path:
 def cached_engine_path(onnx_path: str | Path, onnx_sha256: str, machine: Machine, options: BuildOptions) -> Path:
     """Where the runner and `golf-rt build-engine` (without --output) keep the engine of one ONNX file.
 
-    `<cache>/engines/<machine key>/<onnx stem>-<onnx hash>_<precision>[_vc].plan`.
+    `<cache>/engines/<machine key>/<onnx stem>-<onnx hash>_<precision>[_vc]-p<profiles hash>.plan`:
+    engines of other profiles sit side by side instead of replacing each other.
     """
     suffix = "_vc" if options.version_compatible else ""
-    name = f"{Path(onnx_path).stem}-{onnx_sha256[:12]}_{options.precision}{suffix}.plan"
+    profiles = hashlib.sha256(",".join(map(str, options.profiles)).encode()).hexdigest()[:8]
+    name = f"{Path(onnx_path).stem}-{onnx_sha256[:12]}_{options.precision}{suffix}-p{profiles}.plan"
     return default_engine_dir() / machine.key / name
+
+
+def sibling_engine_paths(path: Path) -> list[Path]:
+    """The cached engines of the same ONNX file, precision and compatibility as `path`, for any profiles."""
+    stem = path.name.rsplit("-p", 1)[0]
+    return sorted(path.parent.glob(f"{stem}-p*.plan")) if path.parent.is_dir() else []
 
 
 def default_timing_cache_path(machine: Machine) -> Path:

@@ -15,16 +15,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from golf_rt.backends.gpu_door import gpu_visible
 from golf_rt.environment import cuda_device_count, installed
 
 needs_torch = pytest.mark.skipif(not installed("torch"), reason="torch is not installed")
+needs_cuda_torch = pytest.mark.skipif(
+    not cuda_device_count(), reason="needs PyTorch on a real CUDA GPU (the GPU stand-in models TensorRT, not PyTorch)"
+)
 
 
 def _tier_skips() -> dict[str, str]:
     """Marker -> why its tests cannot run here (absent when they can)."""
     skips = {}
-    if not cuda_device_count():
-        skips["gpu"] = "needs an NVIDIA GPU, and the CUDA driver finds none here"
+    if not gpu_visible():
+        skips["gpu"] = (
+            "needs an NVIDIA GPU, and the CUDA driver finds none here (GOLF_RT_GPU_STANDIN=1 runs them on the CPU stand-in)"
+        )
     missing = [name for name in ("pytriton", "tritonclient") if not installed(name)]
     if missing:
         skips["triton"] = f"needs tritonserver and its client ({', '.join(missing)} missing: pip install -e '.[serve]')"

@@ -25,25 +25,28 @@ from golf_rt.tensorrt_settings import (
 from tests.sidecars import H100, sidecar
 
 
-@pytest.mark.parametrize(
-    "hw",
-    [(256, 256), (720, 1280), (1280, 720), (1080, 1920), (1920, 1080), (1920, 1920), (4, 4), (4, 1920), (63, 17)],
-)
-def test_default_profiles_take_ordinary_photos_in_both_orientations(hw):
+@pytest.mark.parametrize("hw", [(512, 512), (256, 256), (300, 512), (512, 130), (4, 4), (4, 512), (63, 17)])
+def test_the_default_profile_takes_every_tile_and_anything_smaller(hw):
     for batch in (1, 4):
-        choose_profile((batch, 3, *hw), DEFAULT_PROFILES)
+        assert choose_profile((batch, 3, *hw), DEFAULT_PROFILES) == 0
+
+
+TWO_PROFILES = (
+    Profile((1, 3, 4, 4), (1, 3, 256, 256), (4, 3, 1024, 1024)),
+    Profile((1, 3, 4, 4), (1, 3, 1080, 1920), (4, 3, 1920, 1920)),
+)
 
 
 def test_the_profile_tuned_nearest_the_input_is_chosen():
-    assert choose_profile((1, 3, 256, 256), DEFAULT_PROFILES) == 0
-    assert choose_profile((1, 3, 64, 64), DEFAULT_PROFILES) == 0
-    assert choose_profile((1, 3, 1080, 1920), DEFAULT_PROFILES) == 1
-    assert choose_profile((1, 3, 1920, 1080), DEFAULT_PROFILES) == 1
-    assert choose_profile((1, 3, 1000, 1000), DEFAULT_PROFILES) == 1  # nearer 1080x1920 than 256x256
-    assert choose_profile((1, 3, 1000, 1100), DEFAULT_PROFILES) == 1  # only the large profile takes it
+    two = TWO_PROFILES
+    assert choose_profile((1, 3, 256, 256), two) == 0
+    assert choose_profile((1, 3, 64, 64), two) == 0
+    assert choose_profile((1, 3, 1080, 1920), two) == 1
+    assert choose_profile((1, 3, 1000, 1000), two) == 1  # nearer 1080x1920 than 256x256
+    assert choose_profile((1, 3, 1000, 1100), two) == 1  # only the large profile takes it
 
 
-@pytest.mark.parametrize("shape", [(1, 3, 2, 2), (1, 3, 3000, 4000), (5, 3, 256, 256), (1, 3, 1921, 100)])
+@pytest.mark.parametrize("shape", [(1, 3, 2, 2), (1, 3, 3000, 4000), (5, 3, 256, 256), (1, 3, 513, 100)])
 def test_a_shape_outside_every_profile_is_a_clear_image_error(shape):
     with pytest.raises(ShapeOutsideProfilesError, match="outside every optimization profile") as info:
         choose_profile(shape, DEFAULT_PROFILES)
@@ -78,7 +81,7 @@ def test_profiles_parse_and_print_as_min_opt_max():
         (((1, 3, 64, 64), (1, 3, 256, 256), (4, 1, 720, 1280)), "N x 3 x H x W"),
         (((0, 3, 64, 64), (1, 3, 256, 256), (4, 3, 720, 1280)), "batch >= 1"),
         (((1, 3, 2, 2), (1, 3, 256, 256), (4, 3, 720, 1280)), "sides >= 4"),
-        (((1, 3, 64, 64), (1, 3, 256, 256), (1, 3, 5000, 5000)), "over the image maximum"),
+        (((1, 3, 64, 64), (1, 3, 256, 256), (1, 3, 20000, 20000)), "over the image maximum"),
     ],
 )
 def test_bad_profiles_are_refused(bounds, message):
@@ -107,14 +110,16 @@ def test_cached_engines_are_keyed_by_onnx_hash_tensorrt_and_gpu(monkeypatch, tmp
     monkeypatch.setenv("GOLF_RT_CACHE", str(tmp_path))
     fp16 = BuildOptions("fp16")
     path = cached_engine_path("onnx/fused_x3.onnx", "ab" * 32, H100, fp16)
-    assert path == tmp_path / "engines" / "trt10.8.0.43-nvidia-h100-80gb-hbm3-sm90" / "fused_x3-abababababab_fp16.plan"
+    assert path.parent == tmp_path / "engines" / "trt10.8.0.43-nvidia-h100-80gb-hbm3-sm90"
+    assert path.name.startswith("fused_x3-abababababab_fp16-p") and path.suffix == ".plan"
     others = {
         cached_engine_path("onnx/fused_x3.onnx", "cd" * 32, H100, fp16),
         cached_engine_path("onnx/fused_x3.onnx", "ab" * 32, replace(H100, tensorrt_version="10.9.0.34"), fp16),
         cached_engine_path("onnx/fused_x3.onnx", "ab" * 32, Machine("10.8.0.43", "NVIDIA L4", "8.9"), fp16),
         cached_engine_path("onnx/fused_x3.onnx", "ab" * 32, H100, BuildOptions("fp16", version_compatible=True)),
+        cached_engine_path("onnx/fused_x3.onnx", "ab" * 32, H100, BuildOptions("fp16", (TWO_PROFILES[1],))),
     }
-    assert path not in others and len(others) == 4
+    assert path not in others and len(others) == 5
 
 
 def test_engine_file_names():
@@ -124,11 +129,12 @@ def test_engine_file_names():
 
 def test_sidecar_round_trip(tmp_path):
     engine = tmp_path / "fused_x3_fp16.plan"
-    written = write_sidecar(engine, sidecar())
+    written = write_sidecar(engine, sidecar(profile_memory_bytes=(123_456_789,)))
     assert written.name == "fused_x3_fp16.plan.json"
     data = json.loads(written.read_text())
-    assert data["gpu_name"] == "NVIDIA H100 80GB HBM3" and data["profiles"][0] == "1x3x4x4:1x3x256x256:4x3x1024x1024"
-    assert read_sidecar(engine) == sidecar()
+    assert data["gpu_name"] == "NVIDIA H100 80GB HBM3" and data["profiles"][0] == "1x3x4x4:4x3x512x512:4x3x512x512"
+    assert data["profile_memory_bytes"] == [123_456_789]
+    assert read_sidecar(engine) == sidecar(profile_memory_bytes=(123_456_789,))
     assert read_sidecar(engine).profiles == DEFAULT_PROFILES
     assert [p.name for p in tmp_path.iterdir()] == ["fused_x3_fp16.plan.json"]  # no temporary file left
 
@@ -178,12 +184,10 @@ def test_stale_reasons_name_what_changed():
     assert stale_reasons(sidecar(), H100, "ab" * 32, options) == []
     reasons = stale_reasons(sidecar(), replace(H100, tensorrt_version="10.9.0.34"), "cd" * 32, options)
     assert reasons == ["TensorRT 10.8.0.43 (running 10.9.0.34)", "ONNX file abababababab (now cdcdcdcdcdcd)"]
-    narrow = BuildOptions("fp16", profiles=DEFAULT_PROFILES[:1], version_compatible=True)
+    narrow = BuildOptions("fp16", profiles=TWO_PROFILES[:1], version_compatible=True)
     reasons = stale_reasons(sidecar(), H100, "ab" * 32, narrow)
-    assert (
-        reasons[0].startswith("profiles 1x3x4x4:1x3x256x256:4x3x1024x1024, 1x3x4x4:")
-        and "version compatible" in reasons[1]
-    )
+    assert reasons[0].startswith("profiles 1x3x4x4:4x3x512x512:4x3x512x512 (asked 1x3x4x4:1x3x256x256")
+    assert "version compatible" in reasons[1]
 
 
 def test_a_plan_whose_bytes_changed_since_its_build_is_stale():
@@ -196,7 +200,7 @@ def test_a_plan_whose_bytes_changed_since_its_build_is_stale():
 
 
 def test_tensorrt_execution_provider_gets_every_profile():
-    options = tensorrt_ep_profile_options("BLURRY", DEFAULT_PROFILES)
+    options = tensorrt_ep_profile_options("BLURRY", TWO_PROFILES)
     assert options == {
         "trt_profile_min_shapes": "BLURRY:1x3x4x4,BLURRY:1x3x4x4",
         "trt_profile_opt_shapes": "BLURRY:1x3x256x256,BLURRY:1x3x1080x1920",

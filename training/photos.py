@@ -60,17 +60,22 @@ def file_name(package_path: str) -> str:
     return Path(package_path).stem + ".jpg"
 
 
+def unpack_packages(root: Path) -> Path:
+    """Download the wallpaper packages into `root` with apt and unpack them; returns the unpacked tree."""
+    subprocess.run(["apt-get", "download", *PACKAGES], cwd=root, check=True, capture_output=True)
+    for deb in sorted(root.glob("*.deb")):
+        subprocess.run(["dpkg", "-x", str(deb), str(root / "tree")], check=True)
+    return root / "tree"
+
+
 def prepare(folder: Path = DEFAULT_FOLDER, long_side: int = LONG_SIDE) -> list[Path]:
     """Download the packages, shrink every listed photo into `folder`; returns the files."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch)
-        subprocess.run(["apt-get", "download", *PACKAGES], cwd=root, check=True, capture_output=True)
-        for deb in sorted(root.glob("*.deb")):
-            subprocess.run(["dpkg", "-x", str(deb), str(root / "tree")], check=True)
+        tree = unpack_packages(Path(scratch))
         for relative in TRAINING_PHOTOS + VALIDATION_PHOTOS:
-            with Image.open(root / "tree" / relative) as handle:
+            with Image.open(tree / relative) as handle:
                 image = handle.convert("RGB")
             scale = long_side / max(image.size)
             size = (round(image.width * scale), round(image.height * scale))

@@ -48,7 +48,8 @@ def validate_batch(batch: object) -> np.ndarray:
         raise InvalidImageError("batch is empty (N = 0)")
     if height < MIN_SIDE or width < MIN_SIDE or height * width > MAX_PIXELS:
         raise InvalidImageError(
-            f"batch images are {height}x{width}; sides must be at least {MIN_SIDE} and area at most {MAX_PIXELS:,}"
+            f"batch images are {width}x{height} (width x height); sides must be at least {MIN_SIDE} "
+            f"and area at most {MAX_PIXELS:,}"
         )
     if not is_trusted(batch) and not np.isfinite(batch).all():  # a TrustedBatch was scanned when made
         raise InvalidImageError("batch contains NaN or Inf")
@@ -78,6 +79,10 @@ class Runner(abc.ABC):
     name: ClassVar[str]
     concurrent_calls: ClassVar[bool] = False
     """Whether the runtime object runs calls from several threads at once safely."""
+    tile_batch: ClassVar[int] = 1
+    """Tiles per call when an image is deblurred in tiles (`golf_rt.tiles`): 1 on a CPU, more on a GPU."""
+    max_batch: int | None = None
+    """The largest batch the runner takes in one call (None: any); larger batches are split."""
 
     def __init__(self, precision: str = "fp32", runs_here: tuple[str, ...] = ("fp32",)) -> None:
         """`runs_here`: what the backend's `precisions_here()` offers on the runner's device.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from golf_rt.backends.base import Runner, check_model_io
+from golf_rt.backends.gpu_door import gpu, gpu_visible, standin_active
 from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME
 from golf_rt.environment import installed
 from golf_rt.errors import BackendUnavailableError, ConfigurationError, ModelFileError
@@ -28,10 +30,18 @@ def _ort() -> Any:
 
 
 def precisions_here() -> dict[str, tuple[str, ...]]:
-    """The devices whose execution provider this ONNX Runtime build has, with the precisions of our ONNX files."""
+    """The devices whose execution provider this ONNX Runtime build has, with the precisions of our ONNX files.
+
+    onnxruntime-gpu lists its CUDA and TensorRT providers on any machine: they count only where a
+    GPU is visible (or stood in for, GOLF_RT_GPU_STANDIN=1, which provides both).
+    """
     if not installed("onnxruntime"):
         return {}
     providers = set(_ort().get_available_providers())
+    if standin_active():
+        providers |= {PROVIDERS["cuda"][0], PROVIDERS["tensorrt"][0]}
+    elif not gpu_visible():
+        providers &= {PROVIDERS["cpu"][0]}
     return {device: PRECISIONS_BY_DEVICE[device] for device, wanted in PROVIDERS.items() if wanted[0] in providers}
 
 
@@ -57,19 +67,41 @@ def _both_builds_installed() -> bool:
     return bool(package_version("onnxruntime") and package_version("onnxruntime-gpu"))
 
 
+def provider_cache_dir() -> Path:
+    """The TensorRT provider's engine and timing caches: one folder per ONNX Runtime, TensorRT and GPU.
+
+    The provider's engines and timings are valid for those only, and it creates just the last
+    level of a cache path, so the folder is made here before a session starts.
+    """
+    from golf_rt.environment import gpus, package_version
+    from golf_rt.paths import cache_dir
+
+    versions = [f"ort{_ort().__version__}"]
+    versions.append(f"trt{package_version('tensorrt') or package_version('tensorrt-cu12') or 'none'}")
+    name = "standin" if standin_active() else (gpus()[0]["name"] if gpus() else "gpu")
+    key = re.sub(r"[^a-z0-9.]+", "-", "-".join([*versions, name]).lower()).strip("-")
+    return cache_dir() / "onnxruntime-tensorrt" / key
+
+
 def provider_options(device: str) -> list:
     """The providers of `device` with golf-rt's options; TensorRT gets our profiles and its caches.
 
-    The TensorRT provider builds from the ONNX file as it is (the fp16 files are already FP16, so
-    no precision flag), with the engine profiles of `golf_rt.tensorrt_settings.DEFAULT_PROFILES`
-    and engine and timing caches in golf-rt's cache folder.
+    fp32 means fp32: TF32 off on the CUDA provider (`use_tf32`, on by default for convolutions on
+    Ampere and later; the fp16 files keep their image statistics in fp32, which stay exact too).
+    The TensorRT provider builds from the ONNX file
+    as it is (the fp16 files are already FP16), with the engine profiles of
+    `golf_rt.tensorrt_settings.DEFAULT_PROFILES` and caches in `provider_cache_dir()`.
     """
-    from golf_rt.paths import cache_dir
     from golf_rt.tensorrt_settings import DEFAULT_PROFILES, tensorrt_ep_profile_options
 
     providers: list = list(PROVIDERS[device])
+    if device in ("cuda", "tensorrt"):
+        cuda = providers.index("CUDAExecutionProvider")
+        providers[cuda] = ("CUDAExecutionProvider", {"use_tf32": "0"})
     if device == "tensorrt":
-        folder = cache_dir() / "onnxruntime-tensorrt"
+        folder = provider_cache_dir()
+        (folder / "engines").mkdir(parents=True, exist_ok=True)
+        (folder / "timing").mkdir(parents=True, exist_ok=True)
         options = {
             "trt_engine_cache_enable": True,
             "trt_engine_cache_path": str(folder / "engines"),
@@ -85,9 +117,10 @@ def provider_options(device: str) -> list:
 def session_from_onnx(onnx_path: str | Path, device: str = "cpu", threads: int | None = None) -> Any:
     """An `onnxruntime.InferenceSession` on `onnx_path` with golf-rt's options, on `device`'s providers.
 
-    On a GPU device the session must really run there: ONNX Runtime falls back to the CPU
-    silently when a provider fails to load, so a session whose first provider is not the asked
-    one is a BackendUnavailableError.
+    On a GPU device the session is made through the GPU door (`golf_rt.backends.gpu_door`) and
+    must really run there: ONNX Runtime falls back to the CPU silently when a provider fails to
+    load, so a session whose first provider is not the asked one is a BackendUnavailableError. A
+    provider that fails to start is reported as such, not as an unreadable file.
     """
     ort = _ort()
     wanted = PROVIDERS[device]
@@ -97,17 +130,27 @@ def session_from_onnx(onnx_path: str | Path, device: str = "cpu", threads: int |
         if device != "cpu" and _both_builds_installed()
         else ""
     )
-    if wanted[0] not in ort.get_available_providers():
+    if device not in precisions_here():
         raise BackendUnavailableError(
-            f"ONNX Runtime here has no {wanted[0]} (available: {', '.join(ort.get_available_providers())}); "
-            f"install onnxruntime-gpu on a machine with an NVIDIA GPU{mixed}"
+            f"ONNX Runtime here has no {wanted[0]} on a GPU (available: {', '.join(ort.get_available_providers())}, "
+            f"GPU visible: {gpu_visible()}); install onnxruntime-gpu on a machine with an NVIDIA GPU{mixed}"
         )
     path = Path(onnx_path)
-    providers = provider_options(device)
+    state = ort.capi.onnxruntime_pybind11_state
+    if not path.is_file():
+        raise ModelFileError(f"ONNX file not found: {path}")
     try:
-        session = ort.InferenceSession(str(path), session_options(threads), providers=providers)
-    except (ort.capi.onnxruntime_pybind11_state.InvalidProtobuf, ort.capi.onnxruntime_pybind11_state.Fail) as exc:
+        if device == "cpu":
+            session = ort.InferenceSession(str(path), session_options(threads), providers=provider_options(device))
+        else:
+            session = gpu().onnxruntime_session(path, session_options(threads), provider_options(device))
+    except (state.InvalidProtobuf, state.InvalidGraph, state.NoSuchFile) as exc:
         raise ModelFileError(f"{path} is not a readable ONNX model: {exc}") from exc
+    except (state.Fail, state.EPFail, state.RuntimeException) as exc:
+        if device == "cpu":
+            raise ModelFileError(f"{path} is not a readable ONNX model: {exc}") from exc
+        why = f"ONNX Runtime could not start {wanted[0]} for {path.name}: {exc}{mixed}"
+        raise BackendUnavailableError(why) from exc
     check_model_io(
         path,
         [(i.name, len(i.shape)) for i in session.get_inputs()],

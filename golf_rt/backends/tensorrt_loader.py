@@ -7,7 +7,7 @@ Building (`engine_from_onnx`) is Polygraphy's `NetworkFromOnnxPath` -> `CreateCo
   strongly typed networks; on 10 the STRONGLY_TYPED flag asks for it): fp32 parses the fp32
   ONNX, fp16 the FP16 ONNX (`golf_rt.export.fp16_onnx_from_onnx`: FP16 weights and compute,
   FP32 I/O and image statistics), so no precision flag or per-layer constraint is needed;
-- TF32 off (TensorRT enables it by default): "fp32" means fp32;
+- TF32 off (TensorRT enables it by default): "fp32" means fp32 (`gpu_tensorrt.TensorRTDevice.build_plan`);
 - the optimization profiles of `BuildOptions` (`golf_rt.tensorrt_settings.DEFAULT_PROFILES`);
 - a timing cache per TensorRT, GPU and CUDA version, loaded with `ignore_mismatch=False`: a cache
   TensorRT rejects is replaced by an empty one and rewritten after the build (`apply_timing_cache`);
@@ -15,9 +15,12 @@ Building (`engine_from_onnx`) is Polygraphy's `NetworkFromOnnxPath` -> `CreateCo
   10.x runtimes load when they allow host code (`engine_from_path` does for such plans).
 
 Engines in the cache (`engine_for_onnx`) are keyed by ONNX hash, TensorRT version and GPU and
-rebuilt when their sidecar no longer matches. `engine_io_problems` checks an engine's tensors
-against the model contract. tensorrt, cuda-python and polygraphy are imported only here and in
-`tensorrt_runner`.
+rebuilt when their sidecar no longer matches; engines built for other profiles (`golf-rt
+build-engine --profile`) sit beside them and are used by runners that ask for no profiles. The
+sidecar records each profile's device memory (`get_device_memory_size_for_profile_v2`), which
+the Triton repository writer reports per instance. `engine_io_problems` checks an engine's
+tensors against the model contract. Every TensorRT and CUDA call goes through
+`golf_rt.backends.gpu_door`.
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from golf_rt.atomic_files import write_bytes_atomically
+from golf_rt.backends.gpu_door import gpu
 from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME
-from golf_rt.errors import BackendUnavailableError, EngineMismatchError, ExportError, InferenceError
-from golf_rt.extras import require
+from golf_rt.errors import EngineMismatchError, ExportError
 from golf_rt.tensorrt_settings import (
     BuildOptions,
     Machine,
@@ -41,6 +45,7 @@ from golf_rt.tensorrt_settings import (
     check_sidecar,
     engine_file_name,
     read_sidecar,
+    sibling_engine_paths,
     stale_reasons,
     write_sidecar,
 )
@@ -48,53 +53,9 @@ from golf_rt.tensorrt_settings import (
 logger = logging.getLogger(__name__)
 
 
-def tensorrt() -> Any:
-    return require("tensorrt", "TensorRT on an NVIDIA GPU")
-
-
-def cudart() -> Any:
-    try:
-        from cuda.bindings import runtime  # cuda-python >= 12.6
-    except ImportError:
-        runtime = require("cuda.cudart", "TensorRT's CUDA calls")  # older cuda-python
-    return runtime
-
-
-def check_cuda(result: Any) -> Any:
-    """Unwrap a cuda-python (error, value...) tuple, raising InferenceError on any CUDA error."""
-    runtime = cudart()
-    err, *values = result if isinstance(result, tuple) else (result,)
-    if err != runtime.cudaError_t.cudaSuccess:
-        raise InferenceError(f"CUDA error: {runtime.cudaGetErrorString(err)[1].decode()}")
-    return values[0] if len(values) == 1 else values
-
-
 def running_machine() -> Machine:
     """TensorRT version, name and compute capability of CUDA device 0, and the CUDA runtime version."""
-    runtime = cudart()
-    err, count = runtime.cudaGetDeviceCount()
-    if err != runtime.cudaError_t.cudaSuccess or count < 1:
-        raise BackendUnavailableError("no CUDA device found: TensorRT needs an NVIDIA GPU")
-    props = check_cuda(runtime.cudaGetDeviceProperties(0))
-    name = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
-    cuda = int(check_cuda(runtime.cudaRuntimeGetVersion()))
-    return Machine(tensorrt().__version__, name.rstrip("\x00"), f"{props.major}.{props.minor}",
-                   f"{cuda // 1000}.{cuda % 1000 // 10}")  # fmt: skip
-
-
-def apply_timing_cache(config: Any, data: bytes) -> bool:
-    """Give `config` the timing cache `data`; False when TensorRT rejects it (then it gets an empty one).
-
-    `IBuilderConfig.set_timing_cache(cache, ignore_mismatch=False)` returns False for a cache
-    made by another TensorRT, GPU or CUDA version; building with it would waste or mislead.
-    """
-    if data and config.set_timing_cache(config.create_timing_cache(data), ignore_mismatch=False):
-        return True
-    if data:
-        logger.warning("TensorRT rejected the timing cache (another TensorRT, GPU or CUDA); starting an empty one")
-    if not config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False):
-        raise ExportError("TensorRT refused an empty timing cache")
-    return not data
+    return gpu().machine()
 
 
 def engine_from_onnx(
@@ -111,33 +72,24 @@ def engine_from_onnx(
     """
     from golf_rt.checkpoint import file_sha256
 
-    trt = tensorrt()
-    polygraphy_trt = require("polygraphy.backend.trt", "building TensorRT engines", extra="gpu")
-    from polygraphy.exception import PolygraphyException
-
     options = options or BuildOptions()
     onnx_path, engine_path = Path(onnx_path), Path(engine_path)
     machine = running_machine()
     started = time.perf_counter()
-    flags = [flag for flag in (getattr(trt.OnnxParserFlag, "NATIVE_INSTANCENORM", None),) if flag is not None]
-    profiles = [polygraphy_trt.Profile().add(INPUT_NAME, p.min, p.opt, p.max) for p in options.profiles]
     cache_path = options.timing_cache_path(machine)
-    try:
-        builder, network, _parser = polygraphy_trt.NetworkFromOnnxPath(
-            str(onnx_path), flags=flags, strongly_typed=True
-        )()
-        config = polygraphy_trt.CreateConfig(
-            tf32=False,
-            profiles=profiles,
-            memory_pool_limits={trt.MemoryPoolType.WORKSPACE: options.workspace_mib << 20},
-            version_compatible=options.version_compatible or None,
-        )(builder, network)
-        apply_timing_cache(config, cache_path.read_bytes() if cache_path.is_file() else b"")
-        serialized = polygraphy_trt.EngineBytesFromNetwork((builder, network), config)()
-    except PolygraphyException as exc:
-        raise ExportError(f"TensorRT failed to build an engine from {onnx_path.name}: {exc}") from exc
-    write_bytes_atomically(engine_path, bytes(serialized))
-    write_bytes_atomically(cache_path, bytes(config.get_timing_cache().serialize()))
+    device = gpu()
+    serialized, timing_cache = device.build_plan(
+        onnx_path, options.profiles, options.workspace_mib, options.version_compatible,
+        cache_path.read_bytes() if cache_path.is_file() else b"",
+    )  # fmt: skip
+    engine = device.load_engine(serialized, options.version_compatible)
+    if engine is None:
+        raise ExportError(f"TensorRT could not load the engine it just built from {onnx_path.name}")
+    profile_memory = tuple(
+        int(engine.get_device_memory_size_for_profile_v2(i)) for i in range(engine.num_optimization_profiles)
+    )
+    write_bytes_atomically(engine_path, serialized)
+    write_bytes_atomically(cache_path, timing_cache)
     sidecar = Sidecar(
         tensorrt_version=machine.tensorrt_version, gpu_name=machine.gpu_name,
         compute_capability=machine.compute_capability, cuda_version=machine.cuda_version,
@@ -145,7 +97,7 @@ def engine_from_onnx(
         onnx_sha256=model_sha256 or file_sha256(onnx_path), onnx_name=model_name or onnx_path.name,
         built_from=onnx_path.name, build_seconds=round(time.perf_counter() - started, 2),
         built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        engine_sha256=hashlib.sha256(bytes(serialized)).hexdigest(),
+        engine_sha256=hashlib.sha256(serialized).hexdigest(), profile_memory_bytes=profile_memory,
     )  # fmt: skip
     write_sidecar(engine_path, sidecar)
     logger.info("built %s in %.1f s", engine_path, sidecar.build_seconds)
@@ -161,21 +113,31 @@ def _source_for(onnx_path: Path, options: BuildOptions, folder: Path) -> Path:
     return fp16_onnx_from_onnx(onnx_path, folder / f"{onnx_path.stem}_fp16.onnx")
 
 
-def engine_for_onnx(onnx_path: str | Path, options: BuildOptions) -> Path:
-    """The cached engine of an fp32 ONNX file for this machine and `options`, built or rebuilt when stale."""
+def engine_for_onnx(onnx_path: str | Path, options: BuildOptions, any_profiles: bool = False) -> Path:
+    """The cached engine of an fp32 ONNX file for this machine and `options`, built or rebuilt when stale.
+
+    `any_profiles`: the caller asked for no profiles, so a current engine built for other ones
+    (`golf-rt build-engine --profile ...`) is used rather than rebuilt with the defaults.
+    """
     from golf_rt.checkpoint import file_sha256
 
     onnx_path = Path(onnx_path)
     machine, sha = running_machine(), file_sha256(onnx_path)
     path = cached_engine_path(onnx_path, sha, machine, options)
-    if path.is_file():
+    candidates = [path]
+    if any_profiles:
+        others = sibling_engine_paths(path)
+        candidates += sorted((p for p in others if p != path), key=lambda p: p.stat().st_mtime, reverse=True)
+    for candidate in filter(Path.is_file, candidates):
         try:
-            reasons = stale_reasons(read_sidecar(path), machine, sha, options, file_sha256(path))
+            sidecar = read_sidecar(candidate)
+            wanted = replace(options, profiles=sidecar.profiles) if candidate != path else options
+            reasons = stale_reasons(sidecar, machine, sha, wanted, file_sha256(candidate))
         except EngineMismatchError as exc:
             reasons = [str(exc)]
         if not reasons:
-            return path
-        logger.warning("rebuilding %s: it was built for %s", path.name, "; ".join(reasons))
+            return candidate
+        logger.warning("not using %s: it was built for %s", candidate.name, "; ".join(reasons))
     source = _source_for(onnx_path, options, path.parent)
     return engine_from_onnx(source, path, options, model_sha256=sha, model_name=onnx_path.name)
 
@@ -221,12 +183,8 @@ def engine_io_problems(tensors: list[tuple[str, str, str]]) -> list[str]:
 
 def engine_from_path(engine_path: Path, sidecar: Sidecar) -> Any:
     """The deserialized engine, after its sidecar is checked against this machine and its I/O against the contract."""
-    trt = tensorrt()
     check_sidecar(sidecar, running_machine())
-    runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-    if sidecar.version_compatible:
-        runtime.engine_host_code_allowed = True  # a version-compatible plan carries its own lean runtime
-    engine = runtime.deserialize_cuda_engine(engine_path.read_bytes())
+    engine = gpu().load_engine(engine_path.read_bytes(), sidecar.version_compatible)
     if engine is None:
         raise EngineMismatchError(f"TensorRT could not deserialize {engine_path}; rebuild it")
     names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]

@@ -7,22 +7,25 @@ On CUDA (the GPU path where TensorRT is not installed; `Deblurrer` then puts it 
 backends): the model in channels_last at the runner's precision, input and output through pinned
 host memory, cuDNN's autotuner on, and TF32 off for fp32 (PyTorch lets cuDNN use TF32 by
 default), all scoped to the runner's calls and restored after. `cuda_graph=True` captures one
-CUDA graph per input shape on first use and replays it (fewer launches for small images).
+CUDA graph per input shape on first use and replays it (fewer launches for small images); the
+graphs of the last four shapes are kept (`GraphCache`), which with tiles is one shape.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import warnings
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from golf_rt.backends.base import Runner
-from golf_rt.contract import DEFAULT_ITERATIONS
+from golf_rt.contract import DEFAULT_ITERATIONS, GPU_TILE_BATCH
 from golf_rt.environment import cuda_device_count, installed
 from golf_rt.errors import BackendUnavailableError, ConfigurationError
 from golf_rt.extras import require
@@ -40,21 +43,59 @@ def precisions_here() -> dict[str, tuple[str, ...]]:
     if not installed("torch"):
         return {}
     if cuda_device_count() and require("torch", "the PyTorch runner").cuda.is_available():
-        return {"cuda": ("fp32", "fp16", "bf16"), "cpu": ("fp32",)}
+        torch = sys.modules["torch"]
+        bf16 = ("bf16",) if torch.cuda.is_bf16_supported() else ()  # Ampere and later compute it natively
+        return {"cuda": ("fp32", "fp16", *bf16), "cpu": ("fp32",)}
     return {"cpu": ("fp32",)}
+
+
+_SETTINGS_LOCK = threading.Lock()
+"""The backend flags are process-wide: one lock for every runner, so that two threads cannot interleave
+their save and restore and leave an fp32 call with TF32 on."""
 
 
 @contextlib.contextmanager
 def cuda_settings(torch, precision: str) -> Iterator[None]:
     """The cuDNN autotuner on and, for fp32, TF32 off, inside the block only; the caller's settings after it."""
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = True
-    if precision == "fp32":
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark = saved
+    with _SETTINGS_LOCK:
+        saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark
+        torch.backends.cudnn.benchmark = True
+        if precision == "fp32":
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved[:2]
+            torch.backends.cudnn.benchmark = saved[2]
+
+
+class GraphCache:
+    """The CUDA graphs of the last `size` input shapes: older ones are dropped, so their memory returns.
+
+    With tiles most calls share one shape; a folder of photos in varied sizes would otherwise keep
+    a graph, and its memory, for every size it met.
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        if size < 1:
+            raise ConfigurationError(f"graph cache size must be at least 1, got {size}")
+        self.size = size
+        self._graphs: OrderedDict[tuple[int, ...], tuple] = OrderedDict()
+
+    def get(self, shape: tuple[int, ...], capture: Callable[[], tuple]) -> tuple:
+        """The graph of `shape`, captured by `capture()` on first use."""
+        if shape not in self._graphs:
+            self._graphs[shape] = capture()
+            while len(self._graphs) > self.size:
+                self._graphs.popitem(last=False)
+        self._graphs.move_to_end(shape)
+        return self._graphs[shape]
+
+    def shapes(self) -> list[tuple[int, ...]]:
+        return list(self._graphs)
+
+    def clear(self) -> None:
+        self._graphs.clear()
 
 
 def module_from_checkpoint(
@@ -99,10 +140,11 @@ class TorchRunner(Runner):
         if cuda_graph and device != "cuda":
             raise ConfigurationError("cuda_graph=True needs device='cuda'")
         super().__init__(precision, precisions_here().get(device, ()))
+        self.tile_batch = GPU_TILE_BATCH if device == "cuda" else 1
         self.checkpoint, self.iterations, self.device, self.threads = checkpoint, iterations, device, threads
         self.part, self.cuda_graph = part, cuda_graph
         self._model = None
-        self._graphs: dict[tuple[int, ...], tuple] = {}
+        self._graphs = GraphCache()
 
     def _activate(self) -> None:
         torch = require("torch", "the PyTorch runner")
@@ -140,8 +182,8 @@ class TorchRunner(Runner):
 
     def _graph_for(self, torch, x) -> tuple:
         """The captured (input, output, graph) of this shape: warmed up on a side stream, then captured once."""
-        key = tuple(x.shape)
-        if key not in self._graphs:
+
+        def capture() -> tuple:
             static_in = x.clone()
             stream = torch.cuda.Stream()
             stream.wait_stream(torch.cuda.current_stream())
@@ -152,8 +194,9 @@ class TorchRunner(Runner):
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph):
                 static_out = self._model(static_in)
-            self._graphs[key] = (static_in, static_out, graph)
-        return self._graphs[key]
+            return static_in, static_out, graph
+
+        return self._graphs.get(tuple(x.shape), capture)
 
     def _deactivate(self) -> None:
         self._model = None

@@ -33,8 +33,8 @@ def build_engine(
     profile: list[str] | None = typer.Option(
         None,
         "--profile",
-        help="Optimization profile MIN:OPT:MAX (NxCxHxW each), repeatable; default: "
-        "1x3x4x4:1x3x256x256:4x3x1024x1024 and 1x3x4x4:1x3x1080x1920:4x3x1920x1920.",
+        help="Optimization profile MIN:OPT:MAX (NxCxHxW each), repeatable; default: one around the tile, "
+        "1x3x4x4:4x3x512x512:4x3x512x512 (images are deblurred in tiles).",
     ),
     timing_cache: Path | None = typer.Option(None, help="Timing cache file; default: one per TensorRT, GPU and CUDA."),
     version_compatible: bool = typer.Option(
@@ -42,14 +42,15 @@ def build_engine(
     ),
 ) -> None:
     """Build TensorRT engines (fused, F, G unrolled) with profiles, a timing cache and JSON sidecars."""
-    from golf_rt.environment import cuda_device_count, installed
+    from golf_rt.backends.gpu_door import STANDIN_VARIABLE, tensorrt_here
     from golf_rt.tensorrt_settings import DEFAULT_PROFILES, BuildOptions, Profile, engine_sources
 
     profiles = tuple(Profile.parse(text) for text in profile) if profile else DEFAULT_PROFILES
     options = BuildOptions("fp16" if fp16 else "fp32", profiles, timing_cache, version_compatible=version_compatible)
-    if not installed("tensorrt") or cuda_device_count() == 0:
+    if not tensorrt_here():
         raise BackendUnavailableError(
-            "build-engine needs an NVIDIA GPU with TensorRT installed, and this machine has none."
+            "build-engine needs an NVIDIA GPU with TensorRT installed, and this machine has none "
+            f"(a dry run on the CPU stand-in: {STANDIN_VARIABLE}=1)"
         )
     from golf_rt.backends.tensorrt_loader import engines_from_onnx_files
 

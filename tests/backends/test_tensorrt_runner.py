@@ -5,14 +5,16 @@ import threading
 import numpy as np
 import pytest
 
-from golf_rt.environment import cuda_device_count, installed
+from golf_rt.backends.gpu_door import tensorrt_here
 from golf_rt.errors import BackendUnavailableError, EngineMismatchError
 from golf_rt.tensorrt_settings import DEFAULT_PROFILES, BuildOptions, Profile, write_sidecar
 from tests.sidecars import sidecar
 
-HAS_GPU = installed("tensorrt") and cuda_device_count() > 0
+HAS_GPU = tensorrt_here()
 gpu = pytest.mark.gpu
-needs_gpu = pytest.mark.skipif(not HAS_GPU, reason="needs an NVIDIA GPU with TensorRT and cuda-python")
+needs_gpu = pytest.mark.skipif(
+    not HAS_GPU, reason="needs an NVIDIA GPU with TensorRT and cuda-python, or GOLF_RT_GPU_STANDIN=1"
+)
 SMALL = (
     Profile((1, 3, 8, 8), (2, 3, 40, 56), (2, 3, 64, 64)),
     Profile((1, 3, 8, 8), (1, 3, 96, 128), (1, 3, 128, 128)),
@@ -80,7 +82,7 @@ class _Config:
 
 
 def test_a_rejected_timing_cache_is_replaced_by_an_empty_one():
-    from golf_rt.backends.tensorrt_loader import apply_timing_cache
+    from golf_rt.backends.gpu_tensorrt import apply_timing_cache
 
     accepted, rejected, empty = _Config(True), _Config(False), _Config(False)
     assert apply_timing_cache(accepted, b"timings") and accepted.caches == [b"timings"]

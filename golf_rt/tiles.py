@@ -1,0 +1,133 @@
+"""Large images in tiles: memory, engine shapes and CUDA graphs are bounded by the tile, not the photo.
+
+An image larger than one tile is cut into square tiles of `Tiling.size` that overlap by
+`Tiling.overlap` pixels (the last tile of a row or column is moved back to end at the border, so
+every tile has one shape). Tiles go through the runner in batches (`Runner.tile_batch`: one on a
+CPU, several on a GPU), and each output tile is weighted by a ramp across the overlaps and added
+into the result. The weights are separable and sum to exactly one at every pixel, so no weight
+image is kept. An image no larger than one tile, or `Tiling(0)`, runs whole as before.
+
+The network's Instance Norm sees a tile's statistics instead of the photo's: the model was trained
+on 64-96 px crops, where that is what it always saw. `training.gate` measures tiled against whole
+image PSNR and the seams per checkpoint; docs/engines.md ("Tiles") has the numbers.
+
+numpy only: `golf_rt.client` tiles with this module too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from golf_rt.batch import is_trusted, trusted
+from golf_rt.contract import TILE_OVERLAP, TILE_SIZE
+from golf_rt.errors import ConfigurationError
+
+SMALLEST_TILE = 64
+"""Smallest tile side: smaller tiles give Instance Norm too few pixels and spend most time on overlaps."""
+
+Progress = Callable[[int, int], None]
+"""Called with (tiles done, tiles in all) after each batch of tiles."""
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """Tile side and overlap in pixels; size 0 deblurs every image whole."""
+
+    size: int = TILE_SIZE
+    overlap: int = TILE_OVERLAP
+
+    def __post_init__(self) -> None:
+        if self.size != 0 and self.size < SMALLEST_TILE:
+            raise ConfigurationError(f"tile size must be 0 (whole image) or at least {SMALLEST_TILE}, got {self.size}")
+        if self.size and not 0 <= self.overlap <= self.size // 4:
+            raise ConfigurationError(
+                f"tile overlap must be between 0 and a quarter of the tile ({self.size // 4}), got {self.overlap}"
+            )
+
+    def splits(self, height: int, width: int) -> bool:
+        """Whether an image of this size is cut into tiles (else it runs whole)."""
+        return self.size > 0 and (height > self.size or width > self.size)
+
+    def count(self, height: int, width: int) -> int:
+        """Tiles of one image of this size (1 when it runs whole)."""
+        if not self.splits(height, width):
+            return 1
+        return len(tile_starts(height, self.size, self.overlap)) * len(tile_starts(width, self.size, self.overlap))
+
+
+WHOLE = Tiling(0)
+"""Every image at once, as the paper runs it."""
+
+
+def tile_starts(length: int, size: int, overlap: int) -> list[int]:
+    """Where tiles of `size` start along an axis of `length`, `overlap` apart at least; the last ends at the border."""
+    if length <= size:
+        return [0]
+    starts = list(range(0, length - size, size - overlap))
+    return [*starts, length - size]
+
+
+def axis_weights(length: int, size: int, overlap: int) -> list[np.ndarray]:
+    """One float32 weight vector per tile along an axis: ramps across each overlap, summing to one everywhere."""
+    starts = tile_starts(length, size, overlap)
+    span = min(size, length)
+    raw = []
+    for k, start in enumerate(starts):
+        weight = np.ones(span, np.float64)
+        if k > 0:
+            shared = starts[k - 1] + span - start
+            weight[:shared] = np.minimum(weight[:shared], (np.arange(shared) + 0.5) / shared)
+        if k < len(starts) - 1:
+            shared = start + span - starts[k + 1]
+            weight[span - shared :] = np.minimum(weight[span - shared :], (shared - np.arange(shared) - 0.5) / shared)
+        raw.append(weight)
+    total = np.zeros(length, np.float64)
+    for start, weight in zip(starts, raw):
+        total[start : start + span] += weight
+    return [(weight / total[start : start + span]).astype(np.float32) for start, weight in zip(starts, raw)]
+
+
+def run_in_tiles(
+    run: Callable[[np.ndarray], np.ndarray],
+    batch: np.ndarray,
+    tiling: Tiling = Tiling(),
+    tile_batch: int = 1,
+    max_batch: int | None = None,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """`run` (a runner's `deblur`) over an N x 3 x H x W batch, in tiles where the images are larger than one.
+
+    `tile_batch` tiles go to `run` per call; whole images go `max_batch` at a time (None: all).
+    """
+    n, channels, height, width = batch.shape
+    keep_trust = is_trusted(batch)
+    if not tiling.splits(height, width):
+        step = max_batch or n
+        parts = []
+        for first in range(0, n, step):
+            parts.append(run(batch[first : first + step]))
+            if progress:
+                progress(min(first + step, n), n)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    size, overlap = tiling.size, tiling.overlap
+    rows, columns = tile_starts(height, size, overlap), tile_starts(width, size, overlap)
+    row_weights, column_weights = axis_weights(height, size, overlap), axis_weights(width, size, overlap)
+    tile_h, tile_w = min(size, height), min(size, width)
+    places = [(i, r, c) for i in range(n) for r in range(len(rows)) for c in range(len(columns))]
+    per_call = max(1, min(tile_batch, max_batch or tile_batch))
+    output = np.zeros(batch.shape, np.float32)
+    for first in range(0, len(places), per_call):
+        chunk = places[first : first + per_call]
+        tiles = np.empty((len(chunk), channels, tile_h, tile_w), np.float32)
+        for tile, (i, r, c) in zip(tiles, chunk):
+            tile[...] = batch[i, :, rows[r] : rows[r] + tile_h, columns[c] : columns[c] + tile_w]
+        results = run(trusted(tiles) if keep_trust else tiles)
+        for result, (i, r, c) in zip(results, chunk):
+            weight = row_weights[r][:, None] * column_weights[c][None, :]
+            output[i, :, rows[r] : rows[r] + tile_h, columns[c] : columns[c] + tile_w] += result * weight
+        if progress:
+            progress(first + len(chunk), len(places))
+    return output

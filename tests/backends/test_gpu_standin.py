@@ -1,0 +1,188 @@
+"""golf-rt's GPU code run against the CPU stand-in of the device (GOLF_RT_GPU_STANDIN=1).
+
+Everything above `golf_rt.backends.gpu_door` is real: engine caches and sidecars, profile choice,
+buffers, locks, threads, fallback, deactivation. Each test names the failure it guards against.
+"""
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from golf_rt.backends.gpu_door import gpu, standin_active
+from golf_rt.errors import InferenceError, StandInError
+from golf_rt.image_files import load_image, save_image
+from golf_rt.tensorrt_settings import BuildOptions, Profile, read_sidecar
+
+pytest.importorskip("onnxruntime", reason="the GPU stand-in runs engines with ONNX Runtime")
+
+RNG = np.random.default_rng(3)
+CUSTOM = (Profile((1, 3, 8, 8), (1, 3, 64, 64), (2, 3, 96, 96)),)
+
+
+@pytest.fixture
+def standin(monkeypatch, tmp_path):
+    monkeypatch.setenv("GOLF_RT_GPU_STANDIN", "1")
+    monkeypatch.setenv("GOLF_RT_CACHE", str(tmp_path / "cache"))
+    device = gpu()
+    assert device.name == "standin" and standin_active()
+    yield device
+    device.busy, device.memory_limit_bytes = False, 80 * 2**30
+
+
+def photo(height: int, width: int) -> np.ndarray:
+    return (RNG.random((height, width, 3)) * 255).astype(np.uint8)
+
+
+def finished(target, timeout: float = 120) -> bool:
+    """Run `target` in a thread: False when it is still running after `timeout` (a hang, not a failure)."""
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return not thread.is_alive()
+
+
+def test_tensorrt_deblurrer_deblurs_is_shared_by_threads_and_closes(standin):
+    """The runner took its own lock inside the base class's: the first deblur and close() hung."""
+    from golf_rt.deblurrer import Deblurrer
+
+    image, results = photo(120, 160), {}
+    deblurrer = Deblurrer(backend="tensorrt")
+    assert finished(lambda: results.setdefault("first", deblurrer.deblur(image))), "deblur hung"
+    assert deblurrer.backend == "tensorrt" and results["first"].shape == image.shape
+
+    def work(i):
+        results[i] = deblurrer.deblur(image)
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert all(np.array_equal(results[i], results["first"]) for i in range(4))
+    assert finished(deblurrer.close), "close() hung"
+    assert standin.allocated_bytes() == 0 and standin.pinned_bytes() == 0
+
+
+def test_tensorrt_runner_matches_onnx_runtime_on_the_same_file(standin, onnx_files, blurry_batch, reference_output):
+    from golf_rt.backends import TOLERANCE
+    from golf_rt.backends.tensorrt_runner import TensorRTRunner, engines_from_onnx_files
+
+    engines = engines_from_onnx_files({"fused": onnx_files["fused"]}, None, 3, BuildOptions("fp32", CUSTOM))
+    with TensorRTRunner(engines["fused"]) as runner:
+        assert np.abs(runner.deblur(blurry_batch) - reference_output).max() <= TOLERANCE["fp32"]
+
+
+def test_large_photos_go_through_in_tiles_within_the_one_profile(standin):
+    from golf_rt.deblurrer import Deblurrer
+
+    with Deblurrer(backend="tensorrt", tile=128) as deblurrer:
+        profile = deblurrer.runner.profiles[0]
+        calls = []
+        run = deblurrer.runner.deblur
+        deblurrer.runner.deblur = lambda batch: calls.append(batch.shape) or run(batch)
+        out = deblurrer.deblur(photo(300, 520))
+    assert out.shape == (300, 520, 3) and calls
+    assert all(profile.accepts(shape) and shape[0] <= 4 for shape in calls)
+
+
+def test_auto_steps_down_when_the_gpu_is_held_by_another_process(standin, caplog):
+    from golf_rt.deblurrer import Deblurrer
+
+    standin.busy = True
+    with caplog.at_level("WARNING"):
+        deblurrer = Deblurrer()
+    assert deblurrer.backend != "tensorrt" and "tensorrt could not start here" in caplog.text
+    with pytest.raises(InferenceError, match="busy or unavailable"):
+        Deblurrer(backend="tensorrt").deblur(photo(32, 32))  # named explicitly: no fallback
+
+
+def test_auto_steps_down_when_the_engine_build_runs_out_of_memory(standin, caplog):
+    from golf_rt.deblurrer import Deblurrer
+
+    standin.memory_limit_bytes = 64 << 20
+    with caplog.at_level("WARNING"):
+        deblurrer = Deblurrer()
+    assert deblurrer.backend != "tensorrt" and "out of memory" in caplog.text
+
+
+def test_engines_built_with_other_profiles_are_used_not_rebuilt(standin):
+    """build-engine --profile wrote the cache's one file; the next runner rebuilt it with the defaults."""
+    from golf_rt.backends.tensorrt_runner import engines_from_onnx_files, runner_for_checkpoint
+    from golf_rt.onnx_files import find_onnx
+
+    built = engines_from_onnx_files({"fused": find_onnx("fused", 3)}, None, 3, BuildOptions("fp32", CUSTOM))
+    stamp = built["fused"].stat().st_mtime_ns
+    runner = runner_for_checkpoint(None, "fused", 3, "fp32")
+    assert runner.engine_path == built["fused"] and runner.profiles == CUSTOM
+    assert built["fused"].stat().st_mtime_ns == stamp
+    default = runner_for_checkpoint(None, "fused", 3, "fp32", options=BuildOptions("fp32"))
+    assert default.engine_path != built["fused"] and built["fused"].is_file()  # side by side
+
+
+def test_sidecar_records_device_memory_per_profile(standin, onnx_files, tmp_path):
+    from golf_rt.backends.tensorrt_runner import engine_from_onnx
+
+    two = (*CUSTOM, Profile((1, 3, 8, 8), (1, 3, 128, 128), (1, 3, 256, 256)))
+    engine = engine_from_onnx(onnx_files["f"], tmp_path / "f_fp32.plan", BuildOptions("fp32", two))
+    memory = read_sidecar(engine).profile_memory_bytes
+    assert len(memory) == 2 and 0 < memory[0] < memory[1]
+    assert read_sidecar(engine).context_memory_bytes == memory[1]
+
+
+def test_a_failed_host_allocation_frees_its_device_half(standin, monkeypatch):
+    from golf_rt.backends.tensorrt_runner import _Buffer
+
+    def no_pinned_memory(nbytes):
+        raise InferenceError("CUDA error: out of memory")
+
+    monkeypatch.setattr(standin, "malloc_host", no_pinned_memory)
+    buffer = _Buffer(standin)
+    with pytest.raises(InferenceError, match="out of memory"):
+        buffer.reserve(1 << 20)
+    assert standin.allocated_bytes() == 0 and buffer.capacity == 0
+
+
+def test_the_standin_fails_loudly_on_what_it_does_not_model(standin, onnx_files, tmp_path):
+    from golf_rt.backends.tensorrt_runner import engine_from_onnx, engine_from_path
+
+    path = engine_from_onnx(onnx_files["f"], tmp_path / "f_fp32.plan", BuildOptions("fp32", CUSTOM))
+    engine = engine_from_path(path, read_sidecar(path))
+    with pytest.raises(StandInError, match="does not model StandInEngine.create_engine_inspector"):
+        engine.create_engine_inspector()
+    context, stream = standin.create_context(engine), standin.create_stream()
+    assert context.set_input_shape("BLURRY", (1, 3, 64, 64)) and not context.set_input_shape("BLURRY", (1, 3, 97, 8))
+    with pytest.raises(StandInError, match="without an address"):
+        context.execute_async_v3(stream)
+    host = standin.malloc_host(64)
+    with pytest.raises(StandInError, match="not device memory"):
+        context.set_tensor_address("BLURRY", host)  # a host pointer would crash a GPU kernel
+    context._running.acquire()
+    with pytest.raises(StandInError, match="two threads at once"):
+        context.execute_async_v3(stream)
+
+
+def test_where_tensorrt_is_installed_the_standin_is_never_used(standin, monkeypatch):
+    monkeypatch.setattr("golf_rt.backends.gpu_door.installed", lambda module: module == "tensorrt")
+    assert not standin_active()
+
+
+@pytest.mark.slow
+def test_cli_deblurs_a_large_photo_on_tensorrt_and_falls_back_for_whole_images(standin, tmp_path):
+    """`golf-rt deblur` skipped Deblurrer's fallback: a whole image outside the engine's profile failed."""
+    save_image(tmp_path / "in" / "large.jpg", photo(1800, 2500))
+    save_image(tmp_path / "in2" / "whole.png", photo(600, 700))
+    env = {**os.environ, "GOLF_RT_GPU_STANDIN": "1"}
+    command = [sys.executable, "-m", "golf_rt.cli", "deblur"]
+    done = subprocess.run([*command, str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--backend", "tensorrt"],
+                          capture_output=True, text=True, env=env, timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert load_image(tmp_path / "out" / "large.jpg").shape == (1800, 2500, 3) and "tensorrt" in done.stdout
+    done = subprocess.run([*command, str(tmp_path / "in2"), "-o", str(tmp_path / "out2"), "--tile", "0"],
+                          capture_output=True, text=True, env=env, timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert load_image(tmp_path / "out2" / "whole.png").shape == (600, 700, 3)
+    assert "outside every optimization profile" in done.stderr
