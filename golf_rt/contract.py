@@ -35,8 +35,11 @@ deblurred in tiles and memory does not grow with the photo beyond its own pixels
 GOLF_RT_MAX_PIXELS changes it (`golf_rt.image_arrays.max_pixels`)."""
 MAX_SIDE = int(MAX_PIXELS**0.5)
 """Side of the largest square image (17,320)."""
+SERVED_MAX_PIXELS = 3707 * 3707
+"""Largest image one request to the server may carry (13.7 MP, about 16 GiB while it runs whole on a
+CPU): the server runs what it is sent whole; `GolfClient` sends larger photos as tiles."""
 
-TILE_SIZE = 512
+TILE_SIZE = 384
 """Side of the square tiles a large image is deblurred in (`golf_rt.tiles`): memory and engine
 shapes are bounded by the tile, not the photo. An image no larger than one tile runs whole."""
 TILE_OVERLAP = 32

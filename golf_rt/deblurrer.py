@@ -35,7 +35,7 @@ from golf_rt.errors import (
     InferenceError,
     ShapeOutsideProfilesError,
 )
-from golf_rt.tiles import Progress, Tiling, run_in_tiles
+from golf_rt.tiles import Progress, Tiling, run_in_tiles, tiling_from
 
 logger = logging.getLogger(__name__)
 
@@ -80,15 +80,6 @@ def start_first(candidates: list[str], precision: str, iterations: int, checkpoi
             logger.warning("%s could not start here (%s); trying the next backend", backend, exc)
             failures.append(f"{backend}: {exc}")
     raise BackendUnavailableError("no backend could start here: " + "; ".join(failures))
-
-
-def tiling_from(tile: int | Tiling | None) -> Tiling:
-    """None: the default tiles; 0: whole images; N: tiles of N pixels; or a Tiling as it is."""
-    if tile is None:
-        return Tiling()
-    if isinstance(tile, Tiling):
-        return tile
-    return Tiling(int(tile), min(Tiling().overlap, int(tile) // 4))
 
 
 class Deblurrer:

@@ -3,8 +3,8 @@
 An image larger than one tile is cut into square tiles of `Tiling.size` that overlap by
 `Tiling.overlap` pixels (the last tile of a row or column is moved back to end at the border, so
 every tile has one shape). Tiles go through the runner in batches (`Runner.tile_batch`: one on a
-CPU, several on a GPU), and each output tile is weighted by a ramp across the overlaps and added
-into the result. The weights are separable and sum to exactly one at every pixel, so no weight
+CPU, several on a GPU), and each output tile is weighted by a ramp across the overlaps (zero over
+the quarter next to its own border, where its padding shows) and added into the result. The weights are separable and sum to exactly one at every pixel, so no weight
 image is kept. An image no larger than one tile, or `Tiling(0)`, runs whole as before.
 
 The network's Instance Norm sees a tile's statistics instead of the photo's: the model was trained
@@ -62,12 +62,30 @@ WHOLE = Tiling(0)
 """Every image at once, as the paper runs it."""
 
 
+def tiling_from(tile: int | Tiling | None) -> Tiling:
+    """None: the default tiles; 0: whole images; N: tiles of N pixels; or a Tiling as it is."""
+    if tile is None:
+        return Tiling()
+    if tile == 0:
+        return WHOLE
+    if isinstance(tile, Tiling):
+        return tile
+    return Tiling(int(tile), min(Tiling().overlap, int(tile) // 4))
+
+
 def tile_starts(length: int, size: int, overlap: int) -> list[int]:
     """Where tiles of `size` start along an axis of `length`, `overlap` apart at least; the last ends at the border."""
     if length <= size:
         return [0]
     starts = list(range(0, length - size, size - overlap))
     return [*starts, length - size]
+
+
+def _ramp(shared: int) -> np.ndarray:
+    """Rising weights across an overlap of `shared` pixels: 0 over its first quarter, where the tile's own
+    border (padding) still shows, then linear, then 1 over its last quarter; a mirror of itself sums to 1."""
+    margin = shared // 4
+    return np.clip((np.arange(shared) + 0.5 - margin) / max(shared - 2 * margin, 1), 0.0, 1.0)
 
 
 def axis_weights(length: int, size: int, overlap: int) -> list[np.ndarray]:
@@ -79,10 +97,10 @@ def axis_weights(length: int, size: int, overlap: int) -> list[np.ndarray]:
         weight = np.ones(span, np.float64)
         if k > 0:
             shared = starts[k - 1] + span - start
-            weight[:shared] = np.minimum(weight[:shared], (np.arange(shared) + 0.5) / shared)
+            weight[:shared] = np.minimum(weight[:shared], _ramp(shared))
         if k < len(starts) - 1:
             shared = start + span - starts[k + 1]
-            weight[span - shared :] = np.minimum(weight[span - shared :], (shared - np.arange(shared) - 0.5) / shared)
+            weight[span - shared :] = np.minimum(weight[span - shared :], _ramp(shared)[::-1])
         raw.append(weight)
     total = np.zeros(length, np.float64)
     for start, weight in zip(starts, raw):

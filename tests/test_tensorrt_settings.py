@@ -25,7 +25,7 @@ from golf_rt.tensorrt_settings import (
 from tests.sidecars import H100, sidecar
 
 
-@pytest.mark.parametrize("hw", [(512, 512), (256, 256), (300, 512), (512, 130), (4, 4), (4, 512), (63, 17)])
+@pytest.mark.parametrize("hw", [(384, 384), (256, 256), (300, 384), (384, 130), (4, 4), (4, 384), (63, 17)])
 def test_the_default_profile_takes_every_tile_and_anything_smaller(hw):
     for batch in (1, 4):
         assert choose_profile((batch, 3, *hw), DEFAULT_PROFILES) == 0
@@ -46,7 +46,7 @@ def test_the_profile_tuned_nearest_the_input_is_chosen():
     assert choose_profile((1, 3, 1000, 1100), two) == 1  # only the large profile takes it
 
 
-@pytest.mark.parametrize("shape", [(1, 3, 2, 2), (1, 3, 3000, 4000), (5, 3, 256, 256), (1, 3, 513, 100)])
+@pytest.mark.parametrize("shape", [(1, 3, 2, 2), (1, 3, 3000, 4000), (5, 3, 256, 256), (1, 3, 385, 100)])
 def test_a_shape_outside_every_profile_is_a_clear_image_error(shape):
     with pytest.raises(ShapeOutsideProfilesError, match="outside every optimization profile") as info:
         choose_profile(shape, DEFAULT_PROFILES)
@@ -132,7 +132,7 @@ def test_sidecar_round_trip(tmp_path):
     written = write_sidecar(engine, sidecar(profile_memory_bytes=(123_456_789,)))
     assert written.name == "fused_x3_fp16.plan.json"
     data = json.loads(written.read_text())
-    assert data["gpu_name"] == "NVIDIA H100 80GB HBM3" and data["profiles"][0] == "1x3x4x4:4x3x512x512:4x3x512x512"
+    assert data["gpu_name"] == "NVIDIA H100 80GB HBM3" and data["profiles"][0] == "1x3x4x4:4x3x384x384:4x3x384x384"
     assert data["profile_memory_bytes"] == [123_456_789]
     assert read_sidecar(engine) == sidecar(profile_memory_bytes=(123_456_789,))
     assert read_sidecar(engine).profiles == DEFAULT_PROFILES
@@ -186,7 +186,7 @@ def test_stale_reasons_name_what_changed():
     assert reasons == ["TensorRT 10.8.0.43 (running 10.9.0.34)", "ONNX file abababababab (now cdcdcdcdcdcd)"]
     narrow = BuildOptions("fp16", profiles=TWO_PROFILES[:1], version_compatible=True)
     reasons = stale_reasons(sidecar(), H100, "ab" * 32, narrow)
-    assert reasons[0].startswith("profiles 1x3x4x4:4x3x512x512:4x3x512x512 (asked 1x3x4x4:1x3x256x256")
+    assert reasons[0].startswith("profiles 1x3x4x4:4x3x384x384:4x3x384x384 (asked 1x3x4x4:1x3x256x256")
     assert "version compatible" in reasons[1]
 
 

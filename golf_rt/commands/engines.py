@@ -34,7 +34,7 @@ def build_engine(
         None,
         "--profile",
         help="Optimization profile MIN:OPT:MAX (NxCxHxW each), repeatable; default: one around the tile, "
-        "1x3x4x4:4x3x512x512:4x3x512x512 (images are deblurred in tiles).",
+        "1x3x4x4:4x3x384x384:4x3x384x384 (images are deblurred in tiles).",
     ),
     timing_cache: Path | None = typer.Option(None, help="Timing cache file; default: one per TensorRT, GPU and CUDA."),
     version_compatible: bool = typer.Option(

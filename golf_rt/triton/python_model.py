@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from golf_rt.backends.base import Runner, validate_batch
-from golf_rt.contract import INPUT_NAME, MAX_PIXELS, OUTPUT_NAME
+from golf_rt.contract import INPUT_NAME, OUTPUT_NAME, SERVED_MAX_PIXELS
 from golf_rt.errors import ConfigurationError, GolfError, InferenceError, InvalidImageError
 
 LOGGER = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class TritonPythonModel:
         """Build the runner from the config's parameters."""
         config = json.loads(args["model_config"])
         parameters = parameters_from_config(config)
-        self._max_pixels = int(parameters.get("max_pixels", str(MAX_PIXELS)))
+        self._max_pixels = int(parameters.get("max_pixels", str(SERVED_MAX_PIXELS)))
         model_dir = Path(args["model_repository"]) / args["model_version"]
         self._runner = runner_from_parameters(model_dir, parameters).activate()
         LOGGER.info("%s: %s on %s", args["model_name"], parameters.get("runtime"), parameters["model_file"])

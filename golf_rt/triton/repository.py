@@ -25,7 +25,15 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from golf_rt.atomic_files import atomic_path, write_bytes_atomically
-from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, MAX_PIXELS, MODEL_NAME, OUTPUT_NAME, PRECISIONS
+from golf_rt.contract import (
+    DEFAULT_ITERATIONS,
+    GPU_TILE_BATCH,
+    INPUT_NAME,
+    MODEL_NAME,
+    OUTPUT_NAME,
+    PRECISIONS,
+    SERVED_MAX_PIXELS,
+)
 from golf_rt.errors import ConfigurationError
 from golf_rt.onnx_files import find_onnx, onnx_file_name
 from golf_rt.triton.config import (
@@ -48,8 +56,9 @@ LAYOUTS = ("ensemble", "fused")
 ENSEMBLE_STYLES = ("steps", "unrolled")
 PUBLIC_MODEL = MODEL_NAME
 CPU_MAX_BATCH = 8
-GPU_MAX_BATCH = 4
-"""The largest batch of `golf-rt build-engine`'s default optimization profiles (up to 4x3x1920x1920)."""
+GPU_MAX_BATCH = GPU_TILE_BATCH
+"""The largest batch of `golf-rt build-engine`'s default optimization profile (4 tiles of 384x384)."""
+
 VERSION_COMPATIBLE_FLAG = "--backend-config=tensorrt,version-compatible=true"
 """What tritonserver needs to load version-compatible plans (`golf-rt build-engine --version-compatible`)."""
 MODEL_PY = '''"""Triton Python-backend entry point of a golf-rt model (written by `golf-rt repository`)."""
@@ -75,9 +84,9 @@ class RepositorySpec:
     max_batch_size: int | None = None
     instances: int = 1
     max_queue_delay_us: int = 0
-    max_pixels: int = MAX_PIXELS
-    gpu_profiles: int = 2
-    """gpu: the plans' optimization profiles (build-engine's default: 2); Triton picks one per request."""
+    max_pixels: int = SERVED_MAX_PIXELS
+    gpu_profiles: int = 1
+    """gpu: the plans' optimization profiles (build-engine's default: 1, around the tile), read from the plans."""
 
     @property
     def int8(self) -> bool:
@@ -163,7 +172,46 @@ def _check_plans(spec: RepositorySpec, plans: list[Path]) -> RepositorySpec:
         )
     if sidecars[0].version_compatible:
         LOGGER.warning("version-compatible plans: start tritonserver with %s", VERSION_COMPATIBLE_FLAG)
-    return replace(spec, gpu_profiles=len(sidecars[0].profiles))
+    spec = replace(spec, gpu_profiles=len(sidecars[0].profiles))
+    for line in gpu_memory_lines(spec, dict(zip(_part_models(spec), sidecars))):
+        if line.startswith("warning"):
+            LOGGER.warning("%s", line)
+        else:
+            LOGGER.info("%s", line)
+    return spec
+
+
+GPU_MEMORY_WARNING = 0.5
+"""Warn when the contexts of a repository would take more than this share of the GPU's memory (or 8 GiB unknown)."""
+
+
+def gpu_memory_lines(spec: RepositorySpec, sidecars: dict) -> list[str]:
+    """What the plans' execution contexts will take on the GPU: per model and in all, from the sidecars.
+
+    Triton makes one execution context per instance and listed profile, each sized for its profile
+    when the plan was built (`profile_memory_bytes`), before any weights or I/O buffers.
+    """
+    from golf_rt.environment import gpus
+
+    lines, total = [], 0
+    for name, sidecar in sidecars.items():
+        if not sidecar.profile_memory_bytes:
+            lines.append(f"warning: {name}: its plan's sidecar records no device memory; rebuild it to know")
+            continue
+        per_instance = sum(sidecar.profile_memory_bytes[: spec.gpu_profiles])
+        total += per_instance * spec.instances
+        lines.append(
+            f"{name}: {spec.instances} instance(s) x {spec.gpu_profiles} profile(s) = "
+            f"{per_instance * spec.instances / 2**30:.2f} GiB of execution-context memory "
+            f"({per_instance / 2**30:.2f} GiB per instance)"
+        )
+    memory = next((gpu.get("memory_gib") for gpu in gpus() if gpu.get("memory_gib")), None)
+    budget = GPU_MEMORY_WARNING * memory * 2**30 if memory else 8 * 2**30
+    line = f"in all {total / 2**30:.2f} GiB on each GPU before weights and I/O"
+    if total > budget:
+        where = f"{memory:.0f} GiB GPU" if memory else "GPU of unknown size"
+        line = f"warning: {line}, over {GPU_MEMORY_WARNING:.0%} of a {where}; use fewer instances or narrower profiles"
+    return [*lines, line]
 
 
 def _weights_config(spec: RepositorySpec, name: str, part: str) -> ModelConfig:

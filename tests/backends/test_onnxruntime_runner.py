@@ -93,8 +93,8 @@ def test_tensorrt_provider_gets_the_tile_profile_keyed_caches_and_no_tf32(monkey
     assert name == "TensorrtExecutionProvider"
     assert rest == [("CUDAExecutionProvider", {"use_tf32": "0"}), "CPUExecutionProvider"]
     assert provider_options("cuda")[0] == ("CUDAExecutionProvider", {"use_tf32": "0"})
-    assert options["trt_profile_opt_shapes"] == "BLURRY:4x3x512x512"
-    assert options["trt_profile_max_shapes"] == "BLURRY:4x3x512x512"
+    assert options["trt_profile_opt_shapes"] == "BLURRY:4x3x384x384"
+    assert options["trt_profile_max_shapes"] == "BLURRY:4x3x384x384"
     assert options["trt_engine_cache_enable"] and options["trt_timing_cache_enable"]
     assert options["trt_fp16_enable"] is False  # the fp16 files are FP16 already
     for key in ("trt_engine_cache_path", "trt_timing_cache_path"):

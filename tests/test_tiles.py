@@ -1,0 +1,71 @@
+"""Tiles: where they start, how they blend, what the runner sees, and that small images run whole."""
+
+import numpy as np
+import pytest
+
+from golf_rt.batch import is_trusted, trusted
+from golf_rt.errors import ConfigurationError
+from golf_rt.tiles import WHOLE, Tiling, axis_weights, run_in_tiles, tile_starts, tiling_from
+
+
+@pytest.mark.parametrize(("length", "size", "overlap"), [(1000, 384, 32), (385, 384, 32), (2000, 64, 16), (700, 128, 0)])
+def test_tiles_cover_the_axis_and_the_weights_sum_to_one(length, size, overlap):
+    starts = tile_starts(length, size, overlap)
+    assert starts[0] == 0 and starts[-1] == length - size
+    assert all(b - a <= size - overlap for a, b in zip(starts, starts[1:]))  # neighbours share `overlap` at least
+    total = np.zeros(length)
+    for start, weight in zip(starts, axis_weights(length, size, overlap)):
+        assert weight.shape == (size,) and (weight >= 0).all()
+        total[start : start + size] += weight
+    np.testing.assert_allclose(total, 1.0, atol=1e-6)
+
+
+def test_an_image_no_larger_than_a_tile_runs_whole_and_batches_are_split():
+    seen = []
+
+    def run(batch):
+        seen.append(batch.shape)
+        return batch * 2
+
+    batch = np.random.default_rng(0).random((5, 3, 40, 30), dtype=np.float32)
+    out = run_in_tiles(run, batch, Tiling(64, 16), tile_batch=4, max_batch=2)
+    np.testing.assert_array_equal(out, batch * 2)
+    assert seen == [(2, 3, 40, 30), (2, 3, 40, 30), (1, 3, 40, 30)]
+
+
+def test_tiles_of_one_shape_are_batched_and_an_identity_comes_back_exactly():
+    seen, progress = [], []
+
+    def run(batch):
+        seen.append(batch.shape)
+        assert is_trusted(batch)  # checked once when the photo was prepared, never scanned again per tile
+        return np.array(batch)
+
+    photo = np.random.default_rng(1).random((2, 3, 150, 230), dtype=np.float32)
+    photo.flags.writeable = False
+    out = run_in_tiles(run, trusted(photo.copy()), Tiling(64, 16), 3, progress=lambda d, t: progress.append((d, t)))
+    np.testing.assert_allclose(out, photo, atol=1e-6)
+    count = Tiling(64, 16).count(150, 230) * 2
+    assert all(shape[1:] == (3, 64, 64) and shape[0] <= 3 for shape in seen) and sum(s[0] for s in seen) == count
+    assert progress[-1] == (count, count)
+
+
+def test_a_tiled_local_operator_matches_the_whole_image_away_from_nothing():
+    """A 3x3 box filter has a 1-pixel reach: with an overlap wider than that, tiles change nothing."""
+
+    def box(batch):
+        padded = np.pad(batch, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="reflect")
+        h, w = batch.shape[2:]
+        return sum(padded[:, :, i : i + h, j : j + w] for i in range(3) for j in range(3)) / 9
+
+    photo = np.random.default_rng(2).random((1, 3, 200, 300), dtype=np.float32)
+    np.testing.assert_allclose(run_in_tiles(box, photo, Tiling(64, 16)), box(photo), atol=1e-5)
+
+
+def test_tilings_are_checked():
+    assert tiling_from(None) == Tiling() and tiling_from(0) == WHOLE and tiling_from(128) == Tiling(128, 32)
+    with pytest.raises(ConfigurationError, match="at least 64"):
+        Tiling(32)
+    with pytest.raises(ConfigurationError, match="quarter of the tile"):
+        Tiling(128, 64)
+    assert not WHOLE.splits(10_000, 10_000) and WHOLE.count(10_000, 10_000) == 1
