@@ -55,5 +55,10 @@ TOLERANCE = {"fp32": 1e-4, "fp16": 5e-2, "bf16": 1e-1, "int8": 5e-1}
 an export must match PyTorch within the fp32 one before it is kept. int8's worst pixel can be
 far off where calibration saw no such input (the shipped model: 0.03); what it costs on average
 is what the PSNR budget below judges."""
+HARD_TOLERANCE = {"fp32": 0.05, "fp16": 0.1, "bf16": 0.25, "int8": 0.5}
+"""Largest absolute difference from fp32 PyTorch on the hard inputs (`golf_rt.hard_inputs`): on a
+1-pixel checkerboard Instance Norm divides by a near-zero variance, so even two fp32 runtimes
+differ there (ONNX Runtime 0.027, OpenVINO 0.047 with the shipped model); fp16 (0.050) costs no
+more than that, bf16 0.114, int8 0.055. Natural images stay within `TOLERANCE`."""
 PSNR_BUDGET_DB = 0.05
 """Deblurring PSNR (dB) that a reduced precision may cost against the fp32 reference."""
