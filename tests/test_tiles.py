@@ -8,7 +8,9 @@ from golf_rt.errors import ConfigurationError
 from golf_rt.tiles import WHOLE, Tiling, axis_weights, run_in_tiles, tile_starts, tiling_from
 
 
-@pytest.mark.parametrize(("length", "size", "overlap"), [(1000, 384, 32), (385, 384, 32), (2000, 64, 16), (700, 128, 0)])
+@pytest.mark.parametrize(
+    ("length", "size", "overlap"), [(1000, 384, 32), (385, 384, 32), (2000, 64, 16), (700, 128, 0)]
+)
 def test_tiles_cover_the_axis_and_the_weights_sum_to_one(length, size, overlap):
     starts = tile_starts(length, size, overlap)
     assert starts[0] == 0 and starts[-1] == length - size

@@ -326,4 +326,3 @@ class StandInDevice(_Strict):
                         )
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         return _StandInSession(session, names)
-

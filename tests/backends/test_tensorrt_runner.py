@@ -164,3 +164,65 @@ def test_version_compatible_engine_loads_and_says_so(onnx_files, tmp_path, blurr
     assert read_sidecar(engine).version_compatible
     with TensorRTRunner(engine) as runner:
         assert runner.deblur(blurry_batch).shape == blurry_batch.shape
+
+
+@gpu
+@needs_gpu
+def test_deblurrer_on_tensorrt_is_shared_by_threads_and_closes(cached_onnx, checkpoint_path):
+    from golf_rt.deblurrer import Deblurrer
+
+    image = np.random.default_rng(1).integers(0, 256, (100, 140, 3), dtype=np.uint8)
+    deblurrer = Deblurrer(backend="tensorrt", checkpoint=checkpoint_path)
+    expected, results = deblurrer.deblur(image), [None] * 4
+
+    def work(i):
+        results[i] = deblurrer.deblur(image)
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert all(np.array_equal(r, expected) for r in results)
+    closing = threading.Thread(target=deblurrer.close, daemon=True)
+    closing.start()
+    closing.join(60)
+    assert not closing.is_alive(), "close() hung"
+
+
+@gpu
+@needs_gpu
+def test_build_engine_command_writes_plans_whose_sidecars_hold_device_memory(onnx_dir_of_checkpoint, tmp_path):
+    import subprocess
+    import sys
+
+    from golf_rt.tensorrt_settings import read_sidecar
+
+    command = [sys.executable, "-m", "golf_rt.cli", "build-engine", "--onnx-dir", str(onnx_dir_of_checkpoint),
+               "--output", str(tmp_path), "--profile", "1x3x8x8:2x3x64x64:2x3x96x96"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    plans = sorted(p.name for p in tmp_path.glob("*.plan"))
+    assert plans == ["f_fp32.plan", "fused_x3_fp32.plan", "g_x3_fp32.plan"]
+    assert all(read_sidecar(tmp_path / name).context_memory_bytes > 0 for name in plans)
+
+
+@gpu
+@needs_gpu
+def test_gpu_repository_reports_the_memory_of_its_contexts(onnx_dir_of_checkpoint, tmp_path, caplog):
+    from golf_rt.backends.tensorrt_runner import engines_from_onnx_files
+    from golf_rt.tensorrt_settings import engine_sources
+    from golf_rt.triton.repository import RepositorySpec, write_repository
+
+    engines_from_onnx_files(
+        engine_sources(onnx_dir_of_checkpoint, 3), tmp_path / "plans", 3, BuildOptions("fp16", SMALL)
+    )
+    with caplog.at_level("INFO"):
+        write_repository(RepositorySpec(target="gpu", instances=2, max_batch_size=1), tmp_path / "repo",
+                         models=tmp_path / "plans")  # fmt: skip
+    assert "golf_f: 2 instance(s) x 2 profile(s)" in caplog.text and "in all" in caplog.text
+
+
+@pytest.fixture
+def onnx_dir_of_checkpoint(onnx_files):
+    return onnx_files["fused"].parent

@@ -81,3 +81,20 @@ def test_cached_repository_is_built_once_per_checkpoint(checkpoint_path: Path, c
     assert (first / "golf" / "1" / "fused_x3.onnx").is_file()
     assert cached_repository(RepositorySpec(layout="fused"), checkpoint=checkpoint_path) == first
     assert cached_repository(RepositorySpec(layout="fused", threads=1), checkpoint=checkpoint_path) != first
+
+
+def test_gpu_memory_is_reported_per_model_and_warned_over_budget():
+    from golf_rt.triton.repository import RepositorySpec, gpu_memory_lines
+    from tests.sidecars import sidecar
+
+    spec = RepositorySpec(target="gpu", instances=2)
+    small = {"golf_f": sidecar(profile_memory_bytes=(2**30,)), "golf_g_x3": sidecar(profile_memory_bytes=(2**29,))}
+    lines = gpu_memory_lines(spec, small)
+    assert lines[0] == (
+        "golf_f: 2 instance(s) x 1 profile(s) = 2.00 GiB of execution-context memory (1.00 GiB per instance)"
+    )
+    assert lines[-1].startswith("in all 3.00 GiB")
+    large = {"golf_f": sidecar(profile_memory_bytes=(40 * 2**30,)), "golf_g_x3": sidecar()}
+    lines = gpu_memory_lines(spec, large)
+    assert lines[1].startswith("warning: golf_g_x3: its plan's sidecar records no device memory")
+    assert lines[-1].startswith("warning: in all 80.00 GiB")
