@@ -101,7 +101,7 @@ class AsyncGolfClient:
         return await self._call(infer)
 
     async def deblur(self, image: Any) -> Any:
-        """Deblur what `Deblurrer.deblur` takes and return the same kind."""
+        """Deblur what `Deblurrer.deblur` takes: numpy and PIL come back as the same kind, a path as a numpy array."""
         from golf_rt.images import prepare
 
         prepared = prepare(image)

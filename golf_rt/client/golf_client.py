@@ -170,7 +170,11 @@ class GolfClient:
         return connection[1]
 
     def deblur(self, image: Any) -> Any:
-        """Deblur what `Deblurrer.deblur` takes (numpy, PIL, path; lists) and return the same kind."""
+        """Deblur what `Deblurrer.deblur` takes (numpy, PIL, path; lists of them).
+
+        A numpy array or PIL image comes back as the same kind; a path comes back as the numpy
+        array of the result (uint8 or uint16, as `golf_rt.images.load_image` reads the file).
+        """
         from golf_rt.images import prepare
 
         prepared = prepare(image)

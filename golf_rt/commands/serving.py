@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from golf_rt.contract import DEFAULT_ITERATIONS, MODEL_NAME
+from golf_rt.contract import DEFAULT_ITERATIONS, MODEL_NAME, PRECISIONS
 from golf_rt.errors import ServerError
 
 
@@ -18,7 +18,9 @@ def repository(
     layout: str = typer.Option("ensemble", help="ensemble (F then G) or fused (one model)."),
     ensemble_style: str = typer.Option("unrolled", help="steps (G model called N times) or unrolled (G x N in one)."),
     runtime: str = typer.Option("openvino", help="CPU runtime inside Triton: openvino or onnxruntime."),
-    precision: str = typer.Option("auto", help="CPU runtime precision: auto (see `golf-rt info`), fp32, fp16, bf16."),
+    precision: str = typer.Option(
+        "auto", help=f"CPU runtime precision: auto (see `golf-rt info`; often int8) or {', '.join(PRECISIONS)}."
+    ),
     threads: int = typer.Option(0, help="CPU threads per model instance (0 = all cores)."),
     max_batch_size: int | None = typer.Option(None, help="Largest batch Triton may form [cpu 8, gpu 4]."),
     output: Path = typer.Option(Path("model_repository"), help="Folder to write."),
@@ -50,7 +52,9 @@ def serve(
     metrics_port: int = typer.Option(8002, help="Prometheus metrics port."),
     log_file: Path | None = typer.Option(None, help="Server log (default: logs/ in the golf-rt cache folder)."),
     checkpoint: Path | None = typer.Option(None, help="Checkpoint for the default repository."),
-    precision: str = typer.Option("auto", help="Precision of the default repository: auto, fp32, fp16 or bf16."),
+    precision: str = typer.Option(
+        "auto", help=f"Precision of the default repository: auto (often int8) or {', '.join(PRECISIONS)}."
+    ),
     timeout: float = typer.Option(180.0, help="Seconds to wait for the model to be ready."),
     api_key: str | None = typer.Option(
         None,
@@ -58,7 +62,9 @@ def serve(
         show_default=False,
         help="Key every request but health must send (golf-api-key header); required with a --host beyond loopback.",
     ),  # fmt: skip
-    restart: bool = typer.Option(True, help="Start the server again when it dies (with backoff)."),
+    restart: bool = typer.Option(
+        True, help="Start the server again when it dies (at once; with backoff while restarts fail)."
+    ),
     max_restarts: int | None = typer.Option(None, help="Give up after this many restarts [default: never]."),
 ) -> None:
     """Run Triton Inference Server on a golf-rt repository until Ctrl-C or SIGTERM, restarting it if it dies."""

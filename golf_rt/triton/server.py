@@ -8,8 +8,9 @@ the server's log (`golf_rt.triton.server_log`): a port in use, a broken reposito
 With an API key, every API but health needs the `golf-api-key` header (Triton's own
 `--http-restricted-api` and `--grpc-restricted-protocol`); a server bound beyond loopback must
 have one. A stopped server leaves no shared-memory region of its Python backend in /dev/shm
-(each server names its regions with its own prefix and removes them), and the log folder in the
-cache keeps the last `KEPT_LOGS` logs. `golf_rt.triton.supervisor` restarts a server that dies.
+(each server names its regions with its own prefix and removes them), a start first removes what
+servers whose owner was killed left (`golf_rt.triton.workdirs`), and the log folder in the cache
+keeps the last `KEPT_LOGS` logs. `golf_rt.triton.supervisor` restarts a server that dies.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -32,10 +32,11 @@ from types import TracebackType
 
 from golf_rt.client.endpoint import API_KEY_HEADER, LOCAL_HOSTS
 from golf_rt.contract import MODEL_NAME
-from golf_rt.errors import ConfigurationError, ServerError
+from golf_rt.errors import ConfigurationError, OutputError, ServerError
 from golf_rt.paths import cache_dir
 from golf_rt.triton.pytriton_wheel import backend_dir_from_pytriton, server_environment, tritonserver_binary
 from golf_rt.triton.server_log import cause_from_log, last_line
+from golf_rt.triton.workdirs import SHM_DIR, make_workdir, remove_dead_leftovers, shm_prefix
 
 LOGGER = logging.getLogger(__name__)
 MODEL_CONTROL_MODES = ("none", "poll", "explicit")
@@ -45,7 +46,6 @@ KEPT_LOGS = 5
 RESTRICTED_APIS = ("metadata", "inference", "shared-memory", "model-config", "model-repository", "statistics",
                    "trace", "logging")  # fmt: skip
 """What an API key guards: everything but health, so that liveness probes need no secret."""
-SHM_DIR = Path("/dev/shm")
 
 
 @dataclass(frozen=True)
@@ -280,34 +280,42 @@ class TritonServer:
         """Start the server and wait until it and every model in `ready_models` are ready."""
         self._check_before_start()
         binary, env = tritonserver_binary(), server_environment()
-        self._workdir = Path(tempfile.mkdtemp(prefix="golf-rt-triton-"))
-        self._shm_prefix = f"golf_rt_{self._workdir.name.rsplit('-', 1)[-1]}_"
-        backends = backend_dir_from_pytriton(self._workdir / "backends")
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        if self.config.log_file is None:
-            _prune_logs(self.log_path.parent, keep=KEPT_LOGS - 1)
-        mode = "ab" if self._starts else "wb"  # a restart keeps what the last run wrote, its cause of death
-        self._log_handle = open(self.log_path, mode)  # noqa: SIM115 - closed in stop()
-        self._log_offset = self._log_handle.tell()
+        self._open_log()
         self._starts += 1
-        args = self._arguments(binary, backends)
-        shown = [a.replace(self.config.api_key, "***") if self.config.api_key else a for a in args]
-        LOGGER.info("starting %s (log: %s)", " ".join(shown), self.log_path)
-        self._process = subprocess.Popen(
-            args,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PR_SET_PDEATHSIG
-        )
         try:
+            remove_dead_leftovers()
+            self._workdir = make_workdir()
+            self._shm_prefix = shm_prefix(self._workdir)
+            args = self._arguments(binary, backend_dir_from_pytriton(self._workdir / "backends"))
+            shown = [a.replace(self.config.api_key, "***") if self.config.api_key else a for a in args]
+            LOGGER.info("starting %s (log: %s)", " ".join(shown), self.log_path)
+            self._process = subprocess.Popen(
+                args,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log_handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PR_SET_PDEATHSIG
+            )
             self.wait_ready(timeout_s)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _open_log(self) -> None:
+        """Open the log for this start (a restart appends: the last run's end is its cause of death)."""
+        try:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log_handle = open(self.log_path, "ab" if self._starts else "wb")  # noqa: SIM115 - closed in stop()
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write the server log {self.log_path} ({exc.strerror or exc}); give --log-file a writable place"
+            ) from exc
+        if self.config.log_file is None:
+            _prune_logs(self.log_path.parent, keep=KEPT_LOGS)
+        self._log_offset = self._log_handle.tell()
 
     def _ready(self, path: str) -> bool:
         url = f"http://{self.config.client_host}:{self.config.http_port}{path}"

@@ -4,8 +4,10 @@ Triton cannot be patched from here, and one request can abort it (an HTTP JSON r
 declares a huge tensor makes tritonserver 2.51 throw std::bad_alloc; see docs/reliability.md).
 `Supervisor` watches the process from one thread of its own: when the server exits without
 being asked to, it logs the exit code and cause, removes what the dead server left (its
-shared-memory regions), waits (1 s, 2 s, 4 s ... at most 30 s; back to 1 s after a server that
-stayed up a minute) and starts it again on the same ports. `restarts` counts the restarts.
+shared-memory regions) and starts it again on the same ports: at once after a server that was
+serving, so that one deadly request costs one start-up; with backoff (1 s, 2 s, 4 s ... at most
+30 s) only while the restarts themselves fail, the server dying before it is ready.
+`restarts` counts the restarts.
 
 A Python-backend stub that dies (killed, out of memory) is not started again by Triton 2.51:
 its model answers every later request with "Stub process ... is not healthy" while the server
@@ -21,7 +23,7 @@ import time
 from dataclasses import dataclass
 from types import TracebackType
 
-from golf_rt.errors import ConfigurationError, ServerError
+from golf_rt.errors import ConfigurationError, GolfError, ServerError
 from golf_rt.triton.server import TritonServer
 from golf_rt.triton.server_log import exit_cause
 
@@ -33,14 +35,14 @@ class RestartPolicy:
     """How often and how soon a dead server is started again.
 
     `max_restarts`: None restarts forever; after that many restarts the supervisor gives up.
-    The wait before restart k is `first_delay_s` * 2^k, at most `max_delay_s`; a server that
-    served `stable_after_s` seconds resets k to 0. `ready_timeout_s` bounds each restart.
+    A server that died after it was ready is started again at once; after k restarts in a row
+    that failed (the server died or was not ready within `ready_timeout_s`), the next waits
+    `first_delay_s` * 2^(k-1), at most `max_delay_s`.
     """
 
     max_restarts: int | None = None
     first_delay_s: float = 1.0
     max_delay_s: float = 30.0
-    stable_after_s: float = 60.0
     ready_timeout_s: float = 180.0
 
     def __post_init__(self) -> None:
@@ -49,9 +51,9 @@ class RestartPolicy:
         if not 0 <= self.first_delay_s <= self.max_delay_s:
             raise ConfigurationError(f"restart delays need 0 <= first <= max, got {self}")
 
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before the restart that follows `attempt` quick failures."""
-        return min(self.max_delay_s, self.first_delay_s * 2**attempt)
+    def delay(self, failed_starts: int) -> float:
+        """Seconds to wait before the next restart, after `failed_starts` restarts in a row that failed."""
+        return 0.0 if failed_starts == 0 else min(self.max_delay_s, self.first_delay_s * 2 ** (failed_starts - 1))
 
 
 class Supervisor:
@@ -92,7 +94,7 @@ class Supervisor:
         return self.server.is_alive() and len(self.server.backend_processes()) >= stubs
 
     def _watch(self) -> None:
-        attempt, started = 0, time.monotonic()
+        failed_starts = 0
         stubs = len(self.server.backend_processes())
         while not self._stopping.wait(0.5):
             if self._healthy(stubs):
@@ -103,27 +105,25 @@ class Supervisor:
                 what = (
                     f"tritonserver exited (code {self.server.exit_code}: {exit_cause(self.server.logs(this_run=True))})"
                 )
-            if time.monotonic() - started >= self.policy.stable_after_s:
-                attempt = 0
             limit = self.policy.max_restarts
             if limit is not None and self._restarts >= limit:
                 self._failure = f"{what} after {self._restarts} restarts; giving up"
                 LOGGER.error("%s (log: %s)", self._failure, self.server.log_path)
                 self.server.stop()
                 return
-            delay = self.policy.delay(attempt)
+            delay = self.policy.delay(failed_starts)
             LOGGER.warning("%s; restart %d in %.1f s (log: %s)", what, self._restarts + 1, delay, self.server.log_path)
             self.server.stop()  # reaps it and removes its shared memory
             if self._stopping.wait(delay):
                 return
             self._restarts += 1
-            attempt += 1
-            started = time.monotonic()
             try:
                 self.server.start(timeout_s=self.policy.ready_timeout_s)
-            except ServerError as exc:
+            except GolfError as exc:  # ServerError: it died or was not ready in time; OutputError: no log
+                failed_starts += 1
                 LOGGER.error("restart %d failed: %s", self._restarts, exc)
                 continue
+            failed_starts = 0
             stubs = len(self.server.backend_processes())
             LOGGER.warning("tritonserver is serving again (restart %d, pid %s)", self._restarts, self.server.pid)
 

@@ -43,6 +43,17 @@ def test_gpu_repository_without_plans_says_how_to_get_them(tmp_path: Path) -> No
     assert "build-engine --fp16" in str(result.exception)
 
 
+@pytest.mark.triton
+def test_serve_with_a_log_file_it_cannot_write_is_one_error_line(tmp_path: Path) -> None:
+    http, grpc, metrics = (str(p) for p in free_ports(3))
+    command = [sys.executable, "-m", "golf_rt.cli", "serve", "--repository", str(tmp_path), "--log-file",
+               "/proc/nope/x.log", "--http-port", http, "--grpc-port", grpc, "--metrics-port", metrics]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: cannot write the server log /proc/nope")
+
+
 @pytest.mark.slow
 @pytest.mark.triton
 def test_serve_prints_urls_and_stops_cleanly_on_sigterm(repository_factory, tmp_path: Path) -> None:
@@ -79,3 +90,17 @@ def test_demo_serves_deblurs_and_reports(checkpoint_path: Path, cached_onnx: Pat
     assert result.comparison.is_file()
     assert 5 < result.psnr_input < 60 and 5 < result.psnr_output < 60
     assert result.latency_ms > 0
+
+
+@pytest.mark.slow
+@pytest.mark.triton
+def test_demo_runs_where_torch_cannot_be_imported(tmp_path: Path) -> None:
+    """The README's main job installs no torch: the shipped ONNX files, Triton and the client are enough."""
+    blocker = tmp_path / "no-torch"
+    blocker.mkdir()
+    (blocker / "torch.py").write_text('raise ImportError("torch is not installed here")\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(ROOT)])}  # the server's Python too
+    command = [sys.executable, "-m", "golf_rt.cli", "demo", "--output", str(tmp_path / "demo"), "--size", "64"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "PSNR output" in result.stdout and (tmp_path / "demo" / "comparison.png").is_file()

@@ -187,3 +187,32 @@ def _read_until(process: subprocess.Popen, marker: str, timeout_s: float = 180) 
     text = "".join(lines)
     assert marker in text, text
     return text
+
+
+def test_a_server_that_served_comes_back_at_once_and_only_failing_starts_back_off(repository_factory, caplog):
+    import re
+
+    repository = repository_factory(layout="fused")
+    http, grpc, metrics = free_ports(3)
+    config = ServerConfig(repository=repository, http_port=http, grpc_port=grpc, metrics_port=metrics, exit_timeout_s=1)
+    policy = RestartPolicy(max_restarts=5, first_delay_s=0.5, max_delay_s=10, ready_timeout_s=120)
+    supervisor = Supervisor(TritonServer(config), policy)
+    with caplog.at_level(logging.WARNING, logger="golf_rt.triton.supervisor"):
+        supervisor.start(timeout_s=180)
+        try:
+            for restarts in (1, 2):  # it served, then died: started again at once, every time
+                os.kill(supervisor.server.pid, signal.SIGKILL)
+                deadline = time.monotonic() + 120  # until the supervisor itself has seen the restart ready
+                while f"serving again (restart {restarts}," not in caplog.text and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                assert supervisor.restarts == restarts, caplog.text
+            (repository / "golf" / "config.pbtxt").write_text('name: "golf"\ninput [ { dims: [3, ] } ]\n')
+            os.kill(supervisor.server.pid, signal.SIGKILL)  # from now on every start fails before it is ready
+            deadline = time.monotonic() + 120
+            while supervisor.running() and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            supervisor.stop()
+    delays = [float(d) for d in re.findall(r"restart \d+ in ([0-9.]+) s", caplog.text)]
+    assert delays == [0.0, 0.0, 0.0, 0.5, 1.0], caplog.text
+    assert supervisor.failure and "after 5 restarts; giving up" in supervisor.failure

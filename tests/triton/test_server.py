@@ -161,23 +161,24 @@ from golf_rt.triton.server import ServerConfig, TritonServer
 http, grpc, metrics = (int(p) for p in sys.argv[2:5])
 server = TritonServer(ServerConfig(repository=Path(sys.argv[1]), http_port=http, grpc_port=grpc, metrics_port=metrics))
 server.start(timeout_s=180)
-print(server.pid, flush=True)
+print(server.pid, server.workdir, flush=True)
 time.sleep(600)
 """
 
 
 @pytest.mark.slow
 @pytest.mark.triton
-def test_server_dies_with_its_parent(repository_factory) -> None:
+def test_server_dies_with_its_parent_and_the_next_start_removes_what_it_left(repository_factory) -> None:
+    repository = repository_factory(layout="fused")
     ports = [str(p) for p in free_ports(3)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     parent = subprocess.Popen(
-        [sys.executable, "-c", _ORPHAN_SCRIPT, str(repository_factory(layout="fused")), *ports],
-        stdout=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        [sys.executable, "-c", _ORPHAN_SCRIPT, str(repository), *ports], stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
-        server_pid = int(parent.stdout.readline())
-        parent.send_signal(signal.SIGKILL)
+        pid, folder = parent.stdout.readline().split()
+        server_pid, workdir = int(pid), Path(folder)
+        parent.send_signal(signal.SIGKILL)  # as `kill -9` of `golf-rt serve`: no stop() runs
         parent.wait()
         deadline = time.monotonic() + 30
         while _group_alive(server_pid) and time.monotonic() < deadline:
@@ -185,3 +186,9 @@ def test_server_dies_with_its_parent(repository_factory) -> None:
         assert not _group_alive(server_pid)
     finally:
         parent.kill()
+    assert workdir.is_dir(), "the killed owner could not remove its folder"
+    server = start_server(repository)
+    try:
+        assert not workdir.exists() and server.workdir.is_dir()
+    finally:
+        server.stop()

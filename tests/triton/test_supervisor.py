@@ -9,9 +9,9 @@ from golf_rt.triton.server_log import exit_cause
 from golf_rt.triton.supervisor import RestartPolicy
 
 
-def test_restart_delays_double_up_to_the_cap() -> None:
+def test_restart_is_at_once_then_delays_double_up_to_the_cap_while_restarts_fail() -> None:
     policy = RestartPolicy()
-    assert [policy.delay(k) for k in range(7)] == [1, 2, 4, 8, 16, 30, 30]
+    assert [policy.delay(k) for k in range(8)] == [0, 1, 2, 4, 8, 16, 30, 30]
     with pytest.raises(ConfigurationError, match="max_restarts"):
         RestartPolicy(max_restarts=-1)
     with pytest.raises(ConfigurationError, match="first <= max"):
