@@ -9,7 +9,9 @@ random FP32 data holds NaN, which the server rightly refuses), and reads the mod
 count from Triton's statistics API before and after. perf_analyzer itself comes from the
 tritonclient wheel of the server's release (2.51.0, the last that ships it): `GOLF_RT_PERF_ANALYZER`,
 else `perf_analyzer` on PATH, else it is fetched once with `pip download` into ~/.cache/golf-rt/tools.
-Its two shared libraries come from the nvidia-pytriton wheel, under their plain names.
+Its two shared libraries come from the nvidia-pytriton wheel, under their plain names: links in
+that folder, pointed again at this environment's wheel on every call (the environment that made
+them may be gone, leaving them dangling).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ TRITONCLIENT_WITH_PERF_ANALYZER = "2.51.0"
 _LIBRARIES = {"libb64.so.0d": "libb64-", "libcudart.so.12": "libcudart-"}
 
 
+class PerfAnalyzerUnavailableError(RuntimeError):
+    """perf_analyzer is not here and its wheel could not be downloaded (no route to the package index)."""
+
+
 def perf_analyzer() -> tuple[Path, dict[str, str]]:
     """The perf_analyzer binary and the environment it runs in (the pytriton wheel's libraries)."""
     from golf_rt.triton.pytriton_wheel import pytriton_distribution
@@ -54,8 +60,10 @@ def perf_analyzer() -> tuple[Path, dict[str, str]]:
     libs = folder / "libs"
     libs.mkdir(parents=True, exist_ok=True)
     for name, prefix in _LIBRARIES.items():
-        if not (libs / name).exists():
-            (libs / name).symlink_to(next(wheel_libs.glob(f"{prefix}*")))
+        found = sorted(wheel_libs.glob(f"{prefix}*"))
+        if not found:
+            raise FileNotFoundError(f"the nvidia-pytriton wheel has no {prefix}* library in {wheel_libs}")
+        _link(libs / name, found[0])
     env = {
         **os.environ,
         "LD_LIBRARY_PATH": os.pathsep.join(filter(None, [str(libs), os.environ.get("LD_LIBRARY_PATH")])),
@@ -63,15 +71,29 @@ def perf_analyzer() -> tuple[Path, dict[str, str]]:
     return binary, env
 
 
+def _link(link: Path, target: Path) -> None:
+    """Make `link` point at `target`, replacing whatever is there (a dangling or stale link), atomically."""
+    if link.is_symlink() and Path(os.readlink(link)) == target:
+        return
+    temporary = link.with_name(f".{link.name}.{os.getpid()}")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(target)
+    os.replace(temporary, link)
+
+
 def _fetch(folder: Path) -> None:
     """Extract perf_analyzer from the tritonclient wheel that still ships it (pip download, no install)."""
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as download:
-        subprocess.run(
+        fetched = subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest", download,
              f"tritonclient=={TRITONCLIENT_WITH_PERF_ANALYZER}"],
-            check=True, stdout=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
+        if fetched.returncode != 0:
+            raise PerfAnalyzerUnavailableError(
+                f"pip download tritonclient=={TRITONCLIENT_WITH_PERF_ANALYZER} failed: {fetched.stderr.strip()[-500:]}"
+            )
         (wheel,) = Path(download).glob("tritonclient-*.whl")
         with zipfile.ZipFile(wheel) as archive:
             member = next(n for n in archive.namelist() if n.endswith("/bin/perf_analyzer"))
