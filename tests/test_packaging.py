@@ -50,3 +50,41 @@ def test_the_client_extra_brings_tritonclient_and_no_runtime(wheel: Path):
     assert client and all(req.startswith("tritonclient") for req in client)
     heavy = ("torch", "onnxruntime", "openvino", "tensorrt")
     assert not [req for req in base + client if req.startswith(heavy)]
+
+
+def _readme_set_up(marker: str) -> str:
+    """The README's set-up command (from a fresh virtual environment) that runs `marker`."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt().parse((ROOT / "README.md").read_text(encoding="utf-8"))
+    blocks = [t.content for t in tokens if t.type == "fence" and t.info.strip() == "bash"]
+    (block,) = [b for b in blocks if b.startswith("python3 -m venv") and marker in b]
+    return block
+
+
+def _requirements(extras: list[str]) -> list[str]:
+    """Every requirement the extras bring from pyproject.toml, golf-rt[...] references followed."""
+    tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11's tomllib")
+    optional = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    found, todo = [], list(extras)
+    while todo:
+        for requirement in optional[todo.pop()]:
+            if requirement.startswith("golf-rt["):
+                todo.extend(requirement[len("golf-rt[") : -1].split(","))
+            else:
+                found.append(requirement)
+    return found
+
+
+def test_the_readme_main_job_installs_no_torch_and_the_tests_take_pytorchs_cpu_build():
+    import re
+
+    main_job = _readme_set_up("golf-rt demo")
+    (extras,) = re.findall(r'pip install -e "\.\[([a-z,-]+)\]"', main_job)
+    assert "torch" not in main_job and not [r for r in _requirements(extras.split(",")) if r.startswith("torch")]
+    assert {"serve", "eval"} <= set(extras.split(","))  # Triton and the runtimes; PSNR and the held-out photos
+    tests = _readme_set_up("python -m pytest -q tests")
+    assert "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in tests
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in ci
+    assert "\npython -m pytest -q tests " in ci
