@@ -15,8 +15,20 @@ app = typer.Typer(
 )  # fmt: skip
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from golf_rt import __version__
+
+        typer.echo(f"golf-rt {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """Deploy the Golf Optimizer deblurring network."""
 
 

@@ -45,3 +45,11 @@ def test_a_message_over_several_lines_is_printed_on_one():
     assert one_line(ExportError("f.onnx fails onnx.checker:\n  bad node\n\n  bad edge")) == (
         "error: f.onnx fails onnx.checker: bad node bad edge"
     )
+
+
+def test_version_prints_the_installed_version():
+    from golf_rt import __version__
+
+    result = golf_rt("pass", "--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"golf-rt {__version__}\n"
