@@ -1,7 +1,9 @@
 """Deblur image files into a folder: one inference stream, with reading and writing overlapped around it.
 
 `plan_jobs` finds the inputs and names every result before anything runs (refusing to overwrite an
-input or to write one name twice); `prepare_output` makes the output folders and proves it can
+input, to write one name twice, or a file named on the command line whose type golf-rt cannot
+write back); `skipped_files` says which files in the input folders are not images it takes, and
+why; `prepare_output` makes the output folders and proves it can
 write there; `deblur_files` then runs the jobs. A small thread pool reads and checks the next
 images (`golf_rt.image_files.read_image`, `golf_rt.image_arrays.prepare`) and restores and writes
 the previous ones while the runner deblurs the current one; decoding, encoding and the runtimes
@@ -28,7 +30,7 @@ import numpy as np
 
 from golf_rt.errors import ConfigurationError, GolfError, InvalidImageError
 from golf_rt.image_arrays import Prepared, prepare
-from golf_rt.image_files import ImageFile, find_images, read_image, save_image
+from golf_rt.image_files import IMAGE_SUFFIXES, ImageFile, find_images, read_image, save_image, unsupported_files
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +72,16 @@ class RunSummary:
         return text
 
 
+def _types() -> str:
+    return ", ".join(suffix.lstrip(".") for suffix in IMAGE_SUFFIXES)
+
+
 def plan_jobs(inputs: list[Path], output: Path, recursive: bool = False, compare: bool = False) -> list[FileJob]:
-    """A job per image file: a file named directly keeps its name; a folder's files keep their place in it."""
+    """A job per image file: a file named directly keeps its name; a folder's files keep their place in it.
+
+    A file named directly whose type golf-rt cannot write back (GIF, say) is refused here, before
+    any inference; in a folder, such files are left out (`skipped_files` lists them).
+    """
     jobs = []
     for item in inputs:
         item = Path(item)
@@ -80,11 +90,23 @@ def plan_jobs(inputs: list[Path], output: Path, recursive: bool = False, compare
                 jobs.append(_job(found, output / found.relative_to(item), compare))
         else:
             for found in find_images([item]):
+                if found.suffix.lower() not in IMAGE_SUFFIXES:
+                    raise InvalidImageError(f"{found}: {_unsupported(found)}; convert it to PNG first")
                 jobs.append(_job(found, output / found.name, compare))
     if not jobs:
-        raise InvalidImageError("no image files (png, jpg, bmp, tiff) found in the inputs")
+        raise InvalidImageError(f"no image files ({_types()}) found in the inputs")
     _refuse_clashes(jobs)
     return jobs
+
+
+def _unsupported(path: Path) -> str:
+    kind = f"{path.suffix.lower()} files" if path.suffix else "files without a suffix"
+    return f"golf-rt reads and writes {_types()}, not {kind}"
+
+
+def skipped_files(inputs: list[Path], output: Path, recursive: bool = False) -> list[tuple[Path, str]]:
+    """The files in the input folders that a run leaves out for their type, each with the reason."""
+    return [(path, _unsupported(path)) for path in unsupported_files(inputs, recursive, exclude=output)]
 
 
 def _job(source: Path, target: Path, compare: bool) -> FileJob:
@@ -188,8 +210,8 @@ def _write(job: FileJob, file: ImageFile, prepared: Prepared, output: np.ndarray
     result = prepared.restore(output)
     try:
         save_image(job.target, result, like=file, quality=quality)
-        if job.compare is not None:
-            save_image(job.compare, np.concatenate([file.pixels, result], axis=1))
+        if job.compare is not None:  # with the input's metadata: its colour profile above all
+            save_image(job.compare, np.concatenate([file.pixels, result], axis=1), like=file)
     except OSError as exc:
         raise InvalidImageError(f"cannot write {job.target} ({exc.strerror or exc})") from exc
     return job.target

@@ -90,8 +90,8 @@ def prepare(image: ImageLike) -> Prepared:
         items = [_checked(image, "image")]
     sizes = sorted({hwc.shape[:2] for hwc, _ in items})
     if len(sizes) > 1:
-        listed = ", ".join(f"{height}x{width}" for height, width in sizes)
-        raise InvalidImageError(f"images in one batch must have the same size, got {listed}")
+        listed = ", ".join(f"{width}x{height}" for height, width in sizes)
+        raise InvalidImageError(f"images in one batch must have the same size, got {listed} (width x height)")
     batch = np.empty((len(items), CHANNELS, *sizes[0]), np.float32)
     for target, (hwc, source) in zip(batch, items, strict=True):
         colour = hwc[:, :, : 3 if hwc.shape[2] >= 3 else 1]
@@ -151,10 +151,11 @@ def _checked_array(array: np.ndarray, what: str) -> tuple[np.ndarray, _Source]:
 def check_size(height: int, width: int, what: str) -> None:
     """InvalidImageError unless height x width is within the model's limits (`golf_rt.contract`)."""
     if height < MIN_SIDE or width < MIN_SIDE:
-        raise InvalidImageError(f"{what} is {height}x{width}; height and width must be at least {MIN_SIDE}")
+        raise InvalidImageError(f"{what} is {width}x{height} (width x height); both must be at least {MIN_SIDE}")
     if height * width > MAX_PIXELS:
         raise InvalidImageError(
-            f"{what} is {height}x{width} = {height * width:,} pixels, over the maximum of {MAX_PIXELS:,} "
+            f"{what} is {width}x{height} (width x height) = {height * width:,} pixels, "
+            f"over the maximum of {MAX_PIXELS:,} "
             f"(about {PEAK_BYTES_PER_PIXEL} bytes of memory per pixel while deblurring); downscale or crop it first"
         )
 

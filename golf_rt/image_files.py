@@ -13,6 +13,8 @@ What is kept, and how:
 - JPEG: the result is encoded with the input's quantisation tables and chroma subsampling (what
   Pillow's `quality="keep"` does), so it has the input's quality, unless `quality` is given.
   A JPEG written without a JPEG to follow gets quality 95 (Pillow's default, 75, is visibly lossy).
+- WebP: EXIF, ICC profile and XMP are kept; a lossless input gives a lossless result, a lossy one
+  (or none to follow) quality 95 unless `quality` is given. Animated WebP is refused, as below.
 - 16 bits: 16-bit grey PNG/TIFF and 16-bit colour PNG (read and written with pypng, since Pillow
   has no 16-bit colour mode) keep all 16 bits. A 16-bit colour TIFF is refused: Pillow would
   read it as 8 bits; save it as a 16-bit PNG.
@@ -43,8 +45,11 @@ from golf_rt.contract import MAX_PIXELS
 from golf_rt.errors import InvalidImageError
 from golf_rt.image_arrays import FLOATS, INTEGER_SCALE, check_size, to_uint8
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+FORMATS = {
+    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",
+}  # fmt: skip
+"""Suffix -> the format a result with that suffix is written in: the types golf-rt reads and writes."""
+IMAGE_SUFFIXES = tuple(FORMATS)
 DEFAULT_JPEG_QUALITY = 95
 _COLOUR_SPACES = ("CMYK", "YCbCr", "LAB", "HSV")
 _TIFF_COMPRESSIONS = ("raw", "tiff_lzw", "tiff_deflate", "tiff_adobe_deflate", "packbits")
@@ -70,6 +75,7 @@ class ImageFile:
     metadata: dict[str, Any] = field(default_factory=dict)  # exif, icc_profile, xmp, dpi, png_text
     jpeg_tables: dict[str, Any] = field(default_factory=dict)  # qtables and subsampling of a JPEG input
     tiff_compression: str | None = None
+    webp_lossless: bool = False  # a WebP input stored without loss (its image chunk is VP8L)
 
 
 def read_image(path: str | Path) -> ImageFile:
@@ -145,7 +151,19 @@ def _decode(handle: Image.Image, stream: io.BufferedReader, what: str) -> ImageF
 
         jpeg_tables = {"qtables": handle.quantization, "subsampling": get_sampling(handle)}
     compression = info.get("compression") if info.get("compression") in _TIFF_COMPRESSIONS else None
-    return ImageFile(np.ascontiguousarray(pixels), handle.format, metadata, jpeg_tables, compression)
+    lossless = handle.format == "WEBP" and _webp_lossless(stream)
+    return ImageFile(np.ascontiguousarray(pixels), handle.format, metadata, jpeg_tables, compression, lossless)
+
+
+def _webp_lossless(stream: io.BufferedReader) -> bool:
+    """Whether a WebP file's image chunk is lossless (VP8L) rather than lossy (VP8), read from its RIFF chunks."""
+    stream.seek(12)  # past "RIFF", the size and "WEBP"
+    while len(header := stream.read(8)) == 8:
+        fourcc, size = header[:4], struct.unpack("<I", header[4:])[0]
+        if fourcc in (b"VP8L", b"VP8 "):
+            return fourcc == b"VP8L"
+        stream.seek(size + (size & 1), os.SEEK_CUR)
+    return False
 
 
 def _deep_colour(handle: Image.Image) -> bool:
@@ -192,7 +210,7 @@ def save_image(path: str | Path, image: np.ndarray, like: ImageFile | None = Non
     """Write an H x W (x C) array, whole or not at all, with the metadata of `like` (see the module docstring).
 
     uint16 goes to PNG (or grey TIFF) with 16 bits; float in [0, 1] is clipped and rounded to 8 bits.
-    `quality` (1-100) sets the JPEG quality instead of matching `like`. The format follows the suffix.
+    `quality` (1-100) sets the JPEG or WebP quality instead of matching `like`. The format follows the suffix.
     """
     path = Path(path)
     array = np.asarray(image)
@@ -244,6 +262,12 @@ def _save_options(fmt: str, like: ImageFile, quality: int | None) -> dict[str, A
             options.update(like.jpeg_tables)
         else:
             options["quality"] = DEFAULT_JPEG_QUALITY
+    if fmt == "WEBP":
+        options.pop("dpi", None)
+        if quality is None and like.webp_lossless:
+            options["lossless"] = True
+        else:
+            options["quality"] = quality or DEFAULT_JPEG_QUALITY
     return options
 
 
@@ -277,7 +301,7 @@ def find_images(inputs: list[str | Path], recursive: bool = False, exclude: Path
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found.extend(_images_in(path, recursive, exclude.resolve() if exclude else None))
+            found.extend(_files_in(path, recursive, exclude.resolve() if exclude else None))
         elif path.is_file():
             found.append(path)
         else:
@@ -285,11 +309,22 @@ def find_images(inputs: list[str | Path], recursive: bool = False, exclude: Path
     return found
 
 
-def _images_in(folder: Path, recursive: bool, exclude: Path | None) -> list[Path]:
+def unsupported_files(inputs: list[str | Path], recursive: bool = False, exclude: Path | None = None) -> list[Path]:
+    """The files inside the input folders that `find_images` leaves out for their type (GIF, text...), sorted.
+
+    Dot-files and the `exclude` folder are left out of this list too.
+    """
+    folders = [Path(item) for item in inputs if Path(item).is_dir()]
+    excluded = exclude.resolve() if exclude else None
+    return [p for folder in folders for p in _files_in(folder, recursive, excluded, images=False)]
+
+
+def _files_in(folder: Path, recursive: bool, exclude: Path | None, images: bool = True) -> list[Path]:
+    """The image files in `folder` (or, with `images=False`, the other files), but dot-files and `exclude`."""
     files = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(
         p for p in files
-        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not _hidden(p.relative_to(folder))
+        if (p.suffix.lower() in IMAGE_SUFFIXES) == images and p.is_file() and not _hidden(p.relative_to(folder))
         and not (exclude and p.resolve().is_relative_to(exclude))
     )  # fmt: skip
 

@@ -53,3 +53,15 @@ def test_version_prints_the_installed_version():
     result = golf_rt("pass", "--version")
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"golf-rt {__version__}\n"
+
+
+def test_every_precision_option_names_every_precision():
+    import typer.main
+
+    from golf_rt.cli import app
+    from golf_rt.contract import PRECISIONS
+
+    commands = typer.main.get_command(app).commands
+    for name in ("deblur", "serve", "repository"):
+        (option,) = [param for param in commands[name].params if param.name == "precision"]
+        assert all(precision in option.help for precision in ("auto", *PRECISIONS)), (name, option.help)

@@ -105,9 +105,17 @@ def test_stacked_batch_and_list_batch():
     assert isinstance(back, list) and isinstance(back[1], Image.Image)
 
 
-def test_batch_of_different_sizes_is_refused():
-    with pytest.raises(InvalidImageError, match="same size"):
+def test_batch_of_different_sizes_is_refused_with_the_sizes_as_width_x_height():
+    with pytest.raises(InvalidImageError, match=r"same size, got 11x5, 11x9 \(width x height\)"):
         prepare([RGB8, RGB8[:5]])
+
+
+def test_a_photo_too_small_is_named_width_x_height(tmp_path: Path):
+    from golf_rt.image_files import load_image
+
+    wide = save_image(tmp_path / "strip.png", np.zeros((2, 6, 3), np.uint8))  # 6 wide, 2 high
+    with pytest.raises(InvalidImageError, match=r"strip.png is 6x2 \(width x height\)"):
+        load_image(wide)
 
 
 @pytest.mark.parametrize(

@@ -145,6 +145,24 @@ def test_jpeg_is_saved_at_the_quality_of_its_input_or_the_one_asked(tmp_path: Pa
         assert plain.quantization == default.quantization
 
 
+def test_webp_keeps_exif_icc_xmp_and_whether_it_was_lossless(tmp_path: Path):
+    for lossless in (True, False):
+        given = tmp_path / f"in-{lossless}.webp"
+        Image.fromarray(PHOTO).save(given, lossless=lossless, quality=70, exif=exif(), icc_profile=ICC, xmp=b"<x/>")
+        read = read_image(given)
+        assert read.format == "WEBP" and read.webp_lossless is lossless
+        out = save_image(tmp_path / f"out-{lossless}.webp", read.pixels, like=read)
+        again = read_image(out)
+        assert again.webp_lossless is lossless and again.metadata["icc_profile"] == ICC
+        assert again.metadata["xmp"] == b"<x/>"
+        with Image.open(out) as result:
+            assert result.getexif()[0x010F] == "golf camera"
+        if lossless:
+            assert np.array_equal(again.pixels, read.pixels)
+    plain = read_image(save_image(tmp_path / "plain.webp", PHOTO))  # nothing to follow: lossy at quality 95
+    assert not plain.webp_lossless and np.abs(plain.pixels.astype(int) - PHOTO).mean() < 3
+
+
 def test_png_keeps_exif_icc_and_text(tmp_path: Path):
     from PIL.PngImagePlugin import PngInfo
 

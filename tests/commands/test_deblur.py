@@ -163,3 +163,61 @@ def test_ctrl_c_leaves_every_written_result_whole(checkpoint_path, cached_onnx, 
     assert not [p for p in written if p.name.startswith(".")]  # no temporary file is left
     for path in written:
         assert load_image(path).shape == (128, 128, 3)
+
+
+def test_a_type_it_cannot_write_back_is_refused_before_any_inference(tmp_path):
+    gif = tmp_path / "photo.gif"
+    Image.fromarray(rgb(1500, 2000)).save(gif)
+    missing = tmp_path / "no-such-checkpoint.safetensors"  # loading it would fail: the type is checked first
+    started = time.monotonic()
+    result = golf_rt("deblur", str(gif), "-o", str(tmp_path / "out"), "--checkpoint", str(missing))
+    assert time.monotonic() - started < 30
+    assert result.returncode == 1 and result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith(f"error: {gif}: golf-rt reads and writes png, ")
+    assert "not .gif files; convert it to PNG first" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_webp_is_deblurred_with_its_metadata_and_the_comparison_keeps_the_colour_profile(tmp_path):
+    exif = Image.Exif()
+    exif[0x010F] = "golf camera"
+    icc = b"\0\0\0\x10icc"
+    Image.fromarray(rgb(48, 64)).save(tmp_path / "photo.webp", lossless=True, exif=exif, icc_profile=icc, xmp=b"<x/>")
+    result = golf_rt("deblur", str(tmp_path / "photo.webp"), "-o", str(tmp_path / "out"), "--compare")  # shipped model
+    assert result.returncode == 0, result.stderr
+    out = read_image(tmp_path / "out/photo.webp")
+    assert out.format == "WEBP" and out.webp_lossless and out.pixels.shape == (48, 64, 3)
+    assert out.metadata["icc_profile"] == icc and out.metadata["xmp"] == b"<x/>"
+    with Image.open(tmp_path / "out/photo.webp") as saved:
+        assert saved.getexif()[0x010F] == "golf camera"
+    assert read_image(tmp_path / "out/photo_compare.png").metadata["icc_profile"] == icc
+
+
+def test_a_folder_run_lists_the_files_it_skipped_and_why(tmp_path):
+    inputs = tmp_path / "in"
+    save_image(inputs / "a.png", rgb())
+    Image.fromarray(rgb()).save(inputs / "b.gif")
+    (inputs / "notes.txt").write_text("not an image")
+    (inputs / ".c.gif").write_bytes((inputs / "b.gif").read_bytes())  # a side file: left out silently
+    result = golf_rt("deblur", str(inputs), "-o", str(tmp_path / "out"))  # shipped model
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
+    listed = result.stdout[result.stdout.index("skipped 2 files in the input folders:") :].splitlines()[1:3]
+    assert listed[0].startswith(f"  {inputs / 'b.gif'}: golf-rt reads and writes png, ")
+    assert listed[0].endswith("not .gif files")
+    assert listed[1].startswith(f"  {inputs / 'notes.txt'}: ") and "not .txt files" in listed[1]
+
+
+def test_a_precision_the_fastest_backend_lacks_names_the_backend_taken_and_why(tmp_path):
+    from golf_rt.backends import available_backends
+
+    here = available_backends()
+    if "openvino" not in here or "fp16" in here["openvino"] or "fp16" not in here.get("onnxruntime", ()):
+        pytest.skip("needs OpenVINO without fp16 and ONNX Runtime with it, as on a CPU without AVX512-FP16")
+    image = save_image(tmp_path / "in.png", rgb())
+    result = golf_rt("deblur", str(image), "-o", str(tmp_path / "out"), "--precision", "fp16")
+    assert result.returncode == 0, result.stderr
+    assert "note: deblurring with onnxruntime fp16: openvino, the fastest backend here, does not run fp16" in (
+        result.stderr
+    )
+    assert "with onnxruntime fp16 ->" in result.stdout
