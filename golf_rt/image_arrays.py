@@ -22,6 +22,7 @@ Only numpy and Pillow are needed here: the Triton client uses this module withou
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from golf_rt.batch import TrustedBatch, trusted
-from golf_rt.contract import CHANNELS, MAX_PIXELS, MIN_SIDE, PEAK_BYTES_PER_PIXEL
+from golf_rt.contract import CHANNELS, MAX_PIXELS, MIN_SIDE
 from golf_rt.errors import InvalidImageError
 
 PIL_MODES = ("L", "LA", "RGB", "RGBA", "I;16")
@@ -148,15 +149,29 @@ def _checked_array(array: np.ndarray, what: str) -> tuple[np.ndarray, _Source]:
     return hwc, _Source("array", array.dtype, channels, alpha)
 
 
+def max_pixels() -> int:
+    """The largest image golf-rt takes: $GOLF_RT_MAX_PIXELS, else `golf_rt.contract.MAX_PIXELS`.
+
+    A guard against decompression bombs (a small file that decodes to gigabytes), not a memory
+    bound: large images are deblurred in tiles.
+    """
+    text = os.environ.get("GOLF_RT_MAX_PIXELS", "").replace("_", "").replace(",", "")
+    if not text:
+        return MAX_PIXELS
+    if not text.isdigit() or int(text) < MIN_SIDE * MIN_SIDE:
+        raise InvalidImageError(f"GOLF_RT_MAX_PIXELS must be a whole number of pixels, got {text!r}")
+    return int(text)
+
+
 def check_size(height: int, width: int, what: str) -> None:
     """InvalidImageError unless height x width is within the model's limits (`golf_rt.contract`)."""
     if height < MIN_SIDE or width < MIN_SIDE:
         raise InvalidImageError(f"{what} is {width}x{height} (width x height); both must be at least {MIN_SIDE}")
-    if height * width > MAX_PIXELS:
+    limit = max_pixels()
+    if height * width > limit:
         raise InvalidImageError(
-            f"{what} is {width}x{height} (width x height) = {height * width:,} pixels, "
-            f"over the maximum of {MAX_PIXELS:,} "
-            f"(about {PEAK_BYTES_PER_PIXEL} bytes of memory per pixel while deblurring); downscale or crop it first"
+            f"{what} is {width}x{height} (width x height) = {height * width:,} pixels, over the limit of "
+            f"{limit:,} that guards against decompression bombs; set GOLF_RT_MAX_PIXELS to allow more"
         )
 
 

@@ -21,7 +21,7 @@ What is kept, and how:
 - Palette and bilevel images become RGB(A) or grey: deblurred pixels are not in any palette.
 - Refused with `InvalidImageError`: empty, truncated or corrupt files, files that are not images,
   unreadable files, CMYK and other colour spaces (convert to RGB with colour management first),
-  animated or multi-frame files, and images over `golf_rt.contract.MAX_PIXELS`, checked on the
+  animated or multi-frame files, and images over `golf_rt.image_arrays.max_pixels()`, checked on the
   header before any pixel is decoded (Pillow's decompression-bomb warning becomes this error).
 """
 
@@ -41,9 +41,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from golf_rt.atomic_files import atomic_path
-from golf_rt.contract import MAX_PIXELS
 from golf_rt.errors import InvalidImageError
-from golf_rt.image_arrays import FLOATS, INTEGER_SCALE, check_size, to_uint8
+from golf_rt.image_arrays import FLOATS, INTEGER_SCALE, check_size, max_pixels, to_uint8
 
 FORMATS = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",
@@ -97,7 +96,8 @@ def read_image(path: str | Path) -> ImageFile:
         raise InvalidImageError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from exc
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise InvalidImageError(
-            f"{path}: refused as a possible decompression bomb ({exc}); golf-rt takes at most {MAX_PIXELS:,} pixels"
+            f"{path}: refused as a possible decompression bomb ({exc}); golf-rt takes at most {max_pixels():,} pixels "
+            f"(GOLF_RT_MAX_PIXELS sets the limit)"
         ) from exc
     except UnidentifiedImageError as exc:
         raise InvalidImageError(f"{path}: not an image file (no image format recognises its content)") from exc
@@ -111,10 +111,14 @@ def load_image(path: str | Path) -> np.ndarray:
 
 
 def _open(stream: io.BufferedReader) -> Image.Image:
-    """Pillow's open with its decompression-bomb warning raised as an error (the lock keeps the filter local)."""
+    """Pillow's open with its decompression-bomb warning at our limit, raised as an error (the lock keeps it local)."""
     with _OPEN_LOCK, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        return Image.open(stream)
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, max_pixels()
+        try:
+            return Image.open(stream)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
 
 
 def _decode(handle: Image.Image, stream: io.BufferedReader, what: str) -> ImageFile:

@@ -134,7 +134,7 @@ def test_a_package_that_is_installed_but_broken_is_not_called_missing(monkeypatc
     [
         np.zeros((8, 8, 5), np.uint8),
         np.full((8, 8, 3), np.nan, np.float32),
-        np.zeros((MAX_SIDE + 1, MAX_SIDE), np.uint8),
+        np.zeros((MAX_SIDE + 2, MAX_SIDE + 1), np.uint8),
         "no/such/file.png",
     ],
     ids=["five-channels", "nan", "too-large", "missing-file"],

@@ -141,9 +141,15 @@ def test_bad_input_is_named(image, message):
         prepare(image)
 
 
-def test_larger_than_maximum_is_refused():
-    with pytest.raises(InvalidImageError, match="over the maximum"):
-        prepare(np.zeros((MAX_SIDE + 1, MAX_SIDE), np.uint8))
+def test_larger_than_maximum_is_refused(monkeypatch):
+    with pytest.raises(InvalidImageError, match="over the limit of 300,000,000 that guards against decompression"):
+        prepare(np.zeros((MAX_SIDE + 2, MAX_SIDE + 1), np.uint8))
+    monkeypatch.setenv("GOLF_RT_MAX_PIXELS", "1000")
+    with pytest.raises(InvalidImageError, match=r"image is 50x40 \(width x height\) = 2,000 pixels, over the limit"):
+        prepare(np.zeros((40, 50, 3), np.uint8))
+    monkeypatch.setenv("GOLF_RT_MAX_PIXELS", "lots")
+    with pytest.raises(InvalidImageError, match="GOLF_RT_MAX_PIXELS must be a whole number"):
+        prepare(np.zeros((40, 50, 3), np.uint8))
 
 
 def test_output_of_the_wrong_shape_is_refused():

@@ -30,9 +30,10 @@ from golf_rt.client.endpoint import (
     retry_policy_from,
 )
 from golf_rt.client.errors import GolfClientError, SharedMemoryUnavailableError, retry_delay_or_raise
-from golf_rt.contract import MODEL_NAME, OUTPUT_NAME
+from golf_rt.contract import GPU_TILE_BATCH, MODEL_NAME, OUTPUT_NAME
 from golf_rt.errors import ConfigurationError
 from golf_rt.extras import require
+from golf_rt.tiles import run_in_tiles, tiling_from
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,8 +54,15 @@ class GolfClient:
         shared_memory: bool | None = None,
         retries: int | RetryPolicy = 3,
         api_key: str | None = None,
+        tile: int | None = None,
+        tiles_per_request: int = GPU_TILE_BATCH,
     ) -> None:
         """`shared_memory`: True/False, or None to use it for large images when the server is local.
+
+        `tile`: photos larger than one tile (default `golf_rt.contract.TILE_SIZE`) are sent as tiles,
+        `tiles_per_request` at a time, and blended here (`golf_rt.tiles`): requests stay small and
+        within message limits, the server's memory is bounded by the tile whatever the photo, and
+        Triton batches the tiles of concurrent requests together. `tile=0` sends every image whole.
 
         `retries`: a `RetryPolicy`, or the number of tries of the default one. `api_key`: sent in the
         `golf-api-key` header (default: GOLF_RT_API_KEY, else none).
@@ -65,6 +73,9 @@ class GolfClient:
         if shared_memory and not self.endpoint.is_local:
             raise ConfigurationError(f"shared memory needs a server on this machine, not {self.endpoint.host}")
         self.shared_memory = shared_memory
+        if tiles_per_request < 1:
+            raise ConfigurationError(f"tiles_per_request must be at least 1, got {tiles_per_request}")
+        self.tiling, self.tiles_per_request = tiling_from(tile), tiles_per_request
         self.retry = retry_policy_from(retries)
         self.retries = self.retry.attempts
         self._api_key = api_key_from(api_key)
@@ -178,7 +189,8 @@ class GolfClient:
         from golf_rt.images import prepare
 
         prepared = prepare(image)
-        return prepared.restore(self.deblur_batch(prepared.batch))
+        output = run_in_tiles(self.deblur_batch, prepared.batch, self.tiling, self.tiles_per_request)
+        return prepared.restore(output)
 
     def deblur_many(self, images: Iterable[Any], concurrency: int = 4) -> list[Any]:
         """Deblur images with `concurrency` requests in flight; results in input order."""

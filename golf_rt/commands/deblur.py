@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS
+from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS, TILE_SIZE
 
 
 def deblur(
@@ -26,6 +26,9 @@ def deblur(
     ),
     workers: int = typer.Option(2, min=1, help="Threads that read and write images while the model runs."),
     compare: bool = typer.Option(False, "--compare", help="Also write <name>_compare.png: input | output."),
+    tile: int = typer.Option(
+        TILE_SIZE, min=0, help="Tile side in pixels for images larger than one tile; 0: every image whole."
+    ),
 ) -> None:
     """Deblur images into a folder; a file that fails is named at the end and the others still run (exit 1)."""
     from tqdm import tqdm
@@ -44,12 +47,23 @@ def deblur(
                 f"note: {len(skipped)} subfolders not searched ({names}); add --recursive to include them", err=True
             )
     prepare_output(output, jobs)
-    deblurrer = Deblurrer(backend, precision, iterations, checkpoint)
+    deblurrer = Deblurrer(backend, precision, iterations, checkpoint, tile=tile)
     why = _not_the_fastest(backend, precision, deblurrer.backend)
     if why:
         typer.echo(f"note: deblurring with {deblurrer.backend} {deblurrer.precision}: {why}", err=True)
     with deblurrer, tqdm(total=len(jobs), desc="deblurring", unit="image") as progress:
-        summary = deblur_files(deblurrer.runner.deblur, jobs, workers, quality, on_done=progress.update)
+        with tqdm(desc="tiles", unit="tile", leave=False, position=1, disable=None) as tiles:
+
+            def tile_progress(done: int, total: int) -> None:
+                if tiles.total != total:
+                    tiles.reset(total)
+                tiles.n = done
+                tiles.refresh()
+
+            def deblur_one(batch):
+                return deblurrer.deblur_batch(batch, tile_progress)
+
+            summary = deblur_files(deblur_one, jobs, workers, quality, on_done=progress.update)
     typer.echo(f"{summary.timing()} with {deblurrer.backend} {deblurrer.precision} -> {output}")
     if left_out:
         typer.echo(f"skipped {len(left_out)} files in the input folders:")
