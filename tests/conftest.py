@@ -29,7 +29,8 @@ def _tier_skips() -> dict[str, str]:
     skips = {}
     if not gpu_visible():
         skips["gpu"] = (
-            "needs an NVIDIA GPU, and the CUDA driver finds none here (GOLF_RT_GPU_STANDIN=1 runs them on the CPU stand-in)"
+            "needs an NVIDIA GPU, and the CUDA driver finds none here "
+            "(GOLF_RT_GPU_STANDIN=1 runs them on the CPU stand-in)"
         )
     missing = [name for name in ("pytriton", "tritonclient") if not installed(name)]
     if missing:
