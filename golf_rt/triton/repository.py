@@ -174,10 +174,7 @@ def _check_plans(spec: RepositorySpec, plans: list[Path]) -> RepositorySpec:
         LOGGER.warning("version-compatible plans: start tritonserver with %s", VERSION_COMPATIBLE_FLAG)
     spec = replace(spec, gpu_profiles=len(sidecars[0].profiles))
     for line in gpu_memory_lines(spec, dict(zip(_part_models(spec), sidecars))):
-        if line.startswith("warning"):
-            LOGGER.warning("%s", line)
-        else:
-            LOGGER.info("%s", line)
+        LOGGER.warning("%s", line)  # printed by the CLI too: what a deployment engineer sizes GPUs by
     return spec
 
 
