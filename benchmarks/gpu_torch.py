@@ -3,8 +3,11 @@ with and without CUDA graphs, as a result file `golf-rt report` reads (the layou
 
     PYTHONPATH=. python benchmarks/gpu_torch.py --output $OUT/gpu_torch.json --seconds 60
 
-The timing itself is `training.gpu_timing.time_model` (CUDA events, one image per call). Without a
-GPU it exits with code 2 and a sentence; the report's GPU rows then stay "not measured".
+Two timings share the seconds (see `training.gpu_timing`): the torch module alone, its GPU time by
+CUDA events ("torch module cuda ..." in the report), and golf-rt's `TorchRunner.deblur` end to
+end, numpy in and out, by the wall clock ("golf-rt torch cuda ... (numpy in and out ...)"); the
+difference is what the runner adds. One image per call. Without a GPU it exits with code 2 and a
+sentence; the report's GPU rows then stay "not measured".
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from golf_rt import checkpoint
-    from training.gpu_timing import markdown, result_document, time_model
+    from training.gpu_timing import markdown, result_document, time_model, time_runner
 
     if not torch.cuda.is_available():
         print("no CUDA device here (or this torch has no CUDA): nothing measured", file=sys.stderr)
@@ -34,11 +37,17 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [tuple(int(v) for v in item.split("x")) for item in args.sizes.split(",")]
     model = checkpoint.load(args.checkpoint)
     device = torch.device("cuda")
+    precisions = ("fp32", "fp16", "bf16")
+    share = args.seconds / 4
     timings = []
     for graphs in (True, False):
-        timings += time_model(model, device, sizes, ("fp32", "fp16", "bf16"), args.seconds / 2, cuda_graph=graphs)
+        timings += time_model(model, device, sizes, precisions, share, cuda_graph=graphs)
+    for graphs in (False, True):
+        timings += time_runner(args.checkpoint, device, sizes, precisions, share, cuda_graph=graphs)
     path = checkpoint.resolve(args.checkpoint)
-    document = result_document(timings, path, "benchmarks/gpu_torch.py: PyTorch on CUDA, with and without graphs")
+    note = ("benchmarks/gpu_torch.py: PyTorch on CUDA, the module's GPU time and TorchRunner.deblur end to end "
+            "(numpy in and out), each with and without CUDA graphs")  # fmt: skip
+    document = result_document(timings, path, note)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=2) + "\n")
     print(markdown(timings))

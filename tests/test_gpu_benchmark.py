@@ -32,5 +32,8 @@ def test_gpu_results_are_a_report_file(tmp_path):
     result = run("--output", str(tmp_path / "gpu.json"), "--seconds", "10", "--sizes", "64x64")
     assert result.returncode == 0, result.stderr
     labels = {r.label for r in load_result_file(tmp_path / "gpu.json").results}
-    assert "golf-rt torch cuda fp32 (TF32 off, CUDA graph)" in labels and "golf-rt torch cuda bf16" in labels
+    assert "torch module cuda fp32 (GPU time of the forward; TF32 off, CUDA graph)" in labels
+    assert "torch module cuda bf16 (GPU time of the forward)" in labels
+    assert "golf-rt torch cuda fp32 (numpy in and out; TF32 off)" in labels
+    assert "golf-rt torch cuda bf16 (numpy in and out; CUDA graph)" in labels
     assert json.loads((tmp_path / "gpu.json").read_text())["benchmarks"][0]["extra_info"]["device_kind"] == "gpu"

@@ -1,11 +1,20 @@
 """Latency of a trained model on the device it trained on, as a result file `golf-rt report` reads.
 
-The full model (F + G x iterations) runs at each size and precision on one image. On CUDA one
-call is captured in a CUDA graph after warm-up and replayed, each replay timed by CUDA events:
-the numbers are the GPU's own, without Python's launch overhead. fp32 runs with TF32 off, so it
-is true fp32; fp16 and bf16 cast the model and the input. On a CPU the calls are plain and timed
-by the wall clock. The file follows pytest-benchmark's JSON layout with the `extra_info` of
-`benchmarks/conftest.py` (schema 1), so the report merges it with the benchmark suites' files.
+The full model (F + G x iterations) runs at each size and precision on one image, timed two ways:
+
+- `time_model`, the torch module alone ("torch module ..." in the report): a tensor already on
+  the device goes through the forward. On CUDA the module and input are channels_last and cuDNN's
+  autotuner is on, as in `TorchRunner`; one call is captured in a CUDA graph after warm-up and
+  replayed (or called eagerly), each call timed by CUDA events: the GPU's own time, without
+  Python's launch overhead, host copies or synchronisation. On a CPU the calls are plain
+  (contiguous, as the runner's) and timed by the wall clock.
+- `time_runner`, golf-rt's `TorchRunner.deblur` end to end ("golf-rt torch ... (numpy in and
+  out)"): a float32 numpy batch in and one out, so the input check, the copies through pinned
+  host memory and the wait for the GPU count too; timed by the wall clock.
+
+fp32 runs with TF32 off, so it is true fp32; fp16 and bf16 cast the model and the input. The file
+follows pytest-benchmark's JSON layout with the `extra_info` of `benchmarks/conftest.py` (schema
+1), so the report merges it with the benchmark suites' files.
 """
 
 from __future__ import annotations
@@ -30,6 +39,10 @@ from golf_rt.model_facts import gflop
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 SCHEMA = 1  # the extra_info layout of benchmarks/conftest.py that golf_rt.report reads
 MAX_ROUNDS = 5000
+TIMED = {
+    "module": "the torch module's forward on a tensor already on the device (no host copies)",
+    "runner": "TorchRunner.deblur end to end: numpy in and out, input check, host-device copies, synchronisation",
+}
 
 
 @dataclass(frozen=True)
@@ -42,10 +55,20 @@ class Timing:
     cuda_graph: bool
     iterations: int
     on_gpu: bool | None = None  # None: as cuda_graph (graphs are only captured on a GPU)
+    timed: str = "module"  # a key of TIMED: the module alone, or TorchRunner.deblur end to end
+
+    def __post_init__(self) -> None:
+        if self.timed not in TIMED:
+            raise ValueError(f"timed must be one of {', '.join(TIMED)}, got {self.timed!r}")
 
     @property
     def gpu(self) -> bool:
         return self.cuda_graph if self.on_gpu is None else self.on_gpu
+
+    @property
+    def timer(self) -> str:
+        """CUDA events for the module on a GPU; the wall clock otherwise (the runner's copies and wait included)."""
+        return "cuda events" if self.gpu and self.timed == "module" else "perf_counter"
 
     @property
     def mean(self) -> float:
@@ -55,6 +78,18 @@ class Timing:
         """FLOPs of one call (2 per multiply-accumulate), as the report counts them."""
         h, w = self.size
         return gflop(F_FILTERS, h, w) + self.iterations * gflop(G_FILTERS, h, w)
+
+
+@contextmanager
+def cudnn_autotuner(enabled: bool) -> Iterator[None]:
+    """The cuDNN autotuner (cudnn.benchmark) on inside the block, as TorchRunner has it; the old setting after."""
+    saved = torch.backends.cudnn.benchmark
+    if enabled:
+        torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = saved
 
 
 @contextmanager
@@ -109,36 +144,74 @@ def _rounds(run: Callable[[], object], on_gpu: bool, seconds: float, min_rounds:
     return times
 
 
-def time_model(model: torch.nn.Module, device: torch.device, sizes: Sequence[tuple[int, int]],
-               precisions: Sequence[str], seconds: float, min_rounds: int = 3,
-               cuda_graph: bool = True) -> list[Timing]:  # fmt: skip
-    """Time `model` (left untouched) at every size and precision, sharing `seconds` between them.
-
-    On CUDA each call is a CUDA-graph replay, or with `cuda_graph=False` a plain eager call.
-    """
+def _cases(sizes: Sequence[tuple[int, int]], precisions: Sequence[str],
+           seconds: float) -> Iterator[tuple[tuple[int, int], str, float]]:  # fmt: skip
+    """Each (size, precision) with the time.monotonic() by which to measure it: a fair share of what is left."""
     unknown = [p for p in precisions if p not in PRECISIONS]
     if unknown:
         raise ValueError(f"unknown precision {unknown[0]!r}; choose from {', '.join(PRECISIONS)}")
-    on_gpu = device.type == "cuda"
     cases = [(size, precision) for size in sizes for precision in precisions]
     deadline = time.monotonic() + seconds
+    for index, (size, precision) in enumerate(cases):
+        now = time.monotonic()
+        yield size, precision, now + max(0.0, deadline - now) / (len(cases) - index)
+
+
+def time_model(model: torch.nn.Module, device: torch.device, sizes: Sequence[tuple[int, int]],
+               precisions: Sequence[str], seconds: float, min_rounds: int = 3,
+               cuda_graph: bool = True) -> list[Timing]:  # fmt: skip
+    """Time the forward of `model` (left untouched) at every size and precision, sharing `seconds` between them.
+
+    On CUDA (channels_last, cuDNN's autotuner on) each call is a CUDA-graph replay, or with
+    `cuda_graph=False` a plain eager call, timed by CUDA events.
+    """
+    on_gpu = device.type == "cuda"
+    layout = torch.channels_last if on_gpu else torch.contiguous_format  # TorchRunner's on each device
     timings = []
-    for index, ((h, w), precision) in enumerate(cases):
-        share = max(0.0, deadline - time.monotonic()) / (len(cases) - index)
-        began = time.monotonic()
+    for (h, w), precision, end in _cases(sizes, precisions, seconds):
         dtype = PRECISIONS[precision]
-        net = copy.deepcopy(model).eval().to(device=device, dtype=dtype, memory_format=torch.contiguous_format)
+        net = copy.deepcopy(model).eval().to(device=device, dtype=dtype, memory_format=layout)
         x = torch.rand((1, 3, h, w), generator=torch.Generator().manual_seed(0)).to(device=device, dtype=dtype)
-        with torch.no_grad(), exact_fp32(precision == "fp32"):
+        x = x.contiguous(memory_format=layout)
+        with torch.no_grad(), exact_fp32(precision == "fp32"), cudnn_autotuner(on_gpu):
             graphed = on_gpu and cuda_graph
             run = _graphed(net, x) if graphed else partial(net, x)
             if not graphed:
                 for _ in range(3 if on_gpu else 1):  # first-call allocations, cuDNN's choices
                     run()
-            ms = _rounds(run, on_gpu, share - (time.monotonic() - began), min_rounds)
+            ms = _rounds(run, on_gpu, end - time.monotonic(), min_rounds)
         iterations = int(getattr(model, "iterations", DEFAULT_ITERATIONS))
         timings.append(Timing((h, w), precision, tuple(ms), on_gpu and cuda_graph, iterations, on_gpu))
         del net, x, run
+        if on_gpu:
+            torch.cuda.empty_cache()
+    return timings
+
+
+def time_runner(checkpoint: str | Path | None, device: torch.device, sizes: Sequence[tuple[int, int]],
+                precisions: Sequence[str], seconds: float, min_rounds: int = 3, cuda_graph: bool = False,
+                iterations: int = DEFAULT_ITERATIONS) -> list[Timing]:  # fmt: skip
+    """Time `TorchRunner(checkpoint).deblur` end to end, numpy in and out, at every size and precision.
+
+    What the SDK's user waits for: the input check, the copies through pinned host memory, the
+    forward (channels_last, cuDNN's autotuner on, TF32 off for fp32; a CUDA-graph replay with
+    `cuda_graph=True`) and the wait for the GPU, by the wall clock. `checkpoint` None: the shipped one.
+    """
+    from golf_rt.backends.torch_runner import TorchRunner
+
+    on_gpu = device.type == "cuda"
+    graphed = cuda_graph and on_gpu
+    timings = []
+    for (h, w), precision, end in _cases(sizes, precisions, seconds):
+        batch = np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32)
+        runner = TorchRunner(checkpoint, iterations, device=device.type, precision=precision, cuda_graph=graphed)
+        with runner:
+            run = partial(runner.deblur, batch)
+            for _ in range(3 if on_gpu else 1):  # loading, first-call allocations, cuDNN's choices, the graph
+                run()
+            ms = _rounds(run, False, end - time.monotonic(), min_rounds)
+        timings.append(Timing((h, w), precision, tuple(ms), graphed, iterations, on_gpu, timed="runner"))
+        del runner, run
         if on_gpu:
             torch.cuda.empty_cache()
     return timings
@@ -169,12 +242,20 @@ def _pytest_stats(ms: Sequence[float]) -> dict:
 
 
 def label(timing: Timing) -> str:
-    """The path's name in the report, e.g. "golf-rt torch cuda fp32 (TF32 off, CUDA graph)"."""
+    """The path's name in the report, saying what was timed.
+
+    "torch module cuda fp32 (GPU time of the forward; TF32 off, CUDA graph)" for `time_model`,
+    "golf-rt torch cuda fp32 (numpy in and out; TF32 off)" for `time_runner`.
+    """
     notes = (["TF32 off"] if timing.gpu and timing.precision == "fp32" else []) + (
         ["CUDA graph"] if timing.cuda_graph else []
     )
     kind = "cuda" if timing.gpu else "cpu"
-    return f"golf-rt torch {kind} {timing.precision}" + (f" ({', '.join(notes)})" if notes else "")
+    if timing.timed == "runner":
+        what, name = "numpy in and out", "golf-rt torch"
+    else:
+        what, name = "GPU time of the forward" if timing.gpu else "the forward alone", "torch module"
+    return f"{name} {kind} {timing.precision} ({'; '.join([what, ', '.join(notes)] if notes else [what])})"
 
 
 def result_document(timings: Sequence[Timing], checkpoint: Path, note: str) -> dict:
@@ -187,13 +268,14 @@ def result_document(timings: Sequence[Timing], checkpoint: Path, note: str) -> d
     for timing in timings:
         h, w = timing.size
         kind = "cuda" if timing.gpu else "cpu"
-        name = f"gpu_run[torch-{kind}-{timing.precision}-{h}x{w}{'-graph' if timing.cuda_graph else ''}]"
+        path = "torchrunner" if timing.timed == "runner" else "torch"
+        name = f"gpu_run[{path}-{kind}-{timing.precision}-{h}x{w}{'-graph' if timing.cuda_graph else ''}]"
         extra = {
             "label": label(timing), "backend": "torch", "precision": timing.precision, "route": "in-process",
             "part": "fused", "shape": [1, 3, h, w], "golf_rt_schema": SCHEMA, "iterations": timing.iterations,
             "device": device_name(timing.gpu), "device_kind": "gpu" if timing.gpu else "cpu",
             **identity, "quick": False, "rounds": len(timing.ms), "ms": _stats(timing.ms),
-            "cuda_graph": timing.cuda_graph, "timer": "cuda events" if timing.gpu else "perf_counter",
+            "cuda_graph": timing.cuda_graph, "timer": timing.timer, "timed": TIMED[timing.timed],
         }  # fmt: skip
         options = {"timer": extra["timer"], "warmup": True, "min_rounds": 1, "disable_gc": False}
         benchmarks.append({"group": f"full model {h}x{w}", "name": name, "fullname": f"training/gpu_timing.py::{name}",

@@ -83,9 +83,10 @@ def test_the_evaluation_covers_every_iteration_and_sharp_input(run_folder):
 def test_the_report_reads_the_timing(run_folder, tmp_path):
     written = write_report([run_folder / "benchmark-gpu.json"], tmp_path)
     markdown = written["markdown"].read_text()
-    assert "| golf-rt torch cpu fp32 | in-process |" in markdown and "| golf-rt torch cpu bf16 |" in markdown
+    assert "| torch module cpu fp32 (the forward alone) | in-process |" in markdown
+    assert "| torch module cpu bf16 (the forward alone) |" in markdown
     summary = (run_folder / "summary.md").read_text()
-    assert "## Stages" in summary and "| F |" in summary and "golf-rt torch cpu fp32" in summary
+    assert "## Stages" in summary and "| F |" in summary and "torch module cpu fp32" in summary
 
 
 def test_defaults_follow_the_device():

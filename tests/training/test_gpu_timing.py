@@ -6,7 +6,16 @@ import torch
 from golf_rt import checkpoint
 from golf_rt.networks import seeded_random_model
 from golf_rt.report import load_result_files, report_markdown
-from training.gpu_timing import exact_fp32, label, markdown, result_document, time_model
+from training.gpu_timing import (
+    Timing,
+    cudnn_autotuner,
+    exact_fp32,
+    label,
+    markdown,
+    result_document,
+    time_model,
+    time_runner,
+)
 
 
 def test_cpu_timings_become_a_result_file_the_report_reads(tmp_path, one_thread):
@@ -26,10 +35,42 @@ def test_cpu_timings_become_a_result_file_the_report_reads(tmp_path, one_thread)
         ("torch", "fp32", "fused", "32x48", 3),
         ("torch", "bf16", "fused", "32x48", 3),
     }
-    assert "| golf-rt torch cpu fp32 | in-process |" in report_markdown([loaded])
+    assert "| torch module cpu fp32 (the forward alone) | in-process |" in report_markdown([loaded])
     stats = document["benchmarks"][0]["stats"]
     assert stats["rounds"] == len(timings[0].ms) and stats["min"] <= stats["median"] <= stats["max"]
-    assert "| 32x48 | golf-rt torch cpu bf16 |" in markdown(timings)
+    assert document["benchmarks"][0]["extra_info"]["timer"] == "perf_counter"
+    assert "| 32x48 | torch module cpu bf16 (the forward alone) |" in markdown(timings)
+
+
+def test_the_runner_is_timed_end_to_end_and_labelled_apart_from_the_module(tmp_path, one_thread):
+    model = seeded_random_model(0)
+    path = checkpoint.save(model, tmp_path / "golf.safetensors", {})
+    device = torch.device("cpu")
+    timings = time_model(model, device, [(32, 32)], ["fp32"], seconds=0.2, min_rounds=2)
+    timings += time_runner(path, device, [(32, 32)], ["fp32"], seconds=0.2, min_rounds=2)
+    assert [t.timed for t in timings] == ["module", "runner"] and len(timings[1].ms) >= 2
+    assert [label(t) for t in timings] == ["torch module cpu fp32 (the forward alone)",
+                                           "golf-rt torch cpu fp32 (numpy in and out)"]  # fmt: skip
+
+    document = result_document(timings, path, "both")
+    names = [bench["name"] for bench in document["benchmarks"]]
+    assert names == ["gpu_run[torch-cpu-fp32-32x32]", "gpu_run[torchrunner-cpu-fp32-32x32]"]
+    assert "TorchRunner.deblur" in document["benchmarks"][1]["extra_info"]["timed"]
+    results_file = tmp_path / "both.json"
+    results_file.write_text(json.dumps(document))
+    (loaded,) = load_result_files([results_file])
+    assert {r.label for r in loaded.results} == {label(t) for t in timings}
+    assert {r.route for r in loaded.results} == {"in-process"}
+
+
+def test_gpu_labels_say_what_was_timed():
+    module = Timing((64, 64), "fp32", (1.0,), cuda_graph=True, iterations=3, on_gpu=True)
+    runner = Timing((64, 64), "bf16", (1.0,), cuda_graph=False, iterations=3, on_gpu=True, timed="runner")
+    assert label(module) == "torch module cuda fp32 (GPU time of the forward; TF32 off, CUDA graph)"
+    assert label(runner) == "golf-rt torch cuda bf16 (numpy in and out)"
+    assert (module.timer, runner.timer) == ("cuda events", "perf_counter")
+    with pytest.raises(ValueError, match="module, runner"):
+        Timing((64, 64), "fp32", (1.0,), False, 3, timed="kernels")
 
 
 def test_unknown_precisions_are_refused():
@@ -44,9 +85,27 @@ def test_exact_fp32_turns_tf32_off_and_restores_it():
     assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32) == before
 
 
+def test_the_cudnn_autotuner_is_on_inside_the_block_only():
+    before = torch.backends.cudnn.benchmark
+    with cudnn_autotuner(True):
+        assert torch.backends.cudnn.benchmark
+    with cudnn_autotuner(False):
+        assert torch.backends.cudnn.benchmark == before
+    assert torch.backends.cudnn.benchmark == before
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU and a CUDA build of torch")
 def test_cuda_graph_timing_names_the_gpu():
     timings = time_model(seeded_random_model(0).cuda(), torch.device("cuda"), [(64, 64)], ["fp32", "fp16"], 1.0)
     assert all(t.cuda_graph and len(t.ms) >= 3 for t in timings)
-    assert label(timings[0]) == "golf-rt torch cuda fp32 (TF32 off, CUDA graph)"
+    assert label(timings[0]) == "torch module cuda fp32 (GPU time of the forward; TF32 off, CUDA graph)"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU and a CUDA build of torch")
+def test_the_runner_on_cuda_takes_numpy_and_is_timed_by_the_wall_clock(tmp_path):
+    path = checkpoint.save(seeded_random_model(0), tmp_path / "golf.safetensors", {})
+    timings = time_runner(path, torch.device("cuda"), [(64, 64)], ["fp32", "bf16"], 1.0, cuda_graph=True)
+    assert all(t.gpu and t.cuda_graph and t.timer == "perf_counter" and len(t.ms) >= 3 for t in timings)
+    assert label(timings[0]) == "golf-rt torch cuda fp32 (numpy in and out; TF32 off, CUDA graph)"
