@@ -1,0 +1,118 @@
+"""Time and peak memory of the default path by image size, read against a compute peak measured in the same run.
+
+    python benchmarks/sizes.py --output docs/results/sizes.json --markdown docs/results/sizes.md
+
+Each size runs `Deblurrer().deblur` on a synthetic photo in a fresh process (so its peak RSS is its
+own, over the process at rest after start-up), after one warm-up call on a 256x256 image. The
+peak is a float32 matrix product through numpy's BLAS on every core, measured in this run before
+the sizes; the model's work is 1.65 MFLOP per pixel (108.1 GFLOP per 256x256 image, F + 3 G). The
+default path runs int8 convolutions on VNNI CPUs, whose peak is up to 4x the fp32 one: the
+fraction is given against the fp32 peak measured here, and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SIZES_MP = (0.25, 1, 4, 12, 24, 50)
+FLOP_PER_PIXEL = 108.1e9 / (256 * 256)
+_CHILD = r"""
+import json, resource, sys, time
+import numpy as np
+from golf_rt import Deblurrer
+side = int(sys.argv[1]); width = int(sys.argv[2])
+deblurrer = Deblurrer()
+deblurrer.deblur(np.zeros((256, 256, 3), np.uint8))
+rest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rng = np.random.default_rng(0)
+image = (rng.random((side, width, 3), dtype=np.float32) * 255).astype(np.uint8)
+runs = 5 if side * width <= 300_000 else 1
+times = []
+for _ in range(runs):
+    start = time.perf_counter(); deblurrer.deblur(image); times.append(time.perf_counter() - start)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": sorted(times)[len(times) // 2], "rss_over_rest_gib": (peak - rest) / 2**20,
+                  "peak_rss_gib": peak / 2**20, "backend": f"{deblurrer.backend} {deblurrer.precision}"}))
+"""
+
+
+def sgemm_gflops(n: int = 2048, seconds: float = 3.0) -> float:
+    """float32 matrix products on every core through numpy's BLAS: the compute peak this run reaches."""
+    import numpy as np
+
+    a, b = (np.random.default_rng(0).random((n, n), dtype=np.float32) for _ in range(2))
+    a @ b
+    best, deadline = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        a @ b
+        best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def shape_of(megapixels: float) -> tuple[int, int]:
+    """Height and width of a 4:3 photo of about `megapixels`."""
+    height = round((megapixels * 1e6 * 3 / 4) ** 0.5)
+    return height, round(height * 4 / 3)
+
+
+def measure(megapixels: float) -> dict:
+    height, width = shape_of(megapixels)
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(height), str(width)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{megapixels} MP failed: {done.stderr[-2000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    pixels = height * width
+    result.update(megapixels=megapixels, height=height, width=width, us_per_pixel=result["seconds"] / pixels * 1e6,
+                  gflops=FLOP_PER_PIXEL * pixels / result["seconds"] / 1e9)  # fmt: skip
+    return result
+
+
+def markdown(peak: float, rows: list[dict], machine: str) -> str:
+    base = rows[0]["us_per_pixel"]
+    lines = [
+        f"Default path (`Deblurrer()`, {rows[0]['backend']}, tiles of 384) on {machine}, "
+        f"{time.strftime('%Y-%m-%d')}; fp32 SGEMM peak measured in the same run: {peak:.0f} GFLOP/s.",
+        "",
+        "| size | pixels | time | per pixel | vs 0.25 MP | peak RSS over rest | GFLOP/s | of fp32 peak |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['megapixels']} MP | {r['width']} x {r['height']} | {r['seconds']:.2f} s | "
+            f"{r['us_per_pixel']:.2f} us | {r['us_per_pixel'] / base:.2f}x | {r['rss_over_rest_gib']:.2f} GiB | "
+            f"{r['gflops']:.0f} | {r['gflops'] / peak:.0%} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES_MP)), help="Megapixels, comma-separated.")
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--markdown", type=Path, default=None)
+    args = parser.parse_args(argv)
+    from golf_rt.environment import device_name
+
+    peak = sgemm_gflops()
+    rows = []
+    for size in (float(s) for s in args.sizes.split(",")):
+        rows.append(measure(size))
+        print(json.dumps(rows[-1]), flush=True)
+    machine = device_name(on_gpu=False)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps({"machine": machine, "sgemm_fp32_gflops": peak, "rows": rows}, indent=2) + "\n")
+    text = markdown(peak, rows, machine)
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
