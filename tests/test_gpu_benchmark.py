@@ -26,6 +26,9 @@ def test_without_a_gpu_nothing_is_measured(tmp_path):
 
 
 @pytest.mark.gpu
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs PyTorch on a real CUDA GPU (the stand-in models TensorRT)"
+)
 def test_gpu_results_are_a_report_file(tmp_path):
     from golf_rt.report.results import load_result_file
 
