@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-SIZES_MP = (0.25, 1, 4, 12, 24, 50)
+SIZES = ("256x256", "0.25", "1", "4", "12", "24", "50")
+"""A size is HxW, or megapixels of a 4:3 photo."""
 FLOP_PER_PIXEL = 108.1e9 / (256 * 256)
 _CHILD = r"""
 import json, resource, sys, time
@@ -61,8 +62,9 @@ def shape_of(megapixels: float) -> tuple[int, int]:
     return height, round(height * 4 / 3)
 
 
-def measure(megapixels: float) -> dict:
-    height, width = shape_of(megapixels)
+def measure(size: str) -> dict:
+    height, width = map(int, size.split("x")) if "x" in size else shape_of(float(size))
+    megapixels = round(height * width / 1e6, 3)
     done = subprocess.run([sys.executable, "-c", _CHILD, str(height), str(width)], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{megapixels} MP failed: {done.stderr[-2000:]}")
@@ -79,7 +81,8 @@ def markdown(peak: float, rows: list[dict], machine: str) -> str:
         f"Default path (`Deblurrer()`, {rows[0]['backend']}, tiles of 384) on {machine}, "
         f"{time.strftime('%Y-%m-%d')}; fp32 SGEMM peak measured in the same run: {peak:.0f} GFLOP/s.",
         "",
-        "| size | pixels | time | per pixel | vs 0.25 MP | peak RSS over rest | GFLOP/s | of fp32 peak |",
+        f"| size | pixels | time | per pixel | vs {rows[0]['width']} x {rows[0]['height']} | peak RSS over rest "
+        "| GFLOP/s | of fp32 peak |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -93,7 +96,7 @@ def markdown(peak: float, rows: list[dict], machine: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default=",".join(map(str, SIZES_MP)), help="Megapixels, comma-separated.")
+    parser.add_argument("--sizes", default=",".join(SIZES), help="HxW or megapixels, comma-separated.")
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--markdown", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
     peak = sgemm_gflops()
     rows = []
-    for size in (float(s) for s in args.sizes.split(",")):
+    for size in args.sizes.split(","):
         rows.append(measure(size))
         print(json.dumps(rows[-1]), flush=True)
     machine = device_name(on_gpu=False)
