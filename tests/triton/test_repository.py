@@ -17,7 +17,9 @@ from tests.sidecars import sidecar  # noqa: E402
 
 def _fake_plans(folder: Path, max_batch: int, **changes) -> Path:
     folder.mkdir()
-    profiles = tuple(Profile(p.min, p.opt, (max_batch, *p.max[1:])) for p in DEFAULT_PROFILES)
+    profiles = tuple(
+        Profile(p.min, (min(max_batch, p.opt[0]), *p.opt[1:]), (max_batch, *p.max[1:])) for p in DEFAULT_PROFILES
+    )
     for name in ("fused_x3_fp16.plan", "f_fp16.plan", "g_x3_fp16.plan"):
         (folder / name).write_bytes(b"plan")
         write_sidecar(folder / name, sidecar(profiles=profiles, onnx_name=name, **changes.get(name, {})))
@@ -30,7 +32,7 @@ def test_gpu_repository_places_the_plans_named_by_the_configs(tmp_path: Path, la
     repository = write_repository(RepositorySpec(target="gpu", layout=layout), tmp_path / "repo", models=plans)
     for model_dir in (p for p in repository.iterdir() if p.name != "golf" or layout == "fused"):
         config = read_config(model_dir)
-        assert config.max_batch_size == 4 and config.instance_group.profiles == (0, 1)
+        assert config.max_batch_size == 4 and config.instance_group.profiles == (0,)
         assert (model_dir / "1" / config.default_model_filename).read_bytes() == b"plan"
 
 
