@@ -50,6 +50,16 @@ def profile_memory_estimate(profile: Profile, precision: str) -> int:
     return n * height * width * 32 * LIVE_FEATURE_MAPS * BYTES_PER_ACTIVATION[precision]
 
 
+def _checked_buffer(table: dict[int, np.ndarray], pointer: int, nbytes: int, kind: str) -> np.ndarray:
+    """The allocation at `pointer` in `table`, holding at least `nbytes`; StandInError otherwise."""
+    buffer = table.get(pointer)
+    if buffer is None:
+        raise StandInError(f"{pointer:#x} is not {kind}")
+    if buffer.nbytes < nbytes:
+        raise StandInError(f"buffer {pointer:#x} holds {buffer.nbytes} bytes; {nbytes} were needed")
+    return buffer
+
+
 class _Named:
     """An enum member as TensorRT's Python enums look: `.name`."""
 
@@ -257,20 +267,10 @@ class StandInDevice(_Strict):
         return self._host_buffer(pointer, count * 4)[: count * 4].view(np.float32)
 
     def device_buffer(self, pointer: int, nbytes: int = 0) -> np.ndarray:
-        buffer = self._device.get(pointer)
-        if buffer is None:
-            raise StandInError(f"{pointer:#x} is not device memory from malloc")
-        if buffer.nbytes < nbytes:
-            raise StandInError(f"device buffer {pointer:#x} holds {buffer.nbytes} bytes; {nbytes} were needed")
-        return buffer
+        return _checked_buffer(self._device, pointer, nbytes, "device memory from malloc")
 
     def _host_buffer(self, pointer: int, nbytes: int) -> np.ndarray:
-        buffer = self._host.get(pointer)
-        if buffer is None:
-            raise StandInError(f"{pointer:#x} is not pinned host memory from malloc_host")
-        if buffer.nbytes < nbytes:
-            raise StandInError(f"host buffer {pointer:#x} holds {buffer.nbytes} bytes; {nbytes} were needed")
-        return buffer
+        return _checked_buffer(self._host, pointer, nbytes, "pinned host memory from malloc_host")
 
     def copy_to_device(self, device: int, host: int, nbytes: int, stream: Any) -> None:
         self.check_stream(stream)

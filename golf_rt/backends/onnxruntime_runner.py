@@ -78,7 +78,8 @@ def provider_cache_dir() -> Path:
 
     versions = [f"ort{_ort().__version__}"]
     versions.append(f"trt{package_version('tensorrt') or package_version('tensorrt-cu12') or 'none'}")
-    name = "standin" if standin_active() else (gpus()[0]["name"] if gpus() else "gpu")
+    found = gpus()
+    name = "standin" if standin_active() else (found[0]["name"] if found else "gpu")
     key = re.sub(r"[^a-z0-9.]+", "-", "-".join([*versions, name]).lower()).strip("-")
     return cache_dir() / "onnxruntime-tensorrt" / key
 

@@ -16,6 +16,7 @@ from golf_rt.backends.gpu_door import gpu, standin_active
 from golf_rt.errors import InferenceError, StandInError
 from golf_rt.image_files import load_image, save_image
 from golf_rt.tensorrt_settings import BuildOptions, Profile, read_sidecar
+from tests.threads import results_from_threads
 
 pytest.importorskip("onnxruntime", reason="the GPU stand-in runs engines with ONNX Runtime")
 
@@ -53,16 +54,8 @@ def test_tensorrt_deblurrer_deblurs_is_shared_by_threads_and_closes(standin):
     deblurrer = Deblurrer(backend="tensorrt")
     assert finished(lambda: results.setdefault("first", deblurrer.deblur(image))), "deblur hung"
     assert deblurrer.backend == "tensorrt" and results["first"].shape == image.shape
-
-    def work(i):
-        results[i] = deblurrer.deblur(image)
-
-    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert all(np.array_equal(results[i], results["first"]) for i in range(4))
+    shared = results_from_threads(lambda: deblurrer.deblur(image))
+    assert all(np.array_equal(result, results["first"]) for result in shared)
     assert finished(deblurrer.close), "close() hung"
     assert standin.allocated_bytes() == 0 and standin.pinned_bytes() == 0
 

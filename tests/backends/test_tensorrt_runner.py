@@ -9,6 +9,7 @@ from golf_rt.backends.gpu_door import tensorrt_here
 from golf_rt.errors import BackendUnavailableError, EngineMismatchError
 from golf_rt.tensorrt_settings import DEFAULT_PROFILES, BuildOptions, Profile, write_sidecar
 from tests.sidecars import sidecar
+from tests.threads import results_from_threads
 
 HAS_GPU = tensorrt_here()
 gpu = pytest.mark.gpu
@@ -172,18 +173,9 @@ def test_deblurrer_on_tensorrt_is_shared_by_threads_and_closes(cached_onnx, chec
     from golf_rt.deblurrer import Deblurrer
 
     image = np.random.default_rng(1).integers(0, 256, (100, 140, 3), dtype=np.uint8)
-    deblurrer = Deblurrer(backend="tensorrt", checkpoint=checkpoint_path)
-    expected, results = deblurrer.deblur(image), [None] * 4
-
-    def work(i):
-        results[i] = deblurrer.deblur(image)
-
-    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert all(np.array_equal(r, expected) for r in results)
+    deblurrer = Deblurrer(backend="tensorrt", checkpoint=checkpoint_path, tile=64)  # fits any engine left cached
+    expected = deblurrer.deblur(image)
+    assert all(np.array_equal(r, expected) for r in results_from_threads(lambda: deblurrer.deblur(image)))
     closing = threading.Thread(target=deblurrer.close, daemon=True)
     closing.start()
     closing.join(60)
