@@ -9,62 +9,60 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from golf_rt.backend_catalog import backend_record, paths
+
 from .conftest import ITERATIONS, SIZE_IDS, SIZES, Case, measure
 
-PATHS = [
-    ("torch", "fp32", False),
-    ("onnxruntime", "fp32", False),
-    ("onnxruntime", "fp16", False),
-    ("openvino", "fp32", False),
-    ("openvino", "bf16", False),
-    ("torch", "fp32", True),
-    ("tensorrt", "fp32", True),
-    ("tensorrt", "fp16", True),
-]
+PATHS = paths()
+"""(backend, device, precision): every path golf-rt can run anywhere, from the backend record."""
 PATH_IDS = [
-    f"{backend}-{'cuda-' if on_gpu and backend == 'torch' else ''}{precision}" for backend, precision, on_gpu in PATHS
-]
+    "-".join((backend, *([device] if device != "cpu" and len(backend_record(backend).precisions) > 1 else []), p))
+    for backend, device, p in PATHS
+]  # the device is named where the backend has more than one: torch-cuda-fp16, onnxruntime-fp32
 
 
-def _skip_unless_available(backend: str, precision: str, on_gpu: bool) -> None:
-    from golf_rt.backends import available_backends
+def _skip_unless_available(backend: str, device: str, precision: str) -> None:
+    from golf_rt.backends import precisions_here
     from golf_rt.environment import cuda_device_count
 
-    if on_gpu and not cuda_device_count():
+    if device != "cpu" and not cuda_device_count():
         pytest.skip("no NVIDIA GPU here")
-    here = available_backends()
-    if backend not in here:
+    here = precisions_here(backend)
+    if not here:
         pytest.skip(f"{backend} is not installed here")
-    if precision not in here[backend]:
-        reason = "no native bf16 on this CPU (AVX512-BF16 or AMX)" if precision == "bf16" else ""
-        pytest.skip(reason or f"{backend} runs {', '.join(here[backend])} here, not {precision}")
-    if on_gpu and backend == "torch":
-        torch = pytest.importorskip("torch")
-        if not torch.cuda.is_available():
-            pytest.skip("this torch build has no CUDA")
+    if device not in here:
+        pytest.skip(f"{backend} runs on {', '.join(here)} here, not {device}")
+    if precision not in here[device]:
+        native = {"bf16": "no native bf16 on this CPU (AVX512-BF16 or AMX)", "int8": "no native int8 (VNNI) here"}
+        reason = native.get(precision, "") if device == "cpu" else ""
+        pytest.skip(reason or f"{backend} runs {', '.join(here[device])} on {device} here, not {precision}")
 
 
-def _runner(backend: str, precision: str, on_gpu: bool, part: str, checkpoint, onnx_file):
+def _runner(backend: str, device: str, precision: str, part: str, checkpoint, onnx_file):
     """(runner, the model file it runs) for one path; the runner is active. Every backend runs every part."""
     from golf_rt.backends import create_runner
+    from golf_rt.onnx_files import find_onnx
 
     if backend == "torch":
-        options = {"device": "cuda" if on_gpu else "cpu"}
-        return create_runner(backend, precision, ITERATIONS, checkpoint, part, **options).activate(), None
+        return create_runner(backend, precision, ITERATIONS, checkpoint, part, device=device).activate(), None
     if backend == "tensorrt":
         runner = create_runner("tensorrt", precision, ITERATIONS, checkpoint, part).activate()
         return runner, runner.engine_path
-    path = onnx_file(part, fp16=precision == "fp16")
-    return create_runner(backend, precision, ITERATIONS, checkpoint, part, onnx_path=path).activate(), path
+    if precision == "int8":  # the quantised file: shipped, cached, or quantised now (NNCF)
+        path = find_onnx(part, ITERATIONS, checkpoint, int8=True)
+    else:
+        path = onnx_file(part, fp16=precision == "fp16")
+    options = {"device": device} if backend == "onnxruntime" else {}
+    return create_runner(backend, precision, ITERATIONS, checkpoint, part, onnx_path=path, **options).activate(), path
 
 
 def _measure_path(benchmark, path: tuple, part: str, size: tuple[int, int], checkpoint, onnx_file, images) -> None:
-    backend, precision, on_gpu = path
-    _skip_unless_available(backend, precision, on_gpu)
-    runner, model_file = _runner(backend, precision, on_gpu, part, checkpoint, onnx_file)
+    backend, device, precision = path
+    _skip_unless_available(backend, device, precision)
+    runner, model_file = _runner(backend, device, precision, part, checkpoint, onnx_file)
     batch = images(*size)
-    label = f"golf-rt {backend}{' cuda' if on_gpu and backend == 'torch' else ''} {precision}"
-    case = Case(label, backend, precision, "in-process", part, batch.shape, on_gpu, model_file)
+    label = f"golf-rt {backend}{'' if device == 'cpu' or backend == 'tensorrt' else ' ' + device} {precision}"
+    case = Case(label, backend, precision, "in-process", part, batch.shape, device != "cpu", model_file)
     output = measure(benchmark, runner.deblur, batch, case)
     if output.shape != batch.shape or not np.isfinite(output).all():
         raise AssertionError(f"{label} returned {output.shape} with non-finite values")

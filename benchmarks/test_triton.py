@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from golf_rt.backend_catalog import TRITON_RUNTIMES
+
 from .conftest import QUICK, SIZE_IDS, SIZES, Case, measure
 
 pytestmark = pytest.mark.triton
@@ -65,7 +67,7 @@ def _measure_client(benchmark, url: str, batch: np.ndarray, case: Case, shared_m
 
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
-@pytest.mark.parametrize("runtime", ["openvino", "onnxruntime"])
+@pytest.mark.parametrize("runtime", TRITON_RUNTIMES)
 def test_triton_full_model(benchmark, triton_url, images, runtime: str, protocol: str, size: tuple[int, int]) -> None:
     pytest.importorskip(runtime)
     benchmark.group = f"full model {size[0]}x{size[1]}"

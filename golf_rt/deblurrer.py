@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from golf_rt import images
+from golf_rt.backend_catalog import CPU_ORDER, GPU_ORDER
 from golf_rt.backends import AUTO, Runner, available_backends, create_runner
 from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS
 from golf_rt.errors import (
@@ -39,9 +40,8 @@ from golf_rt.tiles import Progress, Tiling, run_in_tiles, tiling_from
 
 logger = logging.getLogger(__name__)
 
-AUTO_ORDER = ("tensorrt", "openvino", "onnxruntime", "torch")
-GPU_ORDER = ("tensorrt", "torch", "openvino", "onnxruntime")
-"""The order where torch runs on CUDA: PyTorch on the GPU before every CPU backend."""
+AUTO_ORDER = CPU_ORDER
+"""The order without PyTorch on CUDA; `GPU_ORDER` (PyTorch on the GPU before every CPU backend) with it."""
 STEP_DOWN = (BackendUnavailableError, EngineMismatchError, ExportError, InferenceError)
 """Why a backend may fail to start though it is installed (no Polygraphy or cuda-python, a GPU held
 by another process, out of memory while an engine builds): "auto" then starts the next one."""

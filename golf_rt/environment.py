@@ -15,6 +15,8 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from golf_rt.backend_catalog import DISTRIBUTIONS
+
 
 def installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
@@ -230,17 +232,7 @@ def device_name(on_gpu: bool) -> str:
     return f"{cpu_name()} ({cpu_cores()} cores)"
 
 
-SOFTWARE = (
-    "golf-rt",
-    "torch",
-    "onnxruntime",
-    "onnxruntime-gpu",
-    "openvino",
-    "tensorrt",
-    "tritonclient",
-    "nvidia-pytriton",
-    "numpy",
-)
+SOFTWARE = ("golf-rt", *DISTRIBUTIONS, "tritonclient", "nvidia-pytriton", "numpy")
 
 
 def software_versions() -> dict[str, str]:

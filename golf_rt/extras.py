@@ -11,17 +11,15 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from golf_rt.backend_catalog import RECORDS
 from golf_rt.errors import BackendUnavailableError, MissingPackageError
 
 PACKAGES: dict[str, tuple[str, str]] = {
-    "torch": ("torch", "torch"),
+    **{record.name: (record.distributions[0], record.extra) for record in RECORDS},
     "onnx": ("onnx", "export"),
     "onnxscript": ("onnxscript", "export"),
     "onnxconverter_common": ("onnxconverter-common", "export"),
     "nncf": ("nncf", "quantize"),
-    "onnxruntime": ("onnxruntime", "cpu"),
-    "openvino": ("openvino", "cpu"),
-    "tensorrt": ("tensorrt", "gpu"),
     "cuda": ("cuda-python", "gpu"),
     "polygraphy": ("polygraphy", "gpu"),
     "tritonclient": ("tritonclient", "client"),

@@ -22,13 +22,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from golf_rt.atomic_files import atomic_path
+from golf_rt.backend_catalog import ENGINE_PRECISIONS
 from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, GPU_TILE_BATCH, MAX_PIXELS, TILE_SIZE
 from golf_rt.errors import ConfigurationError, EngineMismatchError, ShapeOutsideProfilesError
 from golf_rt.onnx_files import onnx_file_name
 from golf_rt.paths import cache_dir
 
 Shape = tuple[int, int, int, int]
-ENGINE_PRECISIONS = ("fp32", "fp16")
 SIDECAR_FORMAT = "golf-rt-engine/2"
 SMALLEST_SIDE = 4
 """Smallest side an engine takes: the 7x7 convolutions reflect-pad by 3, which needs 4 pixels (ONNX Runtime agrees)."""

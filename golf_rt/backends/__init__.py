@@ -23,22 +23,15 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+from golf_rt.backend_catalog import BACKENDS, backend_record
 from golf_rt.backends.base import Runner, validate_batch
 from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS, TOLERANCE
 from golf_rt.environment import installed, package_version
 from golf_rt.errors import BackendUnavailableError, ConfigurationError
 from golf_rt.extras import missing_package_error
 
-BACKENDS = ("tensorrt", "openvino", "onnxruntime", "torch")
-"""Every backend golf-rt knows, fastest first (see `golf_rt.deblurrer.AUTO_ORDER`)."""
 AUTO = "auto"
 """The precision that means: the fastest one measured within the accuracy budget for this backend here."""
-_DISTRIBUTIONS = {
-    "tensorrt": ("tensorrt", "tensorrt-cu12", "tensorrt-cu13"),
-    "openvino": ("openvino",),
-    "onnxruntime": ("onnxruntime", "onnxruntime-gpu"),
-    "torch": ("torch",),
-}
 
 __all__ = [
     "AUTO",
@@ -55,9 +48,7 @@ __all__ = [
 
 
 def _module(backend: str) -> Any:
-    if backend not in BACKENDS:
-        raise ConfigurationError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    return importlib.import_module(f"golf_rt.backends.{backend}_runner")
+    return importlib.import_module(backend_record(backend).module)
 
 
 def precisions_here(backend: str) -> dict[str, tuple[str, ...]]:
@@ -82,7 +73,7 @@ def backends_here(checkpoint: str | Path | None = None, iterations: int = DEFAUL
 
     report: dict[str, dict] = {}
     for backend in BACKENDS:
-        version = next(filter(None, map(package_version, _DISTRIBUTIONS[backend])), None)
+        version = next(filter(None, map(package_version, backend_record(backend).distributions)), None)
         entry: dict[str, Any] = {"version": version, "devices": {}}
         if version:
             entry["devices"] = {device: list(runs) for device, runs in precisions_here(backend).items()}

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from golf_rt.backend_catalog import backend_record
 from golf_rt.backends.base import Runner, check_model_io
 from golf_rt.backends.gpu_door import gpu, gpu_visible, standin_active
 from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME
@@ -21,7 +22,7 @@ PROVIDERS = {
     "cuda": ("CUDAExecutionProvider", "CPUExecutionProvider"),
     "tensorrt": ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"),
 }
-PRECISIONS_BY_DEVICE = {"cpu": ("fp32", "fp16"), "cuda": ("fp32", "fp16"), "tensorrt": ("fp32", "fp16")}
+PRECISIONS_BY_DEVICE = backend_record("onnxruntime").precisions
 """fp32 ONNX files everywhere, and the fp16 ones (FP32 I/O and image statistics)."""
 
 

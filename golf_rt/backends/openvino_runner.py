@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from golf_rt.backend_catalog import backend_record
 from golf_rt.backends.base import Runner, check_model_io
 from golf_rt.contract import DEFAULT_ITERATIONS
 from golf_rt.environment import cpu_flags, cpu_has_native_bf16, installed
@@ -35,9 +36,9 @@ def precisions_here() -> dict[str, tuple[str, ...]]:
     """The CPU: fp32; bf16 and int8 where the CPU computes them natively (elsewhere they are emulated and slow)."""
     if not installed("openvino"):
         return {}
-    native = ("bf16",) if cpu_has_native_bf16() else ()
-    native += ("int8",) if INT8_FLAGS & cpu_flags() else ()
-    return {"cpu": ("fp32", *native)}
+    emulated = () if cpu_has_native_bf16() else ("bf16",)
+    emulated += () if INT8_FLAGS & cpu_flags() else ("int8",)
+    return {"cpu": tuple(p for p in backend_record("openvino").precisions["cpu"] if p not in emulated)}
 
 
 def precisions_of_file(onnx_path: str | Path) -> tuple[str, ...]:

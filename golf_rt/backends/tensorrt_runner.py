@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from golf_rt.backend_catalog import backend_record
 from golf_rt.backends.base import Runner
 from golf_rt.backends.gpu_door import gpu, tensorrt_here
 from golf_rt.backends.tensorrt_loader import (  # noqa: F401 - the loader, importable from the backend module
@@ -43,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 def precisions_here() -> dict[str, tuple[str, ...]]:
     """fp32 and fp16 on CUDA, where TensorRT is installed and an NVIDIA GPU is visible (or stood in for); {}."""
-    return {"cuda": ("fp32", "fp16")} if tensorrt_here() else {}
+    return dict(backend_record("tensorrt").precisions) if tensorrt_here() else {}
 
 
 class _Buffer:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from golf_rt.backend_catalog import backend_record
 from golf_rt.backends.base import Runner
 from golf_rt.contract import DEFAULT_ITERATIONS, GPU_TILE_BATCH
 from golf_rt.environment import cuda_device_count, installed
@@ -44,9 +45,12 @@ def precisions_here() -> dict[str, tuple[str, ...]]:
         return {}
     if cuda_device_count() and require("torch", "the PyTorch runner").cuda.is_available():
         torch = sys.modules["torch"]
-        bf16 = ("bf16",) if torch.cuda.is_bf16_supported() else ()  # Ampere and later compute it natively
-        return {"cuda": ("fp32", "fp16", *bf16), "cpu": ("fp32",)}
-    return {"cpu": ("fp32",)}
+        emulated = () if torch.cuda.is_bf16_supported() else ("bf16",)  # Ampere and later compute it natively
+        return {device: tuple(p for p in runs if p not in emulated) for device, runs in _CAN_RUN.items()}
+    return {"cpu": _CAN_RUN["cpu"]}
+
+
+_CAN_RUN = backend_record("torch").precisions
 
 
 _SETTINGS_LOCK = threading.Lock()

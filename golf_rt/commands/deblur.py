@@ -6,18 +6,18 @@ from pathlib import Path
 
 import typer
 
-from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS, TILE_SIZE
+from golf_rt.backend_catalog import backend_help, precision_help
+from golf_rt.contract import DEFAULT_ITERATIONS, TILE_SIZE
 
 
 def deblur(
     inputs: list[Path] = typer.Argument(..., help="Image files or folders (png, jpg, bmp, tiff, webp)."),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for the results; names and subfolders are kept."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Also deblur the images in subfolders."),
-    backend: str = typer.Option("auto", help="auto, tensorrt, openvino, onnxruntime or torch."),
+    backend: str = typer.Option("auto", help=f"{backend_help()}."),
     precision: str = typer.Option(
         "auto",
-        help=f"auto (the fastest within the accuracy budget here, often int8: see `golf-rt info`) or "
-        f"{', '.join(PRECISIONS)}; with --backend auto, one the fastest backend lacks is run by the next that has it.",
+        help=f"{precision_help()}; with --backend auto, one the fastest backend lacks is run by the next that has it.",
     ),
     iterations: int = typer.Option(DEFAULT_ITERATIONS, min=1, help="G iterations."),
     checkpoint: Path | None = typer.Option(None, help="Checkpoint; default: the shipped one."),

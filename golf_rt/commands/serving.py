@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from golf_rt.contract import DEFAULT_ITERATIONS, MODEL_NAME, PRECISIONS
+from golf_rt.backend_catalog import TRITON_RUNTIMES, precision_help
+from golf_rt.contract import DEFAULT_ITERATIONS, MODEL_NAME
 from golf_rt.errors import ServerError
 
 
@@ -17,10 +18,8 @@ def repository(
     iterations: int = typer.Option(DEFAULT_ITERATIONS, help="G iterations after F."),
     layout: str = typer.Option("ensemble", help="ensemble (F then G) or fused (one model)."),
     ensemble_style: str = typer.Option("unrolled", help="steps (G model called N times) or unrolled (G x N in one)."),
-    runtime: str = typer.Option("openvino", help="CPU runtime inside Triton: openvino or onnxruntime."),
-    precision: str = typer.Option(
-        "auto", help=f"CPU runtime precision: auto (see `golf-rt info`; often int8) or {', '.join(PRECISIONS)}."
-    ),
+    runtime: str = typer.Option(TRITON_RUNTIMES[0], help=f"CPU runtime inside Triton: {' or '.join(TRITON_RUNTIMES)}."),
+    precision: str = typer.Option("auto", help=f"CPU runtime precision: {precision_help(TRITON_RUNTIMES)}."),
     threads: int = typer.Option(0, help="CPU threads per model instance (0 = all cores)."),
     max_batch_size: int | None = typer.Option(None, help="Largest batch Triton may form [cpu 8, gpu 4]."),
     output: Path = typer.Option(Path("model_repository"), help="Folder to write."),
@@ -53,7 +52,7 @@ def serve(
     log_file: Path | None = typer.Option(None, help="Server log (default: logs/ in the golf-rt cache folder)."),
     checkpoint: Path | None = typer.Option(None, help="Checkpoint for the default repository."),
     precision: str = typer.Option(
-        "auto", help=f"Precision of the default repository: auto (often int8) or {', '.join(PRECISIONS)}."
+        "auto", help=f"Precision of the default repository: {precision_help(TRITON_RUNTIMES)}."
     ),
     timeout: float = typer.Option(180.0, help="Seconds to wait for the model to be ready."),
     api_key: str | None = typer.Option(

@@ -19,7 +19,7 @@ def latency_chart(results: Sequence[Result], path: str | Path) -> Path | None:
     if not sizes:
         return None
     if not installed("matplotlib"):
-        logger.warning("matplotlib is not installed, so no chart: pip install matplotlib (the \"report\" extra)")
+        logger.warning('matplotlib is not installed, so no chart: pip install matplotlib (the "report" extra)')
         return None
     import matplotlib
 

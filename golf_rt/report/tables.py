@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from golf_rt.backend_catalog import PEERS
 from golf_rt.contract import F_FILTERS, G_FILTERS
 from golf_rt.model_facts import PAPER, gflop
 from golf_rt.report.results import Result, ResultFile, device_year
 from golf_rt.report.sizes import MIB
 
-PEERS = (("torch", "torch eager"), ("onnxruntime", "ORT defaults"), ("openvino", "OpenVINO defaults"))
 """The peers' backends and column names: plain libraries with default options, run in the same session."""
 
 

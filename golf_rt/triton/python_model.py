@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from golf_rt.backend_catalog import TRITON_RUNTIMES as RUNTIMES
 from golf_rt.backends.base import Runner, validate_batch
 from golf_rt.contract import INPUT_NAME, OUTPUT_NAME, SERVED_MAX_PIXELS
 from golf_rt.errors import ConfigurationError, GolfError, InferenceError, InvalidImageError
 
 LOGGER = logging.getLogger(__name__)
-RUNTIMES = ("openvino", "onnxruntime")
 
 
 def request_problem(batch: np.ndarray, max_pixels: int) -> str | None:
@@ -47,7 +47,7 @@ def runner_from_parameters(model_dir: Path, parameters: dict[str, str]) -> Runne
     """The golf-rt runner that `parameters` ask for, on the ONNX file in `model_dir`."""
     from golf_rt.backends import create_runner
 
-    runtime = parameters.get("runtime", "openvino")
+    runtime = parameters.get("runtime", RUNTIMES[0])
     if runtime not in RUNTIMES:
         raise ConfigurationError(f"parameter runtime={runtime!r} is not one of {RUNTIMES}")
     threads = int(parameters.get("threads", "0")) or None

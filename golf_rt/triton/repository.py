@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from golf_rt.atomic_files import atomic_path, write_bytes_atomically
+from golf_rt.backend_catalog import TRITON_RUNTIMES
 from golf_rt.contract import (
     DEFAULT_ITERATIONS,
     GPU_TILE_BATCH,
@@ -47,7 +48,6 @@ from golf_rt.triton.config import (
     TensorSpec,
 )
 from golf_rt.triton.generator import write_config
-from golf_rt.triton.python_model import RUNTIMES
 
 LOGGER = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class RepositorySpec:
     iterations: int = DEFAULT_ITERATIONS
     layout: str = "ensemble"
     ensemble_style: str = "unrolled"
-    runtime: str = "openvino"
+    runtime: str = TRITON_RUNTIMES[0]
     precision: str = "auto"
     """cpu: the runtime's precision; "auto" is resolved when model files are written (`resolve_precision`)."""
     threads: int = 0
@@ -98,7 +98,7 @@ class RepositorySpec:
             (self.target, TARGETS, "target"),
             (self.layout, LAYOUTS, "layout"),
             (self.ensemble_style, ENSEMBLE_STYLES, "ensemble style"),
-            (self.runtime, RUNTIMES, "runtime"),
+            (self.runtime, TRITON_RUNTIMES, "runtime"),
             (self.precision, ("auto", *PRECISIONS), "precision"),
         ):
             if value not in choices:
