@@ -160,8 +160,8 @@ def real_image(height: int, width: int, seed: int = 0) -> np.ndarray:
     from PIL import Image
 
     from golf_rt.heldout import HELDOUT_BLUR, available_photos
-    from golf_rt.image_arrays import rgb_float_from, to_uint8
     from golf_rt.image_files import load_image
+    from golf_rt.pixels import rgb_float_from, to_uint8
     from golf_rt.synthetic import dead_leaves, degrade
 
     rng = np.random.default_rng(seed)
@@ -197,7 +197,7 @@ def bench_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
 
     Random weights are seeded, so the file and its cached ONNX exports are the same from run to run.
     """
-    from golf_rt import checkpoint
+    import golf_rt.checkpoint as checkpoint
 
     if os.environ.get("GOLF_RT_BENCH_CHECKPOINT"):
         _CHECKPOINT.append(Path(os.environ["GOLF_RT_BENCH_CHECKPOINT"]))
@@ -218,11 +218,12 @@ def bench_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
 def onnx_file(bench_checkpoint: Path | None) -> Callable[..., Path]:
     """`onnx_file(part, fp16=False)`: the checkpoint's ONNX file, exported once into the cache.
 
-    Files in GOLF_RT_BENCH_ONNX_DIR are copied to where `find_onnx` looks first, so that every
+    Files in GOLF_RT_BENCH_ONNX_DIR are copied to where `ensure_onnx` looks first, so that every
     runner made with `create_runner(..., checkpoint=bench_checkpoint)` uses them.
     """
     from golf_rt.checkpoint import file_sha256, resolve
-    from golf_rt.onnx_files import cached_models_dir, find_onnx
+    from golf_rt.onnx_files import cached_models_dir
+    from golf_rt.onnx_supply import ensure_onnx
 
     given = os.environ.get("GOLF_RT_BENCH_ONNX_DIR")
     if given:
@@ -233,7 +234,7 @@ def onnx_file(bench_checkpoint: Path | None) -> Callable[..., Path]:
                 shutil.copy(path, folder / path.name)
 
     def find(part: str, fp16: bool = False) -> Path:
-        return find_onnx(part, ITERATIONS, bench_checkpoint, fp16=fp16)
+        return ensure_onnx(part, ITERATIONS, bench_checkpoint, fp16=fp16)
 
     return find
 

@@ -26,11 +26,11 @@ def _paths() -> dict[str, tuple[str, str, Callable[[np.ndarray], np.ndarray]]]:
     import onnxruntime as ort
     import openvino as ov
 
-    from golf_rt import Deblurrer
     from golf_rt.backends import create_runner
-    from golf_rt.onnx_files import find_onnx
+    from golf_rt.deblurrer import Deblurrer
+    from golf_rt.onnx_supply import ensure_onnx
 
-    path = str(find_onnx("fused", ITERATIONS))
+    path = str(ensure_onnx("fused", ITERATIONS))
     default = Deblurrer()
     fp32 = create_runner(default.backend, "fp32").activate()
     bf16 = create_runner("openvino", "bf16").activate() if default.precision == "int8" else None

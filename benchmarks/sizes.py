@@ -25,7 +25,7 @@ FLOP_PER_PIXEL = 108.1e9 / (256 * 256)
 _CHILD = r"""
 import json, resource, sys, time
 import numpy as np
-from golf_rt import Deblurrer
+from golf_rt.deblurrer import Deblurrer
 side = int(sys.argv[1]); width = int(sys.argv[2])
 deblurrer = Deblurrer()
 deblurrer.deblur(np.zeros((256, 256, 3), np.uint8))

@@ -41,7 +41,7 @@ def _skip_unless_available(backend: str, device: str, precision: str) -> None:
 def _runner(backend: str, device: str, precision: str, part: str, checkpoint, onnx_file):
     """(runner, the model file it runs) for one path; the runner is active. Every backend runs every part."""
     from golf_rt.backends import create_runner
-    from golf_rt.onnx_files import find_onnx
+    from golf_rt.onnx_supply import ensure_onnx
 
     if backend == "torch":
         return create_runner(backend, precision, ITERATIONS, checkpoint, part, device=device).activate(), None
@@ -49,7 +49,7 @@ def _runner(backend: str, device: str, precision: str, part: str, checkpoint, on
         runner = create_runner("tensorrt", precision, ITERATIONS, checkpoint, part).activate()
         return runner, runner.engine_path
     if precision == "int8":  # the quantised file: shipped, cached, or quantised now (NNCF)
-        path = find_onnx(part, ITERATIONS, checkpoint, int8=True)
+        path = ensure_onnx(part, ITERATIONS, checkpoint, int8=True)
     else:
         path = onnx_file(part, fp16=precision == "fp16")
     options = {"device": device} if backend == "onnxruntime" else {}
@@ -90,7 +90,7 @@ def test_one_g_step(benchmark, path, bench_checkpoint, onnx_file, images):
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_golf_rt_default(benchmark, size, bench_checkpoint, onnx_file, images):
     """`Deblurrer()` with every default: the backend and precision "auto" picks here."""
-    from golf_rt import Deblurrer
+    from golf_rt.deblurrer import Deblurrer
 
     onnx_file("fused")  # exported into the cache where the Deblurrer looks, for a checkpoint that ships none
     benchmark.group = f"full model {size[0]}x{size[1]}"

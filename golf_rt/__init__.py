@@ -6,8 +6,6 @@ imported only by the module that needs them.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from golf_rt.errors import (
     BackendUnavailableError,
     CheckpointError,
@@ -21,11 +19,7 @@ from golf_rt.errors import (
     MissingPackageError,
     ServerError,
 )
-
-try:
-    __version__ = version("golf-rt")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0+source"
+from golf_rt.version import __version__
 
 __all__ = [
     "BackendUnavailableError",

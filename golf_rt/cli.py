@@ -17,7 +17,7 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        from golf_rt import __version__
+        from golf_rt.version import __version__
 
         typer.echo(f"golf-rt {__version__}")
         raise typer.Exit()

@@ -32,7 +32,7 @@ MAX_PIXELS = 300_000_000
 """Largest image golf-rt reads or deblurs, in pixels (300 MP: a 100 MP panorama fits three times):
 a guard against decompression bombs, not a memory bound, since images larger than a tile are
 deblurred in tiles and memory does not grow with the photo beyond its own pixels. The variable
-GOLF_RT_MAX_PIXELS changes it (`golf_rt.image_arrays.max_pixels`)."""
+GOLF_RT_MAX_PIXELS changes it (`golf_rt.pixels.max_pixels`)."""
 MAX_SIDE = int(MAX_PIXELS**0.5)
 """Side of the largest square image (17,320)."""
 SERVED_MAX_PIXELS = 3707 * 3707

@@ -24,9 +24,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from golf_rt import images
+import golf_rt.images as images
 from golf_rt.backend_catalog import CPU_ORDER, GPU_ORDER
-from golf_rt.backends import AUTO, Runner, available_backends, create_runner
+from golf_rt.backends import AUTO, Runner, available_backends, create_runner, validate_batch
 from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS
 from golf_rt.errors import (
     BackendUnavailableError,
@@ -117,22 +117,24 @@ class Deblurrer:
     def deblur(self, image: images.ImageLike, progress: Progress | None = None) -> Any:
         """One image or a batch of equal-size images, returned in the caller's kind (see golf_rt.images)."""
         prepared = images.prepare(image)
-        return prepared.restore(self.deblur_batch(prepared.batch, progress))
+        return prepared.restore(self.deblur_batch(prepared.batch, progress, check_inputs=False))
 
-    def deblur_batch(self, batch: Any, progress: Progress | None = None) -> Any:
+    def deblur_batch(self, batch: Any, progress: Progress | None = None, check_inputs: bool = True) -> Any:
         """An N x 3 x H x W float32 batch in [0, 1] -> the same shape, in tiles where larger than one.
 
-        `progress(done, total)` is called after each batch of tiles.
+        The batch is checked once, here (`check_inputs=False`: the caller did, as `prepare` does),
+        never again per tile. `progress(done, total)` is called after each batch of tiles.
         """
+        batch = validate_batch(batch, check_values=check_inputs)
         return run_in_tiles(self._run, batch, self.tiling, self.runner.tile_batch, self.runner.max_batch, progress)
 
     def _run(self, batch: Any) -> Any:
         try:
-            return self.runner.deblur(batch)
+            return self.runner.deblur(batch, check_inputs=False)
         except ShapeOutsideProfilesError as exc:
             if self._fallback_args is None:
                 raise
-            return self._fallback_runner(exc).deblur(batch)
+            return self._fallback_runner(exc).deblur(batch, check_inputs=False)
 
     def _fallback_runner(self, why: Exception) -> Runner:
         """The next backend of the auto order, for the shapes TensorRT's engines do not take (made once)."""

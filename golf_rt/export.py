@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from golf_rt import __version__, contract
+import golf_rt.contract as contract
 from golf_rt.atomic_files import atomic_path
 from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME
 from golf_rt.errors import ConfigurationError, ExportError
@@ -37,6 +37,7 @@ from golf_rt.onnx_files import (
     PARTS,
     onnx_file_name,
 )
+from golf_rt.version import __version__
 
 if TYPE_CHECKING:
     import onnx
@@ -166,7 +167,7 @@ def onnx_from_checkpoint(
     model: nn.Module | None = None,
 ) -> Path:
     """Export one part of a checkpoint (None = shipped) and verify it; `model` skips reloading."""
-    from golf_rt import checkpoint as ckpt
+    import golf_rt.checkpoint as ckpt
 
     require_exporter()
     source = ckpt.resolve(checkpoint)
@@ -193,7 +194,7 @@ def export_onnx(
     checkpoint: str | Path | None = None, iterations: int = DEFAULT_ITERATIONS, output_dir: str | Path = "."
 ) -> dict[str, Path]:
     """All four ONNX files of a checkpoint: keys "f", "g", "g_unrolled", "fused"."""
-    from golf_rt import checkpoint as ckpt
+    import golf_rt.checkpoint as ckpt
 
     require_exporter()
     model = ckpt.load(checkpoint)

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from golf_rt.extras import missing_package_error
-from golf_rt.image_arrays import rgb_float_from
 from golf_rt.image_files import load_image
+from golf_rt.pixels import rgb_float_from
 from golf_rt.synthetic import BlurSpec, add_noise, degrade
 
 HELDOUT_PHOTOS = (

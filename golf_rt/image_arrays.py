@@ -1,9 +1,9 @@
 """Arrays in, arrays out: what callers hand us becomes one network batch and comes back as they gave it.
 
 `prepare(image)` checks an image (or a batch of equal-size images) once and returns a `Prepared`
-holding `batch`, a read-only N x 3 x H x W float32 `TrustedBatch` in [0, 1] that runners take
-without scanning it again, and `restore(output)`, which turns the network's output back into the
-caller's kind:
+holding `batch`, a read-only N x 3 x H x W float32 array in [0, 1] (runners take it with
+`check_inputs=False` and do not scan it again), and `restore(output)`, which turns the network's
+output back into the caller's kind:
 
 - numpy H x W x C (or H x W) uint8 -> uint8, uint16 -> uint16, float32/float64 in [0, 1] -> float32;
 - a PIL image -> a PIL image of the same mode (L, LA, RGB, RGBA, I;16);
@@ -22,7 +22,6 @@ Only numpy and Pillow are needed here: the Triton client uses this module withou
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,14 +29,12 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
-from golf_rt.batch import TrustedBatch, trusted
-from golf_rt.contract import CHANNELS, MAX_PIXELS, MIN_SIDE
+from golf_rt.contract import CHANNELS
 from golf_rt.errors import InvalidImageError
+from golf_rt.image_files import load_image
+from golf_rt.pixels import FLOATS, INTEGER_SCALE, check_size, to_integer
 
 PIL_MODES = ("L", "LA", "RGB", "RGBA", "I;16")
-INTEGER_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
-"""The value that stands for 1.0 in each integer type an image may have."""
-FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 ImageLike = Any  # np.ndarray | PIL.Image.Image | str | Path, or a list of them
 
@@ -57,7 +54,7 @@ class _Source:
 class Prepared:
     """A checked network batch and the recipe to give its result back in the caller's kind."""
 
-    batch: TrustedBatch  # N x 3 x H x W float32, C-contiguous, read-only, values in [0, 1]
+    batch: np.ndarray  # N x 3 x H x W float32, C-contiguous, read-only, values in [0, 1], checked
     sources: tuple[_Source, ...]
     container: Literal["single", "stacked", "list"]
 
@@ -99,14 +96,13 @@ def prepare(image: ImageLike) -> Prepared:
         target[...] = np.moveaxis(colour, 2, 0)  # grey broadcasts to the three channels
         if source.dtype in INTEGER_SCALE:
             np.divide(target, np.float32(INTEGER_SCALE[source.dtype]), out=target)
-    return Prepared(trusted(batch), tuple(source for _, source in items), container)
+    batch.flags.writeable = False  # checked once: no one may change the values behind the check
+    return Prepared(batch, tuple(source for _, source in items), container)
 
 
 def _checked(image: Any, what: str) -> tuple[np.ndarray, _Source]:
     """The image as H x W x C in its own dtype, and how it came; every check on its values is here."""
     if isinstance(image, (str, Path)):
-        from golf_rt.image_files import load_image  # a path is read on demand; files need this module, not back
-
         image = load_image(image)
     if isinstance(image, Image.Image):
         if image.mode not in PIL_MODES:
@@ -149,32 +145,6 @@ def _checked_array(array: np.ndarray, what: str) -> tuple[np.ndarray, _Source]:
     return hwc, _Source("array", array.dtype, channels, alpha)
 
 
-def max_pixels() -> int:
-    """The largest image golf-rt takes: $GOLF_RT_MAX_PIXELS, else `golf_rt.contract.MAX_PIXELS`.
-
-    A guard against decompression bombs (a small file that decodes to gigabytes), not a memory
-    bound: large images are deblurred in tiles.
-    """
-    text = os.environ.get("GOLF_RT_MAX_PIXELS", "").replace("_", "").replace(",", "")
-    if not text:
-        return MAX_PIXELS
-    if not text.isdigit() or int(text) < MIN_SIDE * MIN_SIDE:
-        raise InvalidImageError(f"GOLF_RT_MAX_PIXELS must be a whole number of pixels, got {text!r}")
-    return int(text)
-
-
-def check_size(height: int, width: int, what: str) -> None:
-    """InvalidImageError unless height x width is within the model's limits (`golf_rt.contract`)."""
-    if height < MIN_SIDE or width < MIN_SIDE:
-        raise InvalidImageError(f"{what} is {width}x{height} (width x height); both must be at least {MIN_SIDE}")
-    limit = max_pixels()
-    if height * width > limit:
-        raise InvalidImageError(
-            f"{what} is {width}x{height} (width x height) = {height * width:,} pixels, over the limit of "
-            f"{limit:,} that guards against decompression bombs; set GOLF_RT_MAX_PIXELS to allow more"
-        )
-
-
 def _restore_one(chw: np.ndarray, source: _Source) -> Any:
     hwc = np.moveaxis(chw, 0, 2)
     if source.channels in (0, 1, 2):
@@ -189,37 +159,3 @@ def _restore_one(chw: np.ndarray, source: _Source) -> Any:
     if source.kind == "pil":
         return Image.fromarray(hwc)
     return hwc
-
-
-def to_integer(image: np.ndarray, dtype: Any) -> np.ndarray:
-    """Float values in [0, 1] as uint8 or uint16: clipped to [0, 1], scaled and rounded to the nearest."""
-    dtype = np.dtype(dtype)
-    if dtype not in INTEGER_SCALE:
-        raise InvalidImageError(f"cannot convert to {dtype}; choose one of {', '.join(map(str, INTEGER_SCALE))}")
-    scaled = np.array(image, dtype=np.result_type(image, np.float32))  # a copy, in the input's float type
-    np.clip(scaled, 0.0, 1.0, out=scaled)
-    scaled *= INTEGER_SCALE[dtype]
-    return np.rint(scaled, out=scaled).astype(dtype)
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Float values in [0, 1] as uint8 (see `to_integer`): values outside [0, 1] saturate."""
-    return to_integer(image, np.uint8)
-
-
-def rgb_from(image: np.ndarray) -> np.ndarray:
-    """An H x W, H x W x 1, grey + alpha, RGB or RGBA array as H x W x 3 in its own dtype (alpha dropped)."""
-    hwc = image[:, :, None] if image.ndim == 2 else image
-    if hwc.shape[2] in (1, 2):
-        return np.repeat(hwc[:, :, :1], 3, axis=2)
-    return hwc[:, :, :3]
-
-
-def rgb_float_from(image: np.ndarray) -> np.ndarray:
-    """An 8- or 16-bit (or float) grey, RGB or RGBA array as C-contiguous float32 RGB in [0, 1]."""
-    rgb = rgb_from(image)
-    if rgb.dtype in FLOATS:
-        return np.ascontiguousarray(rgb, dtype=np.float32)
-    if rgb.dtype not in INTEGER_SCALE:
-        raise InvalidImageError(f"dtype {rgb.dtype} is not an image type; use uint8, uint16, float32 or float64")
-    return np.ascontiguousarray(rgb, dtype=np.float32) / np.float32(INTEGER_SCALE[rgb.dtype])

@@ -21,7 +21,7 @@ What is kept, and how:
 - Palette and bilevel images become RGB(A) or grey: deblurred pixels are not in any palette.
 - Refused with `InvalidImageError`: empty, truncated or corrupt files, files that are not images,
   unreadable files, CMYK and other colour spaces (convert to RGB with colour management first),
-  animated or multi-frame files, and images over `golf_rt.image_arrays.max_pixels()`, checked on the
+  animated or multi-frame files, and images over `golf_rt.pixels.max_pixels()`, checked on the
   header before any pixel is decoded (Pillow's decompression-bomb warning becomes this error).
 """
 
@@ -42,7 +42,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from golf_rt.atomic_files import atomic_path
 from golf_rt.errors import InvalidImageError
-from golf_rt.image_arrays import FLOATS, INTEGER_SCALE, check_size, max_pixels, to_uint8
+from golf_rt.pixels import FLOATS, INTEGER_SCALE, check_size, max_pixels, to_uint8
 
 FORMATS = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",

@@ -7,8 +7,9 @@ reads and writes files with the metadata they carry.
 from __future__ import annotations
 
 from golf_rt.contract import MAX_PIXELS, MAX_SIDE, MIN_SIDE
-from golf_rt.image_arrays import PIL_MODES, ImageLike, Prepared, prepare, rgb_float_from, rgb_from, to_integer, to_uint8
+from golf_rt.image_arrays import PIL_MODES, ImageLike, Prepared, prepare
 from golf_rt.image_files import IMAGE_SUFFIXES, ImageFile, find_images, load_image, read_image, save_image, subfolders
+from golf_rt.pixels import rgb_float_from, rgb_from, to_integer, to_uint8
 
 __all__ = [
     "IMAGE_SUFFIXES", "MAX_PIXELS", "MAX_SIDE", "MIN_SIDE", "PIL_MODES", "ImageFile", "ImageLike", "Prepared",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from golf_rt.image_arrays import to_uint8
+from golf_rt.pixels import to_uint8
 
 __all__ = ["border_and_interior_psnr", "psnr", "ssim", "to_uint8"]
 

@@ -351,9 +351,9 @@ def engine_sources(onnx_dir: str | Path | None = None, iterations: int = DEFAULT
     Each part is looked up on its own: `f.onnx` is shipped while `fused_x5.onnx` may live in the cache.
     """
     if onnx_dir is None:
-        from golf_rt.onnx_files import find_onnx
+        from golf_rt.onnx_supply import ensure_onnx
 
-        return {part: find_onnx(part, iterations) for part in ENGINE_PARTS}
+        return {part: ensure_onnx(part, iterations) for part in ENGINE_PARTS}
     files = {part: Path(onnx_dir) / onnx_file_name(part, iterations) for part in ENGINE_PARTS}
     for path in files.values():
         if not path.is_file():

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golf_rt.batch import is_trusted, trusted
 from golf_rt.contract import TILE_OVERLAP, TILE_SIZE
 from golf_rt.errors import ConfigurationError
 
@@ -126,7 +125,6 @@ def run_in_tiles(
     `tile_batch` tiles go to `run` per call; whole images go `max_batch` at a time (None: all).
     """
     n, channels, height, width = batch.shape
-    keep_trust = is_trusted(batch)
     if not tiling.splits(height, width):
         step = max_batch or n
         parts = []
@@ -147,7 +145,7 @@ def run_in_tiles(
         tiles = np.empty((len(chunk), channels, tile_h, tile_w), np.float32)
         for tile, (i, r, c) in zip(tiles, chunk):
             tile[...] = batch[i, :, rows[r] : rows[r] + tile_h, columns[c] : columns[c] + tile_w]
-        results = run(trusted(tiles) if keep_trust else tiles)
+        results = run(tiles)
         for result, (i, r, c) in zip(results, chunk):
             weight = row_weights[r][:, None] * column_weights[c][None, :]
             output[i, :, rows[r] : rows[r] + tile_h, columns[c] : columns[c] + tile_w] += result * weight

@@ -82,7 +82,7 @@ def onnx_files(checkpoint_path: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="session")
 def cached_onnx(checkpoint_path: Path, onnx_files: dict[str, Path]) -> Path:
-    """The same files placed where `find_onnx` looks for this checkpoint, so runners need no new export."""
+    """The same files placed where `ensure_onnx` looks for this checkpoint, so runners need no new export."""
     from golf_rt.checkpoint import file_sha256
     from golf_rt.onnx_files import cached_models_dir
 

@@ -55,6 +55,17 @@ def test_deblur_gives_back_the_callers_kind(checkpoint_path, cached_onnx, tmp_pa
             deblurrer.deblur(np.full((8, 8, 3), np.nan, np.float32))
 
 
+def test_a_raw_batch_is_checked_once_before_any_tile_runs(checkpoint_path, cached_onnx):
+    batch = np.full((1, 3, 40, 50), 0.5, np.float32)
+    batch[0, 1, 39, 49] = np.nan  # in the last tile only
+    calls = []
+    with Deblurrer("onnxruntime", "fp32", checkpoint=checkpoint_path, tile=16) as deblurrer:
+        with pytest.raises(InvalidImageError, match="NaN"):
+            deblurrer.deblur_batch(batch, progress=lambda done, total: calls.append(done))
+        assert calls == [], "refused before the first tile, not after the tiles before the bad one"
+        assert deblurrer.deblur_batch(np.nan_to_num(batch, nan=0.5), check_inputs=False).shape == batch.shape
+
+
 @pytest.mark.parametrize("backend", ["auto", "torch"])
 def test_deblurrer_matches_the_networks_run_directly(
     backend, checkpoint_path, cached_onnx, blurry_batch, reference_output

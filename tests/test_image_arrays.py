@@ -7,11 +7,11 @@ import pytest
 from PIL import Image
 
 from golf_rt.backends.base import validate_batch
-from golf_rt.batch import TrustedBatch, is_trusted, trusted
 from golf_rt.contract import MAX_SIDE
 from golf_rt.errors import InvalidImageError
-from golf_rt.image_arrays import prepare, rgb_float_from, rgb_from, to_integer, to_uint8
+from golf_rt.image_arrays import prepare
 from golf_rt.image_files import save_image
+from golf_rt.pixels import rgb_float_from, rgb_from, to_integer, to_uint8
 
 RNG = np.random.default_rng(0)
 RGB8 = RNG.integers(0, 256, (9, 11, 3), dtype=np.uint8)
@@ -171,19 +171,18 @@ def test_list_of_grey_and_colour_fills_one_batch():
     np.testing.assert_allclose(prepared.batch[1], RGB8.transpose(2, 0, 1) / 255, atol=1e-7)
 
 
-def test_prepared_batch_is_trusted_once_and_the_trust_does_not_leak():
+def test_a_prepared_batch_is_read_only_and_a_value_scan_is_skipped_only_when_asked():
     batch = prepare(RGB8).batch
-    assert isinstance(batch, TrustedBatch) and is_trusted(batch) and not batch.flags.writeable
+    assert type(batch) is np.ndarray and not batch.flags.writeable
     with pytest.raises(ValueError, match="read-only"):
         batch[0, 0, 0, 0] = np.nan
-    assert type(batch * 2) is np.ndarray and not is_trusted(batch.copy()) and is_trusted(batch[:, :, 1:])
     poisoned = np.full((1, 3, 4, 4), np.nan, np.float32)
-    assert validate_batch(trusted(poisoned.copy())) is not None  # checked when made: not scanned again
-    for untrusted in (poisoned, prepare(RGB8).batch * np.float32(np.nan), trusted(poisoned.copy()).copy()):
+    assert validate_batch(poisoned, check_values=False) is not None  # the caller checked: not scanned again
+    for bad in (poisoned, batch * np.float32(np.nan)):
         with pytest.raises(InvalidImageError, match="NaN"):
-            validate_batch(untrusted)
+            validate_batch(bad)
     with pytest.raises(InvalidImageError, match="N x 3 x H x W"):
-        validate_batch(batch[:, :1])  # a view is trusted for its values, never for its shape
+        validate_batch(batch[:, :1], check_values=False)  # the shape is always checked
 
 
 def test_to_integer_clips_scales_and_rounds_to_the_nearest():

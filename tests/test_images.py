@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from golf_rt import image_arrays, image_files, images
+from golf_rt import image_arrays, image_files, images, pixels
 
 
 def test_images_offers_the_array_and_file_functions_themselves():
-    assert images.prepare is image_arrays.prepare and images.to_uint8 is image_arrays.to_uint8
+    assert images.prepare is image_arrays.prepare and images.to_uint8 is pixels.to_uint8
     assert images.load_image is image_files.load_image and images.save_image is image_files.save_image
     assert images.find_images is image_files.find_images
     assert set(images.__all__) <= set(dir(images))
@@ -16,7 +16,7 @@ def test_images_offers_the_array_and_file_functions_themselves():
 def test_metrics_rounds_with_the_image_conversion():
     from golf_rt.metrics import to_uint8
 
-    assert to_uint8 is image_arrays.to_uint8
+    assert to_uint8 is pixels.to_uint8
 
 
 def test_border_band_psnr_separates_a_frame_from_the_interior():

@@ -2,7 +2,7 @@ import shutil
 
 import pytest
 
-from golf_rt import onnx_files, paths
+from golf_rt import onnx_files, onnx_supply, paths
 from golf_rt.errors import BackendUnavailableError, CheckpointError, ConfigurationError
 
 from .conftest import needs_torch
@@ -29,30 +29,30 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
 
 def test_missing_checkpoint_without_shipped_files(tmp_path):
     with pytest.raises(CheckpointError):
-        onnx_files.find_onnx("fused", 3, tmp_path / "missing.safetensors")
+        onnx_supply.ensure_onnx("fused", 3, tmp_path / "missing.safetensors")
 
 
 @needs_torch
 def test_cached_files_are_found_without_export(checkpoint_path, cached_onnx):
-    assert onnx_files.find_onnx("g", 3, checkpoint_path) == cached_onnx / "g.onnx"
+    assert onnx_supply.ensure_onnx("g", 3, checkpoint_path) == cached_onnx / "g.onnx"
 
 
 @needs_torch
 def test_fp16_file_is_made_on_demand(checkpoint_path, cached_onnx):
-    path = onnx_files.find_onnx("g", 3, checkpoint_path, fp16=True)
+    path = onnx_supply.ensure_onnx("g", 3, checkpoint_path, fp16=True)
     assert path == cached_onnx / "g_fp16.onnx" and path.is_file()
 
 
 @needs_torch
 @pytest.mark.parametrize("damage", ["truncated", "another checkpoint's"])
 def test_a_damaged_cached_file_is_made_again(checkpoint_path, cached_onnx, damage):
-    path = onnx_files.find_onnx("g", 3, checkpoint_path, fp16=True)
+    path = onnx_supply.ensure_onnx("g", 3, checkpoint_path, fp16=True)
     whole = path.read_bytes()
     if damage == "truncated":
         path.write_bytes(whole[: len(whole) // 2])
     else:
-        path.write_bytes((onnx_files.shipped_models_dir() / "g.onnx").read_bytes())
-    assert onnx_files.find_onnx("g", 3, checkpoint_path, fp16=True) == path
+        path.write_bytes((paths.shipped_models_dir() / "g.onnx").read_bytes())
+    assert onnx_supply.ensure_onnx("g", 3, checkpoint_path, fp16=True) == path
     from golf_rt.checkpoint import file_sha256
 
     assert onnx_files.read_onnx_metadata(path)["golf_rt.checkpoint_sha256"] == file_sha256(checkpoint_path)
@@ -67,4 +67,4 @@ def test_without_torch_a_missing_export_says_what_to_do(checkpoint_path, cached_
         handle.write(b" ")
     monkeypatch.setattr("golf_rt.environment.installed", lambda module: module != "torch")
     with pytest.raises(BackendUnavailableError, match="needs torch"):
-        onnx_files.find_onnx("fused", 3, other)
+        onnx_supply.ensure_onnx("fused", 3, other)

@@ -7,7 +7,8 @@ import pytest
 
 from golf_rt.contract import INPUT_NAME
 from golf_rt.errors import ConfigurationError
-from golf_rt.onnx_files import find_onnx, read_onnx_metadata
+from golf_rt.onnx_files import read_onnx_metadata
+from golf_rt.onnx_supply import ensure_onnx
 from golf_rt.paths import shipped_models_dir
 
 nncf = pytest.importorskip("nncf", reason="quantising needs NNCF (the quantize extra)")
@@ -34,16 +35,16 @@ def test_calibration_inputs_are_deterministic_8_bit_images():
 
 def test_an_int8_g_quantises_the_convolutions_and_keeps_the_metadata(tmp_path):
     onnx = pytest.importorskip("onnx")
-    inputs = f_outputs(find_onnx("f"), calibration_inputs(4, 48))
-    path = int8_onnx_from_onnx(find_onnx("g"), tmp_path / "g_int8.onnx", inputs)
+    inputs = f_outputs(ensure_onnx("f"), calibration_inputs(4, 48))
+    path = int8_onnx_from_onnx(ensure_onnx("g"), tmp_path / "g_int8.onnx", inputs)
     model = onnx.load(str(path))
     ops = [node.op_type for node in model.graph.node]
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
-    meta, source = read_onnx_metadata(path), read_onnx_metadata(find_onnx("g"))
+    meta, source = read_onnx_metadata(path), read_onnx_metadata(ensure_onnx("g"))
     assert meta["golf_rt.precision"] == "int8"
     assert meta["golf_rt.checkpoint_sha256"] == source["golf_rt.checkpoint_sha256"]
-    batch = f_outputs(find_onnx("f"), calibration_inputs(1, 64, seed=5))[0]
-    assert _psnr(_run(path, batch), _run(find_onnx("g"), batch)) > 35
+    batch = f_outputs(ensure_onnx("f"), calibration_inputs(1, 64, seed=5))[0]
+    assert _psnr(_run(path, batch), _run(ensure_onnx("g"), batch)) > 35
     assert [p.name for p in tmp_path.iterdir()] == ["g_int8.onnx"]
 
 
@@ -70,5 +71,5 @@ def test_the_shipped_int8_model_deblurs_within_the_budget_of_fp32():
     sharp = np.stack([p.sharp.transpose(2, 0, 1) for p in pairs])
     compiled = ov.Core().compile_model(str(shipped), "CPU")
     int8 = np.clip(compiled(batch)[0], 0, 1)
-    fp32 = np.clip(_run(find_onnx("fused"), batch), 0, 1)
+    fp32 = np.clip(_run(ensure_onnx("fused"), batch), 0, 1)
     assert abs(_psnr(int8, sharp) - _psnr(fp32, sharp)) < 0.05

@@ -15,8 +15,8 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from golf_rt.heldout import HELDOUT_BLUR
-from golf_rt.image_arrays import rgb_float_from
 from golf_rt.image_files import IMAGE_SUFFIXES, load_image
+from golf_rt.pixels import rgb_float_from
 from golf_rt.synthetic import BlurSpec, dead_leaves, degrade
 
 # scikit-image's bundled images used for training. Held out for evaluation (never trained on):

@@ -21,7 +21,6 @@ from typing import ClassVar
 
 import numpy as np
 
-from golf_rt.batch import is_trusted
 from golf_rt.contract import CHANNELS, MAX_PIXELS, MIN_SIDE, PRECISIONS
 from golf_rt.errors import (
     BackendUnavailableError,
@@ -35,8 +34,12 @@ from golf_rt.errors import (
 logger = logging.getLogger(__name__)
 
 
-def validate_batch(batch: object) -> np.ndarray:
-    """The batch as a C-contiguous N x 3 x H x W float32 array, or InvalidImageError naming the problem."""
+def validate_batch(batch: object, check_values: bool = True) -> np.ndarray:
+    """The batch as a C-contiguous N x 3 x H x W float32 array, or InvalidImageError naming the problem.
+
+    The type and shape are always checked (a few comparisons); `check_values=False` skips the scan
+    for NaN and Inf, a full pass over the pixels, for a batch its maker has already checked.
+    """
     if not isinstance(batch, np.ndarray):
         raise InvalidImageError(f"batch must be a numpy array, got {type(batch).__name__}")
     if batch.dtype != np.float32:
@@ -51,7 +54,7 @@ def validate_batch(batch: object) -> np.ndarray:
             f"batch images are {width}x{height} (width x height); sides must be at least {MIN_SIDE} "
             f"and area at most {MAX_PIXELS:,}"
         )
-    if not is_trusted(batch) and not np.isfinite(batch).all():  # a TrustedBatch was scanned when made
+    if check_values and not np.isfinite(batch).all():
         raise InvalidImageError("batch contains NaN or Inf")
     return np.ascontiguousarray(batch)
 
@@ -118,13 +121,16 @@ class Runner(abc.ABC):
                 self._deactivate()
                 self._active = False
 
-    def deblur(self, batch: np.ndarray) -> np.ndarray:
+    def deblur(self, batch: np.ndarray, check_inputs: bool = True) -> np.ndarray:
         """N x 3 x H x W float32 in [0, 1] -> N x 3 x H x W float32 (not clipped).
+
+        `check_inputs=False`: the caller checked the values already (`golf_rt.images.prepare`, a
+        server's request check), so they are not scanned again; the shape always is.
 
         A runtime's own failure on a valid batch (out of memory, a device error) becomes an
         InferenceError; any other exception is a bug and passes through untouched.
         """
-        batch = validate_batch(batch)
+        batch = validate_batch(batch, check_values=check_inputs)
         self.activate()
         try:
             with contextlib.nullcontext() if self.concurrent_calls else self._lock:

@@ -15,7 +15,8 @@ from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME
 from golf_rt.environment import installed
 from golf_rt.errors import BackendUnavailableError, ConfigurationError, ModelFileError
 from golf_rt.extras import require
-from golf_rt.onnx_files import META_PRECISION, find_onnx
+from golf_rt.onnx_files import META_PRECISION
+from golf_rt.onnx_supply import ensure_onnx
 
 PROVIDERS = {
     "cpu": ("CPUExecutionProvider",),
@@ -225,7 +226,7 @@ def runner_for_checkpoint(
     **options: Any,
 ) -> OnnxRuntimeRunner:
     """A runner on `onnx_path`, or on the checkpoint's ONNX file of `part` at `precision`."""
-    path = onnx_path or find_onnx(part, iterations, checkpoint, fp16=precision == "fp16")
+    path = onnx_path or ensure_onnx(part, iterations, checkpoint, fp16=precision == "fp16")
     runner = OnnxRuntimeRunner(path, **options)
     if runner.precision != precision:
         raise ConfigurationError(f"{path} is an {runner.precision} model, not {precision}")

@@ -24,7 +24,7 @@ from golf_rt.contract import DEFAULT_ITERATIONS
 from golf_rt.environment import cpu_flags, cpu_has_native_bf16, installed
 from golf_rt.errors import ConfigurationError, ModelFileError
 from golf_rt.extras import require
-from golf_rt.onnx_files import find_onnx
+from golf_rt.onnx_supply import ensure_onnx
 
 HINTS = ("LATENCY", "THROUGHPUT")
 _OV_PRECISION = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}  # int8: the float parts of a quantised file
@@ -156,9 +156,9 @@ def runner_for_checkpoint(
 ) -> OpenVinoRunner:
     """A runner on `onnx_path`, or on the checkpoint's ONNX file of `part` for `precision`.
 
-    OpenVINO lowers an fp32 file to bf16 itself; int8 needs the quantised file, which `find_onnx`
+    OpenVINO lowers an fp32 file to bf16 itself; int8 needs the quantised file, which `ensure_onnx`
     makes (NNCF) when it is neither shipped nor cached.
     """
     if onnx_path is None:
-        onnx_path = find_onnx(part, iterations, checkpoint, int8=precision == "int8")
+        onnx_path = ensure_onnx(part, iterations, checkpoint, int8=precision == "int8")
     return OpenVinoRunner(onnx_path, precision, **options)

@@ -14,6 +14,7 @@ table has nothing better (fp32 is the reference: it costs nothing by definition)
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from golf_rt.backend_catalog import backend_record
 from golf_rt.contract import DEFAULT_ITERATIONS, PSNR_BUDGET_DB
 
 logger = logging.getLogger(__name__)
@@ -95,7 +97,7 @@ def write_table(
 
     Rows of one backend are always replaced together, so that their times come from one machine.
     """
-    from golf_rt import __version__
+    from golf_rt.version import __version__
 
     path = table_path(checkpoint)
     measured_now = {row.backend for row in rows}
@@ -129,9 +131,7 @@ def auto_precision(
 
     `allowed` narrows the choice to what a given model file can run (an fp32 ONNX file cannot run int8).
     """
-    from golf_rt.backends import precisions_here
-
-    by_device = precisions_here(backend)
+    by_device = importlib.import_module(backend_record(backend).module).precisions_here()
     runs = by_device.get(device or next(iter(by_device), ""), ())
     runs = tuple(p for p in runs if allowed is None or p in allowed)
     reference = "fp32" if allowed is None or "fp32" in allowed else allowed[0]

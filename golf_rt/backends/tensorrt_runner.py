@@ -36,7 +36,7 @@ from golf_rt.backends.tensorrt_loader import (  # noqa: F401 - the loader, impor
 )
 from golf_rt.contract import DEFAULT_ITERATIONS, GPU_TILE_BATCH, INPUT_NAME, OUTPUT_NAME
 from golf_rt.errors import BackendUnavailableError, InferenceError
-from golf_rt.onnx_files import find_onnx
+from golf_rt.onnx_supply import ensure_onnx
 from golf_rt.tensorrt_settings import BuildOptions, choose_profile, read_sidecar
 
 logger = logging.getLogger(__name__)
@@ -154,5 +154,5 @@ def runner_for_checkpoint(
 
         asked = options is not None
         options = replace(options, precision=precision) if options else BuildOptions(precision=precision)
-        engine_path = engine_for_onnx(find_onnx(part, iterations, checkpoint), options, any_profiles=not asked)
+        engine_path = engine_for_onnx(ensure_onnx(part, iterations, checkpoint), options, any_profiles=not asked)
     return TensorRTRunner(engine_path)

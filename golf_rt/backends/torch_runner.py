@@ -109,7 +109,7 @@ def module_from_checkpoint(
     device: str = "cpu",
 ) -> Any:
     """The eval-mode torch module of `part` ("f", "g", "g_unrolled", "fused") of `checkpoint` (None = shipped)."""
-    from golf_rt import checkpoint as ckpt
+    import golf_rt.checkpoint as ckpt
     from golf_rt.export import module_for_part
 
     torch = require("torch", "the PyTorch runner")

@@ -61,7 +61,7 @@ def deblur(
                 tiles.refresh()
 
             def deblur_one(batch):
-                return deblurrer.deblur_batch(batch, tile_progress)
+                return deblurrer.deblur_batch(batch, tile_progress, check_inputs=False)  # prepared: checked
 
             summary = deblur_files(deblur_one, jobs, workers, quality, on_done=progress.update)
     typer.echo(f"{summary.timing()} with {deblurrer.backend} {deblurrer.precision} -> {output}")

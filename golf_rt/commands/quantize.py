@@ -22,12 +22,12 @@ def quantize(
 ) -> None:
     """Write f_int8, g_int8, g_x{N}_int8 and fused_x{N}_int8.onnx: int8 convolutions, float norms."""
     from golf_rt.atomic_files import writable_folder
-    from golf_rt.onnx_files import find_onnx
+    from golf_rt.onnx_supply import ensure_onnx
     from golf_rt.quantize import int8_onnx_files
 
     if output is not None:
         writable_folder(output)
-    sources = {part: find_onnx(part, iterations, checkpoint) for part in PARTS}
+    sources = {part: ensure_onnx(part, iterations, checkpoint) for part in PARTS}
     folder = output or sources["fused"].parent
     written = int8_onnx_files(sources, folder, iterations, sources["f"], images, size)
     for part, path in written.items():

@@ -36,7 +36,8 @@ from golf_rt.contract import (
     SERVED_MAX_PIXELS,
 )
 from golf_rt.errors import ConfigurationError
-from golf_rt.onnx_files import find_onnx, onnx_file_name
+from golf_rt.onnx_files import onnx_file_name
+from golf_rt.onnx_supply import ensure_onnx
 from golf_rt.triton.config import (
     DynamicBatching,
     EnsembleConfig,
@@ -277,7 +278,7 @@ def _model_source(spec: RepositorySpec, part: str, checkpoint: str | Path | None
             )
         return models / name
     if spec.target == "cpu":
-        return find_onnx(part, spec.iterations, checkpoint, int8=spec.int8)
+        return ensure_onnx(part, spec.iterations, checkpoint, int8=spec.int8)
     raise ConfigurationError(
         f"the gpu repository needs TensorRT plan {name}; build plans on the GPU machine with "
         f"`golf-rt build-engine --fp16` and pass their folder with --models"
@@ -326,14 +327,14 @@ def write_repository(
 
 def cached_repository(spec: RepositorySpec | None = None, checkpoint: str | Path | None = None) -> Path:
     """A CPU repository in the cache, keyed by spec, checkpoint and golf-rt version; built on first use."""
-    from golf_rt import __version__
     from golf_rt.paths import cache_dir
+    from golf_rt.version import __version__
 
     spec = resolve_precision(spec or RepositorySpec(), checkpoint)
     if spec.target != "cpu":
         raise ConfigurationError("only a cpu repository can be built and cached here; gpu plans come from build-engine")
     files = sorted(
-        str(find_onnx(part, spec.iterations, checkpoint, int8=spec.int8)) for part in _part_models(spec).values()
+        str(ensure_onnx(part, spec.iterations, checkpoint, int8=spec.int8)) for part in _part_models(spec).values()
     )
     digest = hashlib.sha256()
     digest.update(json.dumps([asdict(spec), __version__], sort_keys=True).encode())

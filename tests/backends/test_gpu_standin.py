@@ -76,7 +76,7 @@ def test_large_photos_go_through_in_tiles_within_the_one_profile(standin):
         profile = deblurrer.runner.profiles[0]
         calls = []
         run = deblurrer.runner.deblur
-        deblurrer.runner.deblur = lambda batch: calls.append(batch.shape) or run(batch)
+        deblurrer.runner.deblur = lambda batch, **checks: calls.append(batch.shape) or run(batch, **checks)
         out = deblurrer.deblur(photo(300, 520))
     assert out.shape == (300, 520, 3) and calls
     assert all(profile.accepts(shape) and shape[0] <= 4 for shape in calls)
@@ -105,9 +105,9 @@ def test_auto_steps_down_when_the_engine_build_runs_out_of_memory(standin, caplo
 def test_engines_built_with_other_profiles_are_used_not_rebuilt(standin):
     """build-engine --profile wrote the cache's one file; the next runner rebuilt it with the defaults."""
     from golf_rt.backends.tensorrt_runner import engines_from_onnx_files, runner_for_checkpoint
-    from golf_rt.onnx_files import find_onnx
+    from golf_rt.onnx_supply import ensure_onnx
 
-    built = engines_from_onnx_files({"fused": find_onnx("fused", 3)}, None, 3, BuildOptions("fp32", CUSTOM))
+    built = engines_from_onnx_files({"fused": ensure_onnx("fused", 3)}, None, 3, BuildOptions("fp32", CUSTOM))
     stamp = built["fused"].stat().st_mtime_ns
     runner = runner_for_checkpoint(None, "fused", 3, "fp32")
     assert runner.engine_path == built["fused"] and runner.profiles == CUSTOM
