@@ -159,7 +159,7 @@ def _resources(repository: RepositorySpec) -> dict[str, Any]:
         )  # fmt: skip
     resources: dict[str, Any] = {"requests": {"cpu": str(cpus), "memory": "2Gi"}, "limits": {"memory": "8Gi"}}
     if repository.target == "gpu":
-        resources["limits"]["nvidia.com/gpu"] = 1
+        resources["limits"]["nvidia.com/gpu"] = "1"
     return resources
 
 
