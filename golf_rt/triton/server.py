@@ -166,12 +166,7 @@ def _prune_logs(folder: Path, keep: int) -> None:
 
 
 def triton_arguments(config: ServerConfig, repository: str | None = None) -> list[str]:
-    """The options tritonserver gets for `config`: where it listens, how it behaves, and what the API key guards.
-
-    `repository`: the `--model-repository` value when it is not a local folder (an object-store URL,
-    or a path inside a container); by default `config.repository`, resolved. The binary, backend
-    folder and shared-memory names are the starter's business (`TritonServer`, a container image).
-    """
+    """Options of tritonserver for `config`; `repository` replaces its folder (an object-store URL, a pod's path)."""
     c = config
     args = [
         f"--model-repository={repository if repository is not None else c.repository.resolve()}",
