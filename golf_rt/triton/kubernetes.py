@@ -86,10 +86,10 @@ class ClusterSpec:
 
     def __post_init__(self) -> None:
         for what, value in (("name", self.name), ("namespace", self.namespace)):
-            if not _DNS_LABEL.match(value) or (what == "name" and len(value) > 40):
+            if not _DNS_LABEL.match(value):
                 raise ConfigurationError(
                     f"Kubernetes {what} {value!r} must be lower-case letters, digits and '-', starting and ending"
-                    f" with a letter or digit ({'40' if what == 'name' else '63'} characters at most)"
+                    " with a letter or digit (63 characters at most)"
                 )
         if self.max_replicas is None:
             object.__setattr__(self, "max_replicas", 4 * self.replicas)
