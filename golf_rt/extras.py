@@ -27,6 +27,7 @@ PACKAGES: dict[str, tuple[str, str]] = {
     "aiohttp": ("aiohttp", "client"),
     "google": ("protobuf", "client"),
     "pytriton": ("nvidia-pytriton", "serve"),
+    "yaml": ("pyyaml", "serve"),
     "skimage": ("scikit-image", "eval"),
     "sklearn": ("scikit-learn", "eval"),
     "matplotlib": ("matplotlib", "report"),

@@ -10,7 +10,7 @@ import typer
 
 from golf_rt.backend_catalog import TRITON_RUNTIMES, precision_help
 from golf_rt.contract import DEFAULT_ITERATIONS, MODEL_NAME
-from golf_rt.errors import ServerError
+from golf_rt.errors import ConfigurationError, ServerError
 
 
 def repository(
@@ -26,6 +26,13 @@ def repository(
     checkpoint: Path | None = typer.Option(None, help="Checkpoint (default: the shipped model)."),
     models: Path | None = typer.Option(None, help="Folder of ONNX files (cpu) or plans (gpu, from build-engine)."),
     configs_only: bool = typer.Option(False, "--configs-only", help="Write configs and model.py, no model files."),
+    kubernetes: Path | None = typer.Option(None, help="Also write Kubernetes manifests for Triton replicas here."),
+    replicas: int | None = typer.Option(None, help="With --kubernetes: replicas (the autoscaler's minimum) [2]."),
+    namespace: str | None = typer.Option(None, help="With --kubernetes: namespace [default]."),
+    image: str | None = typer.Option(None, help="With --kubernetes: image [gpu: NVIDIA's Triton, cpu: golf-rt-triton]"),
+    model_store: str | None = typer.Option(
+        None, help="With --kubernetes: pvc://CLAIM[/SUBPATH] or s3:// gs:// as:// URL [pvc://golf-rt-models]."
+    ),
 ) -> None:
     """Write a Triton model repository whose public model `golf` takes BLURRY and returns SHARP."""
     from golf_rt.atomic_files import writable_folder
@@ -36,11 +43,27 @@ def repository(
         target=target, iterations=iterations, layout=layout, ensemble_style=ensemble_style,
         runtime=runtime, precision=precision, threads=threads, max_batch_size=max_batch_size,
     )  # fmt: skip
+    given = {k: v for k, v in dict(replicas=replicas, namespace=namespace, image=image, model_store=model_store).items()
+             if v is not None}  # fmt: skip
+    cluster = None
+    if kubernetes is not None:
+        from golf_rt.triton.kubernetes import ClusterSpec
+
+        writable_folder(kubernetes)
+        cluster = ClusterSpec(**given)  # bad settings are reported before the repository is written
+    elif given:
+        raise ConfigurationError(f"--{', --'.join(given).replace('_', '-')} only apply with --kubernetes DIR")
     if configs_only:
         write_configs(spec, output)
     else:
         write_repository(spec, output, checkpoint=checkpoint, models=models)
     typer.echo(f"wrote {target} {layout} repository to {output}")
+    if cluster is not None:
+        from golf_rt.triton.kubernetes import secret_command, write_kubernetes
+
+        write_kubernetes(spec, cluster, kubernetes)
+        typer.echo(f"wrote Kubernetes manifests to {kubernetes}; create the API key's Secret with:")
+        typer.echo(f"  {secret_command(cluster)}")
 
 
 def serve(

@@ -165,6 +165,31 @@ def _prune_logs(folder: Path, keep: int) -> None:
             old.unlink()
 
 
+def triton_arguments(config: ServerConfig, repository: str | None = None) -> list[str]:
+    """Options of tritonserver for `config`; `repository` replaces its folder (an object-store URL, a pod's path)."""
+    c = config
+    args = [
+        f"--model-repository={repository if repository is not None else c.repository.resolve()}",
+        f"--http-address={c.host}",
+        f"--grpc-address={c.host}",
+        f"--metrics-address={c.host}",
+        f"--http-port={c.http_port}",
+        f"--grpc-port={c.grpc_port}",
+        f"--metrics-port={c.metrics_port}",
+        f"--model-control-mode={c.model_control_mode}",
+        f"--exit-on-error={'true' if c.exit_on_error else 'false'}",
+        f"--log-verbose={c.log_verbose}",
+        f"--exit-timeout-secs={c.exit_timeout_s}",
+    ]
+    if c.model_control_mode == "explicit":
+        args.append("--load-model=*")
+    if c.api_key is not None:
+        apis = ",".join(RESTRICTED_APIS)
+        args.append(f"--http-restricted-api={apis}:{API_KEY_HEADER}={c.api_key}")
+        args.append(f"--grpc-restricted-protocol={apis}:{API_KEY_HEADER}={c.api_key}")
+    return [*args, *c.extra_args]
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -235,31 +260,10 @@ class TritonServer:
         return self._process is not None and self._process.poll() is None
 
     def _arguments(self, binary: Path, backends: Path) -> list[str]:
-        c = self.config
-        args = [
-            str(binary),
-            f"--model-repository={c.repository.resolve()}",
-            f"--backend-directory={backends}",
-            f"--http-address={c.host}",
-            f"--grpc-address={c.host}",
-            f"--metrics-address={c.host}",
-            f"--http-port={c.http_port}",
-            f"--grpc-port={c.grpc_port}",
-            f"--metrics-port={c.metrics_port}",
-            f"--model-control-mode={c.model_control_mode}",
-            f"--exit-on-error={'true' if c.exit_on_error else 'false'}",
-            f"--log-verbose={c.log_verbose}",
-            f"--exit-timeout-secs={c.exit_timeout_s}",
-        ]
-        if c.model_control_mode == "explicit":
-            args.append("--load-model=*")
+        args = [str(binary), f"--backend-directory={backends}"]
         if self._shm_prefix:
             args.append(f"--backend-config=python,shm-region-prefix-name={self._shm_prefix}")
-        if c.api_key is not None:
-            apis = ",".join(RESTRICTED_APIS)
-            args.append(f"--http-restricted-api={apis}:{API_KEY_HEADER}={c.api_key}")
-            args.append(f"--grpc-restricted-protocol={apis}:{API_KEY_HEADER}={c.api_key}")
-        return [*args, *c.extra_args]
+        return [*args, *triton_arguments(self.config)]
 
     def _check_before_start(self) -> None:
         if self.is_alive():
