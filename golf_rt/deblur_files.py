@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from golf_rt.errors import ConfigurationError, GolfError, InvalidImageError
+from golf_rt.errors import ConfigurationError, GolfError, InvalidImageError, OutputError
 from golf_rt.image_arrays import Prepared, prepare
 from golf_rt.image_files import IMAGE_SUFFIXES, ImageFile, find_images, read_image, save_image, unsupported_files
 
@@ -129,9 +129,9 @@ def _refuse_clashes(jobs: list[FileJob]) -> None:
 
 
 def prepare_output(output: Path, jobs: list[FileJob]) -> None:
-    """Make the output folders and write a probe file in each, before any work: ConfigurationError if not."""
+    """Make the output folders and write a probe file in each, before any work: OutputError if not."""
     if output.exists() and not output.is_dir():
-        raise ConfigurationError(f"{output}: the output exists and is not a folder; choose a folder for --output")
+        raise OutputError(f"{output}: the output exists and is not a folder; choose a folder for --output")
     for folder in sorted({job.target.parent for job in jobs}):
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -139,7 +139,7 @@ def prepare_output(output: Path, jobs: list[FileJob]) -> None:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            raise ConfigurationError(f"{folder}: cannot write results there ({exc.strerror or exc})") from exc
+            raise OutputError(f"{folder}: cannot write results there ({exc.strerror or exc})") from exc
     for job in jobs:
         for target in (job.target, job.compare):
             if target is not None and target.is_dir():
@@ -213,7 +213,7 @@ def _write(job: FileJob, file: ImageFile, prepared: Prepared, output: np.ndarray
         if job.compare is not None:  # with the input's metadata: its colour profile above all
             save_image(job.compare, np.concatenate([file.pixels, result], axis=1), like=file)
     except OSError as exc:
-        raise InvalidImageError(f"cannot write {job.target} ({exc.strerror or exc})") from exc
+        raise OutputError(f"cannot write {job.target} ({exc.strerror or exc})") from exc
     return job.target
 
 

@@ -2,7 +2,9 @@
 
 - `ConfigurationError`: an argument or setting is wrong (the message lists the valid choices): fix the call;
 - `InvalidImageError`: the input cannot be deblurred as given: fix or reject the image;
-- `CheckpointError`: a checkpoint file is missing, corrupt or not a golf-rt checkpoint;
+- `CheckpointError`: a checkpoint file is missing, corrupt or not a golf-rt checkpoint; its child
+  `ModelFileError` the same for an ONNX file or TensorRT engine;
+- `OutputError`: a result cannot be written where asked (nothing half-written is left);
 - `BackendUnavailableError`: this machine cannot run what was asked (no GPU, no engine built here);
   `MissingPackageError`, one of its kind, names the extra that installs the missing package;
 - `EngineMismatchError`: a TensorRT engine comes from another GPU or TensorRT version: rebuild it;
@@ -42,7 +44,10 @@ class CheckpointError(GolfError):
 
 
 class ModelFileError(CheckpointError):
-    """A model file (ONNX) is corrupt or is not a golf-rt model: wrong inputs, outputs or rank."""
+    """A model file (ONNX, TensorRT engine) is missing, corrupt, or not a golf-rt model (wrong inputs, outputs, rank).
+
+    A checkpoint's own problems are its parent, `CheckpointError`: catching that catches every model file.
+    """
 
 
 class BackendUnavailableError(GolfError):

@@ -24,7 +24,7 @@ from pathlib import Path
 from golf_rt.atomic_files import atomic_path
 from golf_rt.backend_catalog import ENGINE_PRECISIONS
 from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, GPU_TILE_BATCH, MAX_PIXELS, TILE_SIZE
-from golf_rt.errors import ConfigurationError, EngineMismatchError, ShapeOutsideProfilesError
+from golf_rt.errors import ConfigurationError, EngineMismatchError, ModelFileError, ShapeOutsideProfilesError
 from golf_rt.onnx_files import onnx_file_name
 from golf_rt.paths import cache_dir
 
@@ -357,7 +357,7 @@ def engine_sources(onnx_dir: str | Path | None = None, iterations: int = DEFAULT
     files = {part: Path(onnx_dir) / onnx_file_name(part, iterations) for part in ENGINE_PARTS}
     for path in files.values():
         if not path.is_file():
-            raise ConfigurationError(
+            raise ModelFileError(
                 f"{path} is missing: run `golf-rt export --iterations {iterations} --output {onnx_dir}` first"
             )
     return files

@@ -56,10 +56,10 @@ def test_deblur_gives_back_the_callers_kind(checkpoint_path, cached_onnx, tmp_pa
 
 
 def test_a_raw_batch_is_checked_once_before_any_tile_runs(checkpoint_path, cached_onnx):
-    batch = np.full((1, 3, 40, 50), 0.5, np.float32)
-    batch[0, 1, 39, 49] = np.nan  # in the last tile only
+    batch = np.full((1, 3, 100, 130), 0.5, np.float32)
+    batch[0, 1, 99, 129] = np.nan  # in the last tile only
     calls = []
-    with Deblurrer("onnxruntime", "fp32", checkpoint=checkpoint_path, tile=16) as deblurrer:
+    with Deblurrer("onnxruntime", "fp32", checkpoint=checkpoint_path, tile=64) as deblurrer:
         with pytest.raises(InvalidImageError, match="NaN"):
             deblurrer.deblur_batch(batch, progress=lambda done, total: calls.append(done))
         assert calls == [], "refused before the first tile, not after the tiles before the bad one"

@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import pytest
 
-from golf_rt.errors import ConfigurationError, EngineMismatchError, InvalidImageError
+from golf_rt.errors import ConfigurationError, EngineMismatchError, InvalidImageError, ModelFileError
 from golf_rt.tensorrt_settings import (
     DEFAULT_PROFILES,
     BuildOptions,
@@ -211,7 +211,7 @@ def test_tensorrt_execution_provider_gets_every_profile():
 def test_engine_sources_from_a_folder_name_the_missing_file(tmp_path):
     for name in ("fused_x5.onnx", "f.onnx"):
         (tmp_path / name).write_bytes(b"onnx")
-    with pytest.raises(ConfigurationError, match=r"g_x5.onnx is missing: run `golf-rt export --iterations 5"):
+    with pytest.raises(ModelFileError, match=r"g_x5.onnx is missing: run `golf-rt export --iterations 5"):
         engine_sources(tmp_path, 5)
     (tmp_path / "g_x5.onnx").write_bytes(b"onnx")
     names = {"fused": "fused_x5.onnx", "f": "f.onnx", "g_unrolled": "g_x5.onnx"}

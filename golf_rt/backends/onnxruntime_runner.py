@@ -191,7 +191,7 @@ class OnnxRuntimeRunner(Runner):
     def __init__(self, onnx_path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
         self.onnx_path = Path(onnx_path)
         if not self.onnx_path.is_file():
-            raise ConfigurationError(f"ONNX file not found: {self.onnx_path}")
+            raise ModelFileError(f"ONNX file not found: {self.onnx_path}")
         if device not in PROVIDERS:
             raise ConfigurationError(f"unknown ONNX Runtime device {device!r}; choose one of {', '.join(PROVIDERS)}")
         if threads is not None and threads < 1:

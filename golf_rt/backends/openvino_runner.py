@@ -96,7 +96,7 @@ class OpenVinoRunner(Runner):
         super().__init__(precision, precisions_here().get("cpu", ()))
         self.onnx_path = Path(onnx_path)
         if not self.onnx_path.is_file():
-            raise ConfigurationError(f"ONNX file not found: {self.onnx_path}")
+            raise ModelFileError(f"ONNX file not found: {self.onnx_path}")
         if hint not in HINTS:
             raise ConfigurationError(f"unknown OpenVINO performance hint {hint!r}; choose one of {', '.join(HINTS)}")
         if threads is not None and threads < 1:

@@ -35,7 +35,7 @@ from golf_rt.backends.tensorrt_loader import (  # noqa: F401 - the loader, impor
     engines_from_onnx_files,
 )
 from golf_rt.contract import DEFAULT_ITERATIONS, GPU_TILE_BATCH, INPUT_NAME, OUTPUT_NAME
-from golf_rt.errors import BackendUnavailableError, InferenceError
+from golf_rt.errors import InferenceError, ModelFileError
 from golf_rt.onnx_supply import ensure_onnx
 from golf_rt.tensorrt_settings import BuildOptions, choose_profile, read_sidecar
 
@@ -85,7 +85,7 @@ class TensorRTRunner(Runner):
     def __init__(self, engine_path: str | Path) -> None:
         self.engine_path = Path(engine_path)
         if not self.engine_path.is_file():
-            raise BackendUnavailableError(
+            raise ModelFileError(
                 f"engine not found: {self.engine_path}; build it with `golf-rt build-engine --output "
                 f"{self.engine_path.parent}`, or let the runner build its own (no engine_path)"
             )

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from golf_rt.contract import TOLERANCE
-from golf_rt.errors import BackendUnavailableError, ConfigurationError
+from golf_rt.errors import BackendUnavailableError, ConfigurationError, ModelFileError
 
 pytest.importorskip("onnxruntime")
 
@@ -30,7 +30,7 @@ def test_precision_comes_from_the_file(onnx_files, tmp_path):
 
 
 def test_bad_options_are_named(onnx_files, tmp_path):
-    with pytest.raises(ConfigurationError, match="not found"):
+    with pytest.raises(ModelFileError, match="not found"):
         OnnxRuntimeRunner(tmp_path / "missing.onnx")
     with pytest.raises(ConfigurationError, match="choose one of"):
         OnnxRuntimeRunner(onnx_files["g"], device="tpu")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from golf_rt.environment import cpu_has_native_bf16
-from golf_rt.errors import BackendUnavailableError, ConfigurationError
+from golf_rt.errors import BackendUnavailableError, ConfigurationError, ModelFileError
 
 pytest.importorskip("openvino")
 
@@ -45,5 +45,5 @@ def test_bf16_refused_without_native_support(onnx_files):
 def test_bad_options_are_named(onnx_files, tmp_path):
     with pytest.raises(ConfigurationError, match="choose one of"):
         OpenVinoRunner(onnx_files["g"], hint="FAST")
-    with pytest.raises(ConfigurationError, match="not found"):
+    with pytest.raises(ModelFileError, match="not found"):
         OpenVinoRunner(tmp_path / "missing.onnx")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from golf_rt.backends.gpu_door import tensorrt_here
-from golf_rt.errors import BackendUnavailableError, EngineMismatchError
+from golf_rt.errors import BackendUnavailableError, EngineMismatchError, ModelFileError
 from golf_rt.tensorrt_settings import DEFAULT_PROFILES, BuildOptions, Profile, write_sidecar
 from tests.sidecars import sidecar
 from tests.threads import results_from_threads
@@ -40,7 +40,7 @@ def test_runner_reads_precision_and_profiles_from_the_sidecar_without_a_gpu(tmp_
 def test_missing_engine_or_sidecar(tmp_path):
     from golf_rt.backends.tensorrt_runner import TensorRTRunner
 
-    with pytest.raises(BackendUnavailableError, match="build-engine --output"):
+    with pytest.raises(ModelFileError, match="build-engine --output"):
         TensorRTRunner(tmp_path / "missing.plan")
     (tmp_path / "lonely.plan").write_bytes(b"x")
     with pytest.raises(EngineMismatchError, match="missing"):
