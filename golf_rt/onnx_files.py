@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME  # noqa: F401 - still importable from here
-from golf_rt.errors import ConfigurationError
+from golf_rt.errors import ConfigurationError, ModelFileError
 from golf_rt.extras import require
 from golf_rt.paths import cache_dir
 
@@ -41,6 +41,26 @@ def onnx_file_name(part: str, iterations: int = DEFAULT_ITERATIONS, fp16: bool =
     if fp16 and int8:
         raise ConfigurationError("an ONNX file is fp16 or int8, not both")
     return f"{stem}{FP16_SUFFIX if fp16 else INT8_SUFFIX if int8 else ''}.onnx"
+
+
+def file_precision(path: str | Path) -> str:
+    """The precision a golf-rt ONNX file holds, from its name: `*_fp16.onnx`, `*_int8.onnx`, else fp32.
+
+    Known before the file is opened, so a runner can say what it runs without loading anything;
+    the file's own metadata must agree, which `check_file_precision` checks when a runtime loads it.
+    """
+    stem = Path(path).stem
+    return "fp16" if stem.endswith(FP16_SUFFIX) else "int8" if stem.endswith(INT8_SUFFIX) else "fp32"
+
+
+def check_file_precision(path: str | Path, metadata: dict[str, str]) -> None:
+    """ModelFileError unless the file's metadata (as its runtime read it) holds the precision its name says."""
+    held = metadata.get(META_PRECISION, "fp32")
+    if held != file_precision(path):
+        raise ModelFileError(
+            f"{Path(path).name} holds an {held} model, but its name says {file_precision(path)}: golf-rt names "
+            f"files by precision ({FP16_SUFFIX}.onnx, {INT8_SUFFIX}.onnx, else fp32); rename it"
+        )
 
 
 def read_onnx_metadata(path: str | Path) -> dict[str, str]:

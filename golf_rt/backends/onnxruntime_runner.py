@@ -15,7 +15,7 @@ from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME
 from golf_rt.environment import installed
 from golf_rt.errors import BackendUnavailableError, ConfigurationError, ModelFileError
 from golf_rt.extras import require
-from golf_rt.onnx_files import META_PRECISION
+from golf_rt.onnx_files import check_file_precision, file_precision
 from golf_rt.onnx_supply import ensure_onnx
 
 PROVIDERS = {
@@ -168,22 +168,16 @@ def session_from_onnx(onnx_path: str | Path, device: str = "cpu", threads: int |
     return session
 
 
-def session_precision(session: Any) -> str:
-    """The precision a session's model was exported at, from its metadata ("fp32" when it does not say).
-
-    The input's type cannot tell: the fp16 files keep FP32 inputs and outputs. It must be float32.
-    """
+def check_session_model(path: Path, session: Any) -> None:
+    """The session's model takes float32 (the fp16 files too) and holds the precision its file name says."""
     kind = session.get_inputs()[0].type
     if kind != "tensor(float)":
-        raise ConfigurationError(f"the model's input is {kind}; golf-rt models take tensor(float)")
-    return session.get_modelmeta().custom_metadata_map.get(META_PRECISION, "fp32")
+        raise ModelFileError(f"{path.name}: the model's input is {kind}; golf-rt models take tensor(float)")
+    check_file_precision(path, session.get_modelmeta().custom_metadata_map)
 
 
 class OnnxRuntimeRunner(Runner):
-    """One InferenceSession on an ONNX file; the file's own precision (fp32 or fp16 ONNX) is the runner's.
-
-    The session is loaded when the runner is made, since the file says the precision.
-    """
+    """One InferenceSession on an ONNX file, loaded on activation; the file's precision (fp32, fp16) is the runner's."""
 
     name = "onnxruntime"
     concurrent_calls = True  # InferenceSession.run is thread-safe
@@ -197,12 +191,13 @@ class OnnxRuntimeRunner(Runner):
         if threads is not None and threads < 1:
             raise ConfigurationError(f"threads must be at least 1, got {threads}")
         self.device, self.threads = device, threads
-        self._session = session_from_onnx(self.onnx_path, device, threads)
-        super().__init__(session_precision(self._session), precisions_here().get(device, ()))
+        self._session: Any = None
+        super().__init__(file_precision(self.onnx_path), precisions_here().get(device, ()))
 
     def _activate(self) -> None:
-        if self._session is None:
-            self._session = session_from_onnx(self.onnx_path, self.device, self.threads)
+        session = session_from_onnx(self.onnx_path, self.device, self.threads)
+        check_session_model(self.onnx_path, session)
+        self._session = session
 
     def _deblur(self, batch: np.ndarray) -> np.ndarray:
         return self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]

@@ -24,12 +24,12 @@ from golf_rt.contract import DEFAULT_ITERATIONS
 from golf_rt.environment import cpu_flags, cpu_has_native_bf16, installed
 from golf_rt.errors import ConfigurationError, ModelFileError
 from golf_rt.extras import require
+from golf_rt.onnx_files import check_file_precision, file_precision
 from golf_rt.onnx_supply import ensure_onnx
 
 HINTS = ("LATENCY", "THROUGHPUT")
 _OV_PRECISION = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}  # int8: the float parts of a quantised file
 INT8_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
-INT8_SUFFIX = "_int8"
 
 
 def precisions_here() -> dict[str, tuple[str, ...]]:
@@ -42,8 +42,8 @@ def precisions_here() -> dict[str, tuple[str, ...]]:
 
 
 def precisions_of_file(onnx_path: str | Path) -> tuple[str, ...]:
-    """What one ONNX file can run at: a quantised `*_int8.onnx` only int8, an fp32 file the float precisions."""
-    return ("int8",) if Path(onnx_path).stem.endswith(INT8_SUFFIX) else ("fp32", "bf16")
+    """What one ONNX file can run at: a quantised `*_int8.onnx` only int8, an fp32 file fp32 or bf16 (lowered here)."""
+    return {"int8": ("int8",), "fp32": ("fp32", "bf16")}.get(file_precision(onnx_path), ())
 
 
 def compile_config(
@@ -64,14 +64,28 @@ def compiled_model_from_onnx(
     """An `openvino.CompiledModel` of `onnx_path` on the CPU with `config`, for one input `shape` (None: dynamic)."""
     ov = require("openvino", "the OpenVINO runner")
     core = core or ov.Core()
+    model = read_checked_model(onnx_path, core)
+    if shape is not None:
+        model.reshape(list(shape))
+    return core.compile_model(model, "CPU", config)
+
+
+def read_checked_model(onnx_path: str | Path, core: Any) -> Any:
+    """The `openvino.Model` of a golf-rt ONNX file: BLURRY in, SHARP out, the precision its name says."""
     try:
         model = core.read_model(str(onnx_path))
     except RuntimeError as exc:  # OpenVINO reports an unreadable file as a RuntimeError
         raise ModelFileError(f"{onnx_path} is not a readable ONNX model: {str(exc).splitlines()[0]}") from exc
     check_model_io(onnx_path, [_name_and_rank(p) for p in model.inputs], [_name_and_rank(p) for p in model.outputs])
-    if shape is not None:
-        model.reshape(list(shape))
-    return core.compile_model(model, "CPU", config)
+    check_file_precision(onnx_path, _onnx_metadata(model))
+    return model
+
+
+def _onnx_metadata(model: Any) -> dict[str, str]:
+    """The ONNX file's metadata_props, which OpenVINO keeps in the model's rt_info under "framework"."""
+    if not model.has_rt_info(["framework"]):
+        return {}
+    return {key: value.astype(str) for key, value in model.get_rt_info(["framework"]).astype(dict).items()}
 
 
 def _name_and_rank(port: Any) -> tuple[str, int]:
@@ -122,6 +136,8 @@ class OpenVinoRunner(Runner):
             )
         if self.shape_cache == 0:
             self._requests[None] = self._compile(None)
+        else:  # compiled per shape on first use; the file is checked now, not at the first image
+            read_checked_model(self.onnx_path, self._core)
 
     def _compile(self, shape: tuple[int, ...] | None) -> Any:
         return compiled_model_from_onnx(self.onnx_path, self.compile_config(), shape, self._core).create_infer_request()

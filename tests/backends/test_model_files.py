@@ -44,3 +44,15 @@ def test_a_file_that_is_not_a_golf_rt_model_is_refused(backend, case, tmp_path):
     batch = np.zeros((1, 3, 8, 8), np.float32)
     with pytest.raises(ModelFileError, match=reason):
         create_runner(backend, "fp32", onnx_path=path).deblur(batch)
+
+
+@pytest.mark.parametrize("backend", ONNX_BACKENDS)
+def test_a_file_whose_name_hides_its_precision_is_refused_on_load(backend, tmp_path):
+    """The name says the precision before anything is opened; the file's metadata must agree when it loads."""
+    from golf_rt.onnx_files import file_precision
+
+    renamed = tmp_path / "f.onnx"
+    renamed.write_bytes((shipped_models_dir() / "f_int8.onnx").read_bytes())
+    assert file_precision(renamed) == "fp32" and file_precision(shipped_models_dir() / "f_int8.onnx") == "int8"
+    with pytest.raises(ModelFileError, match="holds an int8 model, but its name says fp32"):
+        create_runner(backend, "fp32", onnx_path=renamed).activate()

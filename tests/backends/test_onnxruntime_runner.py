@@ -44,14 +44,15 @@ def test_gpu_provider_missing_is_explained(onnx_files):
     if "CUDAExecutionProvider" in ort.get_available_providers():
         pytest.skip("this ONNX Runtime has CUDA")
     with pytest.raises(BackendUnavailableError, match="onnxruntime-gpu"):
-        OnnxRuntimeRunner(onnx_files["g"], device="cuda")
+        OnnxRuntimeRunner(onnx_files["g"], device="cuda").activate()
 
 
 def test_precision_is_read_without_the_onnx_package(onnx_files):
-    """onnx is not in the cpu and serve extras: the session's own metadata says the precision."""
+    """onnx is not in the cpu and serve extras: the name says the precision, the session's metadata confirms it."""
     code = (
         "import sys; from golf_rt.backends.onnxruntime_runner import OnnxRuntimeRunner; "
-        f"runner = OnnxRuntimeRunner({str(onnx_files['g'])!r}); print(runner.precision, 'onnx' in sys.modules)"
+        f"runner = OnnxRuntimeRunner({str(onnx_files['g'])!r}).activate(); "
+        "print(runner.precision, 'onnx' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["fp32", "False"]
