@@ -140,7 +140,7 @@ class NonFiniteTrainingError(RuntimeError):
 
 
 class FiniteSteps:
-    """Call `allows(loss)` after `loss.backward()`: False means drop this step's gradients."""
+    """Call `allows(loss, step)` after the backward pass: False means drop this step's gradients."""
 
     def __init__(self, parameters: Iterable[torch.nn.Parameter], patience: int = PATIENCE) -> None:
         self.parameters = [p for p in parameters if p.requires_grad]

@@ -211,7 +211,7 @@ class Run:
         net = torch.compile(net) if config.compile else net
         optimizer = torch.optim.Adam(trained.parameters(), lr=config.of("lr", name), betas=(0.9, 0.999),
                                      fused=self.device.type == "cuda")  # fmt: skip
-        resumed = self.state if self.state and self.state["stage"] == name else None
+        resumed = self.state if self.state and self.state["stage"] == name else None  # or a longer run of it
         if resumed:
             load_optimizer(self.output / STATE, optimizer)
         step, progress0 = (resumed["step"], resumed["progress"]) if resumed else (0, 0.0)
@@ -328,7 +328,9 @@ def train(config: TrainConfig, output: Path, resume: bool = False, command: str 
     stages, end = {}, time.monotonic()
     for name in config.stages:
         end += shares[name] * left
-        if run.state and name in run.state["done"]:
+        state = run.state or {"done": [], "stage": None}
+        longer = not config.by_time and state["stage"] == name and state["step"] < config.of("steps", name)
+        if name in state["done"] and not longer:  # finished before this resumption
             continue
         stages[name] = run.stage(name, min(end, deadline - WRITE_MARGIN) if deadline else None)
     files = {"checkpoint": run.output / BEST, "state": run.output / STATE, "log": run.output / LOG}

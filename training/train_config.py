@@ -86,8 +86,8 @@ class TrainConfig:
         if self.lambda_p > 0 and not self.vgg_weights:
             raise ValueError("the perceptual loss needs --vgg-weights (torchvision's vgg11_bn state dict); "
                              "or train with --lambda-p 0")  # fmt: skip
-        if min(self.steps) < 1 or min(self.lr) <= 0 or (self.batch is not None and self.batch < 1):
-            raise ValueError("steps and batch must be positive, lr > 0")
+        if min(self.steps) < 1 or min(self.lr) < 0 or (self.batch is not None and self.batch < 1):
+            raise ValueError("steps and batch must be positive, lr >= 0")
         if self.minutes is not None and self.minutes <= 0:
             raise ValueError(f"minutes must be positive, got {self.minutes}")
         if not 0 < self.final_lr_fraction <= 1 or self.train_iterations < 1:
@@ -175,9 +175,8 @@ def parser(prog: str = "python -m training.train", preset: str = "cpu") -> argpa
     result.add_argument("--preset", choices=sorted(PRESETS), default=preset, help=f"named settings (default {preset})")
     result.add_argument("--output", type=Path, required=True, help="run folder: best/state checkpoints, log.jsonl")
     result.add_argument("--resume", action="store_true", help="continue from OUTPUT/state.safetensors")
-    hints = typing.get_type_hints(TrainConfig)
     for item in dataclasses.fields(TrainConfig):
-        hint, flag = str(hints[item.name]), "--" + item.name.replace("_", "-")
+        hint, flag = str(item.type), "--" + item.name.replace("_", "-")  # the annotation as written
         kind = float if "float" in hint else int if "int" in hint else str
         if item.name == "timing_sizes":
             result.add_argument(flag, type=_size, nargs="+", metavar="HxW")
