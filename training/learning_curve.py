@@ -3,8 +3,9 @@
     python -m training.learning_curve runs/F/log.jsonl runs/G/log.jsonl --output docs/model/learning_curve.png
 
 Each validation record of `training.train` (step, seconds, val_* gains) is a point; a log of
-both stages draws F's and G's curves apart. The picture has one panel by steps and one by hours of wall clock, so a run's trend and its cost
-read off the same figure; a dashed line marks zero gain, the "leave the image alone" level.
+both stages draws F's and G's curves apart. The picture has one panel by steps and one by hours
+of wall clock, so a run's trend and its cost read off the same figure; a dashed line marks zero
+gain, the "leave the image alone" level.
 """
 
 from __future__ import annotations

@@ -70,6 +70,7 @@ def stage_loss(f: nn.Module, trained: nn.Module, blurry: torch.Tensor, sharp: to
         terms.append(term)
     return torch.stack(terms).mean()
 
+
 VGG11_LAYOUT = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -130,6 +131,7 @@ class PerceptualLoss(nn.Module):
         a = self.features((output - self.mean) / self.std)
         b = self.features((target - self.mean) / self.std)
         return nn.functional.mse_loss(a, b)
+
 
 PATIENCE = 25
 """Non-finite steps in a row that end the run: by then the weights or the data are broken."""

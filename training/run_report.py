@@ -92,7 +92,8 @@ def summary_markdown(config: Any, command: str, startup: Mapping[str, Any], stag
         "",
         f"`{command}`" if command else "",
         "",
-        f"Wall clock: {total_seconds:.0f} s of {(config.minutes or 0) * 60:.0f} s. Start-up: {startup['seconds']:.0f} s "
+        f"Wall clock: {total_seconds:.0f} s of {(config.minutes or 0) * 60:.0f} s. "
+        f"Start-up: {startup['seconds']:.0f} s "
         f"({startup['photos']} photos, {startup['dead_leaves']} dead-leaves images, {startup['kernels']} kernels of "
         f"{startup['kernel_size']} px).",
         "",

@@ -38,8 +38,14 @@ from golf_rt.environment import cpu_cores, device_name
 from golf_rt.model_facts import gflop
 from golf_rt.networks import GolfOptimizer, build_f, build_g
 from golf_rt.synthetic import BlurSpec
-from training.data import (GoProPairs, SyntheticConfig, SyntheticPairs, batch_loader, gopro_validation,
-                           image_sources)  # fmt: skip
+from training.data import (
+    GoProPairs,
+    SyntheticConfig,
+    SyntheticPairs,
+    batch_loader,
+    gopro_validation,
+    image_sources,  # fmt: skip
+)
 from training.device_pairs import DevicePairs, PairConfig
 from training.losses import FiniteSteps, NonFiniteTrainingError, PerceptualLoss, stage_loss
 from training.procedural import make_procedural
@@ -75,7 +81,8 @@ def step_gflop(stage: str, crop: int, iterations: int) -> float:
 
 
 def train_step(model: GolfOptimizer, net: nn.Module, optimizer: torch.optim.Optimizer, pairs: tuple, stage: str,
-               config: TrainConfig, finite: FiniteSteps, step: int, perceptual: nn.Module | None = None) -> torch.Tensor:  # fmt: skip
+               config: TrainConfig, finite: FiniteSteps, step: int,
+               perceptual: nn.Module | None = None) -> torch.Tensor:  # fmt: skip
     """One optimiser step of `net` (F, or G after the frozen F); gradients that are not finite are dropped."""
     blurry, sharp = pairs
     with torch.autocast(blurry.device.type, dtype=torch.bfloat16, enabled=config.amp == "bf16"):
@@ -129,7 +136,8 @@ class Run:
         elif config.init:
             model = checkpoint.load(config.init)
         else:
-            model = GolfOptimizer(build_f(config.residual_scale, config.padding), build_g(config.residual_scale, config.padding))
+            scale, padding = config.residual_scale, config.padding
+            model = GolfOptimizer(build_f(scale, padding), build_g(scale, padding))
         model.f.set_padding(config.padding), model.g.set_padding(config.padding)
         self.model = model.to(self.device)
         self.perceptual = PerceptualLoss(config.vgg_weights).to(self.device) if config.lambda_p > 0 else None
@@ -161,7 +169,8 @@ class Run:
         self.metadata = {"training": {**dataclasses.asdict(config), "command": command},
                          "data": describe_data(config, notes, bank, len(self.leaves))}  # fmt: skip
         if config.init:  # records how the networks it starts from were trained
-            self.metadata["init"] = {"sha256": checkpoint.file_sha256(config.init), **checkpoint.read_metadata(config.init)}
+            init = config.init
+            self.metadata["init"] = {"sha256": checkpoint.file_sha256(init), **checkpoint.read_metadata(init)}
         self.startup = self.log.write(
             "startup", device=device_name(self.device.type == "cuda"), config=dataclasses.asdict(config),
             validation=getattr(self.sources, "validation_source", config.data), validation_crops=len(self.validation),
@@ -176,7 +185,8 @@ class Run:
         seed = config.seed + STAGES.index(stage)
         if config.pairs_on == "device":
             pair_config = PairConfig(crop=crop, sharp_fraction=config.sharp_fraction, noise_sigma=config.noise_sigma,
-                                     quantize=config.quantize, procedural_fraction=config.procedural_fraction)  # fmt: skip
+                                     quantize=config.quantize,
+                                     procedural_fraction=config.procedural_fraction)  # fmt: skip
             return DevicePairs(self.sources.training, self.leaves, self.kernels, pair_config, self.device,
                                seed * 1_000_003 + start).batch  # fmt: skip
         steps = config.of("steps", stage)

@@ -28,40 +28,62 @@ CHOICES = {
 }  # fmt: skip
 
 
+HELP = {
+    "stages": "F, then G with F frozen; or one of them",
+    "device": "cpu, cuda or cuda:N; auto: cuda when there is one",
+    "init": "checkpoint to start from (stage G alone: the trained F)",
+    "minutes": "wall-clock budget of the whole run; steps then only cap each stage",
+    "final_lr_fraction": "Adam's rate decays exponentially to lr x this at each stage's end",
+    "train_iterations": "G's loss is the mean over the iterates G^i(F(y)), i = 1..this (Eq. 4)",
+    "seed": "stage F draws with this seed, stage G with seed + 1",
+    "lambda_p": "weight of the VGG perceptual loss (needs --vgg-weights)",
+    "data": "synthetic (scikit-image's photos), photos (plus data/photos), folder:PATH or gopro:PATH",
+    "pairs_on": "cpu: loader workers blur each crop; device: drawn on the training device from a kernel bank",
+    "kernel_bank": "kernels to draw from; 0: a new kernel per crop (cpu pairs only)",
+    "procedural_images": "dead-leaves images made at start-up (device pairs)",
+    "scale_range": "photo zoom-out (cpu pairs; device pairs crop at native scale)",
+    "validation": "unseen: the validation photos of --photos; native: the training photos",
+    "val_every": "steps between validations (seconds with --minutes)",
+    "log_every": "steps between progress records (seconds with --minutes)",
+    "memory_format": "auto: time both on CUDA, keep the faster",
+    "report": "after training: held-out evaluation, heldout.png, benchmark-gpu.json, summary.md",
+}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Every setting of a run; the defaults are the `cpu` preset."""
+    """Every setting of a run (HELP says what the less obvious ones mean); the defaults are the `cpu` preset."""
 
-    stages: str = "FG"  # F, then G with F frozen; or one of them
-    device: str = "auto"  # cuda when there is one
-    init: str | None = None  # checkpoint to start from (stage G alone: the trained F)
+    stages: str = "FG"
+    device: str = "auto"
+    init: str | None = None
     steps: tuple[int, int] = (3000, 1500)
-    minutes: float | None = None  # wall-clock budget of the whole run instead of steps
+    minutes: float | None = None
     lr: tuple[float, float] = (1e-3, 1e-3)
-    final_lr_fraction: float = 0.3**3  # Adam's rate decays exponentially to lr x this at each stage's end
+    final_lr_fraction: float = 0.3**3
     batch: int | None = 8
     crop: tuple[int, int] = (96, 96)
-    train_iterations: int = 5  # G's loss is the mean over the iterates G^i(F(y)), i = 1..this (Eq. 4)
-    seed: int = 0  # stage G draws with seed + 1
+    train_iterations: int = 5
+    seed: int = 0
     loss: str = "mse"
     fft_weight: float = 0.0
-    lambda_p: float = 0.0  # weight of the VGG perceptual loss (needs vgg_weights)
+    lambda_p: float = 0.0
     vgg_weights: str | None = None
     padding: str = "zeros"
     residual_scale: str = "none"
-    data: str = "synthetic"  # synthetic, photos, folder:PATH or gopro:PATH
+    data: str = "synthetic"
     photos: str = "data/photos"
-    pairs_on: str = "cpu"  # cpu: loader workers blur each crop; device: drawn on the training device
+    pairs_on: str = "cpu"
     workers: int = 0
     trajectory: str = "shake"
     kernel_extent: tuple[int, int] = (5, 31)
     noise_sigma: tuple[float, float] = (0.0, 0.02)
     sharp_fraction: float = 0.0
     quantize: bool = False
-    kernel_bank: int | None = 0  # 0: a new kernel per crop (cpu pairs only)
+    kernel_bank: int | None = 0
     procedural_fraction: float = 0.3
-    procedural_images: int | None = 8  # dead-leaves images made at start-up (device pairs)
-    scale_range: tuple[float, float] = (0.5, 1.0)  # photo zoom-out (cpu pairs; device pairs: native scale)
+    procedural_images: int | None = 8
+    scale_range: tuple[float, float] = (0.5, 1.0)
     validation: str = "native"
     val_every: tuple[float, float] = (250, 250)
     log_every: float = 50
@@ -69,9 +91,9 @@ class TrainConfig:
     val_blurred: int = 18
     val_sharp: int = 6
     amp: str | None = "bf16"
-    memory_format: str = "contiguous"  # auto: time both on CUDA, keep the faster
+    memory_format: str = "contiguous"
     compile: bool = False
-    report: bool = False  # after training: held-out evaluation, figure, timing, summary.md
+    report: bool = False
     eval_crops: int = 4
     eval_size: int = 256
     timing_sizes: tuple[tuple[int, int], ...] = ((256, 256), (720, 1280))
@@ -119,7 +141,8 @@ class TrainConfig:
             "procedural_images": 64 if gpu else 8,
             "timing_precisions": ("fp32", "fp16", "bf16") if gpu else ("fp32", "bf16"),  # CPUs lack fast fp16
         }  # fmt: skip
-        return dataclasses.replace(self, device=device, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
+        unset = {k: v for k, v in defaults.items() if getattr(self, k) is None}
+        return dataclasses.replace(self, device=device, **unset)
 
 
 _SHIPPED_DATA = dict(data="photos", validation="unseen", padding="reflect", trajectory="mixed", kernel_extent=(3, 31),
@@ -127,15 +150,15 @@ _SHIPPED_DATA = dict(data="photos", validation="unseen", padding="reflect", traj
 PRESETS: dict[str, dict[str, typing.Any]] = {
     "cpu": {},
     "paper": dict(crop=(256, 256), batch=4, final_lr_fraction=0.3**11, lambda_p=5e-6, steps=(500_000, 200_000),
-                  val_every=(5000, 5000), amp="none"),  # fmt: skip
+                  val_every=(5000, 5000), amp="none"),
     # The recipe of the shipped checkpoint (MODEL_CARD.md), on 2 CPU cores; F continued from the previous default.
     "shipped": dict(**_SHIPPED_DATA, lr=(3e-4, 2e-4), final_lr_fraction=0.3, steps=(12_000, 20_000), crop=(96, 64),
-                    val_every=(250, 100), seed=41, workers=1),  # fmt: skip
+                    val_every=(250, 100), seed=41, workers=1),
     # One lent GPU for minutes: pairs drawn on the device, then the held-out evaluation and timing.
     "gpu": dict(**_SHIPPED_DATA, minutes=8.0, pairs_on="device", batch=None, amp=None, kernel_bank=None,
                 procedural_images=None, crop=(256, 256), lr=(1e-3, 5e-4), final_lr_fraction=0.1, val_every=(30, 30),
-                log_every=10, val_blurred=24, val_sharp=8, memory_format="auto", report=True),  # fmt: skip
-}
+                log_every=10, val_blurred=24, val_sharp=8, memory_format="auto", report=True),
+}  # fmt: skip
 
 
 def describe_data(config: TrainConfig, notes: tuple[str, ...] = (), kernels: int = 0, leaves: int = 0) -> str:
@@ -181,13 +204,15 @@ def parser(prog: str = "python -m training.train", preset: str = "cpu") -> argpa
         if item.name == "timing_sizes":
             result.add_argument(flag, type=_size, nargs="+", metavar="HxW")
         elif hint.startswith("bool"):
-            result.add_argument(flag, action=argparse.BooleanOptionalAction)
+            result.add_argument(flag, action=argparse.BooleanOptionalAction, help=HELP.get(item.name))
         elif item.name in PER_STAGE:
-            result.add_argument(flag, type=kind, nargs="+", metavar=("F", "G"), help="one value for both stages, or two")
+            words = HELP.get(item.name, "")
+            result.add_argument(flag, type=kind, nargs="+", metavar=("F", "G"), help=f"{words} (one value or F's, G's)")
         elif hint.startswith("tuple"):
-            result.add_argument(flag, type=kind, nargs="+" if "..." in hint else 2, choices=CHOICES.get(item.name))
+            nargs = "+" if "..." in hint else 2
+            result.add_argument(flag, type=kind, nargs=nargs, choices=CHOICES.get(item.name), help=HELP.get(item.name))
         else:
-            result.add_argument(flag, type=kind, choices=CHOICES.get(item.name))
+            result.add_argument(flag, type=kind, choices=CHOICES.get(item.name), help=HELP.get(item.name))
     return result
 
 

@@ -11,7 +11,8 @@ from golf_rt import checkpoint
 from golf_rt.report import write_report
 from training.train_config import parse_args
 
-OUTPUTS = {"best.safetensors", "state.safetensors", "log.jsonl", "evaluation.json", "benchmark-gpu.json", "summary.md", "heldout.png"}
+OUTPUTS = {"best.safetensors", "state.safetensors", "log.jsonl", "evaluation.json", "benchmark-gpu.json", "summary.md",
+           "heldout.png"}  # fmt: skip
 STAGES = ["input", "0", "1", "2", "3", "4", "5"]
 ROOT = Path(__file__).resolve().parents[2]
 
