@@ -346,10 +346,9 @@ def train(config: TrainConfig, output: Path, resume: bool = False, command: str 
     files = {"checkpoint": run.output / BEST, "state": run.output / STATE, "log": run.output / LOG}
     if run.rank == 0:
         run.model.eval()
-        metrics = checkpoint.read_metadata(files["checkpoint"])["metrics"]
+        best = checkpoint.read_metadata(files["checkpoint"])  # the best networks, now in run.model: add the stages
         summary = {k: dataclasses.asdict(v) for k, v in stages.items()}
-        meta = {**run.metadata, "stage": run.label(config.stages[-1]), "metrics": metrics,
-                "step": sum(s.steps for s in stages.values()) or None}  # fmt: skip
+        meta = {**run.metadata, "stage": run.label(config.stages[-1]), "step": best["step"], "metrics": best["metrics"]}
         meta["training"] = {**meta["training"], "stages": summary}
         checkpoint.save(run.model, files["checkpoint"], meta)
         if config.report:

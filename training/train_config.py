@@ -155,9 +155,9 @@ PRESETS: dict[str, dict[str, typing.Any]] = {
     "shipped": dict(**_SHIPPED_DATA, lr=(3e-4, 2e-4), final_lr_fraction=0.3, steps=(12_000, 20_000), crop=(96, 64),
                     val_every=(250, 100), seed=41, workers=1),
     # One lent GPU for minutes: pairs drawn on the device, then the held-out evaluation and timing.
-    "gpu": dict(**_SHIPPED_DATA, minutes=8.0, pairs_on="device", batch=None, amp=None, kernel_bank=None,
-                procedural_images=None, crop=(256, 256), lr=(1e-3, 5e-4), final_lr_fraction=0.1, val_every=(30, 30),
-                log_every=10, val_blurred=24, val_sharp=8, memory_format="auto", report=True),
+    "gpu": dict(**_SHIPPED_DATA, minutes=8.0, steps=(10**9, 10**9), pairs_on="device", batch=None, amp=None,
+                kernel_bank=None, procedural_images=None, crop=(256, 256), lr=(1e-3, 5e-4), final_lr_fraction=0.1,
+                val_every=(30, 30), log_every=10, val_blurred=24, val_sharp=8, memory_format="auto", report=True),
 }  # fmt: skip
 
 
