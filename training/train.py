@@ -287,10 +287,9 @@ class Run:
             for group in optimizer.param_groups:
                 group["lr"] = config.of("lr", name) * config.final_lr_fraction ** progress()
             try:
-                pairs = draw(result.batch)
-                loss = train_step(model, net, optimizer, (pairs[0].contiguous(memory_format=self.memory_format),
-                                                          pairs[1]), name, config, finite, result.steps + 1,
-                                  self.perceptual)  # fmt: skip
+                blurry, sharp = draw(result.batch)
+                pairs = (blurry.contiguous(memory_format=self.memory_format), sharp)
+                loss = train_step(model, net, optimizer, pairs, name, config, finite, result.steps + 1, self.perceptual)
             except torch.cuda.OutOfMemoryError:  # halve the batch: a batch too large costs one step, not the run
                 optimizer.zero_grad(set_to_none=True)
                 torch.cuda.empty_cache()
