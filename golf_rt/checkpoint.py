@@ -60,12 +60,22 @@ def read_metadata(path: str | Path | None = None) -> dict[str, Any]:
     return metadata
 
 
-def save(model: GolfOptimizer, path: str | Path, metadata: dict[str, Any]) -> Path:
-    """Write F and G (prefixed 'F.' and 'G.') with the metadata; returns the path."""
+def save(model: GolfOptimizer, path: str | Path, metadata: dict[str, Any], extra_tensors: dict | None = None) -> Path:
+    """Write F and G (prefixed 'F.' and 'G.') with the metadata, whole or not at all; returns the path.
+
+    `extra_tensors` (names without the F./G. prefixes) travel in the same file, e.g. a training
+    run's optimizer state; `load` ignores them.
+    """
     from safetensors.torch import save_file
+
+    from golf_rt.atomic_files import atomic_path
 
     tensors = {f"F.{k}": v.detach().cpu().contiguous() for k, v in model.f.state_dict().items()}
     tensors.update({f"G.{k}": v.detach().cpu().contiguous() for k, v in model.g.state_dict().items()})
+    for name, value in (extra_tensors or {}).items():
+        if name[:2] in ("F.", "G."):
+            raise ValueError(f"extra tensor {name!r} would shadow the networks' weights")
+        tensors[name] = value.detach().cpu().contiguous()
     full = {
         "format": FORMAT,
         "architecture": "golf-optimizer",
@@ -76,10 +86,8 @@ def save(model: GolfOptimizer, path: str | Path, metadata: dict[str, Any]) -> Pa
         **metadata,
     }
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(full, sort_keys=True)})
-    tmp.replace(path)
+    with atomic_path(path) as temporary:
+        save_file(tensors, str(temporary), metadata={METADATA_KEY: json.dumps(full, sort_keys=True)})
     return path
 
 

@@ -28,6 +28,22 @@ def test_round_trip_keeps_weights_and_metadata(tmp_path):
     assert checkpoint.load(path, iterations=5).iterations == 5
 
 
+def test_extra_tensors_travel_beside_the_networks_and_the_file_appears_whole(tmp_path):
+    from safetensors.torch import load_file
+
+    model = perturbed_model()
+    moments = {"adam.0.exp_avg": torch.arange(4.0)}
+    path = checkpoint.save(model, tmp_path / "state.safetensors", {"resume": {"step": 3}}, extra_tensors=moments)
+    assert torch.equal(load_file(str(path))["adam.0.exp_avg"], torch.arange(4.0))
+    assert checkpoint.read_metadata(path)["resume"] == {"step": 3}
+    x = torch.rand(1, 3, 17, 17)
+    with torch.no_grad():
+        assert torch.equal(checkpoint.load(path)(x), model(x))
+    assert [p.name for p in tmp_path.iterdir()] == ["state.safetensors"]  # no temporary file left
+    with pytest.raises(ValueError, match="shadow"):
+        checkpoint.save(model, tmp_path / "bad.safetensors", {}, extra_tensors={"F.head.weight": torch.zeros(1)})
+
+
 def test_missing_and_foreign_files_raise_checkpoint_error(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         checkpoint.load(tmp_path / "absent.safetensors")

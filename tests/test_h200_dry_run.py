@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 H200_IMPORTS = ROOT / "tests" / "fixtures" / "h200"
 CARRIED = "png"  # pypng, carried as a wheel
 RUN_ARGS = [
-    "--minutes", "0.25", "--device", "cpu", "--crop", "32", "--batch", "2", "--kernels", "32",
+    "--minutes", "0.25", "--device", "cpu", "--crop", "32", "--batch", "2", "--kernel-bank", "32",
     "--procedural-images", "2", "--val-crop", "48", "--val-blurred", "2", "--val-sharp", "1", "--eval-crops", "1",
     "--eval-size", "64", "--timing-sizes", "64x64", "--log-every", "4", "--val-every", "6",
 ]  # fmt: skip
@@ -101,7 +101,7 @@ def test_the_repository_imports_nothing_the_h200_lacks(dry_run):
     refused = [entry for entry in dry_run.imports if entry[0] == "refused" and Path(entry[2]).is_relative_to(ROOT)
                and not any(Path(entry[2]).resolve().is_relative_to(prefix) for prefix in installed)]  # fmt: skip
     assert refused == []
-    assert any(entry[2].endswith("training/gpu_run.py") for entry in dry_run.imports), "imports were watched"
+    assert any(entry[2].endswith("training/train.py") for entry in dry_run.imports), "imports were watched"
 
 
 def test_the_preflight_checks_every_module_the_run_imports(dry_run):

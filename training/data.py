@@ -1,7 +1,9 @@
 """Training pairs: GoPro as distributed, or synthetic camera shake generated on the fly.
 
 Every synthetic pair is a pure function of (seed, index), so runs are reproducible and the
-validation split is fixed. Images are float32 HxWx3 in [0, 1].
+validation split is fixed; `batch_loader` serves them in a fixed, resumable order, built in
+spawned workers while the model trains. `image_sources` says which photos a run trains and
+validates on. Images are float32 HxWx3 in [0, 1].
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from golf_rt.heldout import HELDOUT_BLUR
 from golf_rt.image_files import IMAGE_SUFFIXES, load_image
 from golf_rt.pixels import rgb_float_from
 from golf_rt.synthetic import BlurSpec, dead_leaves, degrade
+from training import photos as photo_sets
+from training.validation import ValidationSet
 
 # scikit-image's bundled images used for training. Held out for evaluation (never trained on):
 # rocket, motorcycle_left/right, plus matplotlib's grace_hopper and scikit-learn's china/flower.
@@ -177,3 +181,75 @@ class GoProPairs(Dataset):
                 blurry, sharp = blurry[::-1], sharp[::-1]
         return (torch.from_numpy(np.ascontiguousarray(blurry.transpose(2, 0, 1))),
                 torch.from_numpy(np.ascontiguousarray(sharp.transpose(2, 0, 1))))  # fmt: skip
+
+
+def gopro_validation(root: str | Path, crop: int, count: int) -> ValidationSet:
+    """The first `count` crops of GoPro's test split (all blurred), fixed by a seed."""
+    test = GoProPairs(root, "test", crop=crop, seed=12345)
+    pairs = [test[i] for i in range(min(count, len(test)))]
+    blurry, sharp = (torch.stack(t) for t in zip(*pairs))
+    return ValidationSet(blurry, sharp, len(pairs))
+
+
+@dataclass(frozen=True)
+class ImageSources:
+    """The sharp photos a run trains on and the ones it validates on, with where they came from, in words."""
+
+    training: list[np.ndarray]
+    validation: list[np.ndarray]
+    validation_source: str
+    notes: tuple[str, ...] = ()
+
+
+def image_sources(data: str, folder: str | Path, validation: str) -> ImageSources:
+    """data: synthetic (scikit-image's photos), photos (plus the wallpaper photos in `folder`) or folder:PATH.
+
+    validation: "unseen", the validation photos of `folder`; "native", the training photos. A
+    missing photo folder is not fatal: the run trains on scikit-image's photos and validates on
+    them, and says so in `notes` (the log and the checkpoint's data description carry it).
+    """
+    folder, notes = Path(folder), []
+    if data.startswith("folder:"):
+        training = folder_images(data.split(":", 1)[1])
+    else:
+        training = skimage_images()
+        if data == "photos":
+            try:
+                training = training + photo_sets.training_photos(folder)
+            except FileNotFoundError as exc:
+                notes.append(f"{exc}; training on scikit-image's photos alone")
+    if validation == "unseen":
+        try:
+            return ImageSources(training, photo_sets.validation_photos(folder), f"validation photos in {folder}",
+                                tuple(notes))  # fmt: skip
+        except FileNotFoundError as exc:
+            notes.append(f"{exc}; validating on crops of the training photos (kept apart neither in photos nor in "
+                         "kernel model)")  # fmt: skip
+            return ImageSources(training, training, "the training photos (no photo folder)", tuple(notes))
+    return ImageSources(training, training, "crops of the training photos", tuple(notes))
+
+
+class StepIndices(torch.utils.data.Sampler):
+    """Item indices in training order from step `start` on; each rank takes its own share."""
+
+    def __init__(self, steps: int, batch: int, start: int, world: int, rank: int, length: int) -> None:
+        self.steps, self.batch = steps, batch
+        self.start, self.world, self.rank, self.length = start, world, rank, length
+
+    def __len__(self) -> int:
+        return (self.steps - self.start) * self.batch
+
+    def __iter__(self):
+        batch = self.batch
+        for step in range(self.start, self.steps):
+            for j in range(batch):
+                yield ((step * self.world + self.rank) * batch + j) % self.length
+
+
+def batch_loader(train_set: Dataset, batch: int, steps: int, start: int = 0, workers: int = 0, world: int = 1,
+                 rank: int = 0) -> torch.utils.data.DataLoader:  # fmt: skip
+    """Batches for steps `start`..`steps` in a fixed order; with workers > 0 built while the model trains."""
+    sampler = StepIndices(steps, batch, start, world, rank, len(train_set))
+    # spawn, not fork: a forked worker inherits the threads of runtimes already loaded and can crash
+    extra = {"prefetch_factor": 4, "multiprocessing_context": "spawn"} if workers else {}
+    return torch.utils.data.DataLoader(train_set, batch_size=batch, sampler=sampler, num_workers=workers, **extra)

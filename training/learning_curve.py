@@ -2,9 +2,10 @@
 
     python -m training.learning_curve runs/F/log.jsonl runs/G/log.jsonl --output docs/model/learning_curve.png
 
-Each log line is one validation record of `training.train` (step, seconds, val_* gains). The
-picture has one panel by steps and one by hours of wall clock, so a run's trend and its cost
-read off the same figure; a dashed line marks zero gain, the "leave the image alone" level.
+Each validation record of `training.train` (step, seconds, val_* gains) is a point; a log of
+both stages draws F's and G's curves apart. The picture has one panel by steps and one by hours
+of wall clock, so a run's trend and its cost read off the same figure; a dashed line marks zero
+gain, the "leave the image alone" level.
 """
 
 from __future__ import annotations
@@ -37,10 +38,13 @@ def plot(logs: dict[str, list[dict]], output: Path) -> Path:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    for label, records in logs.items():
-        records = [r for r in records if "val_score" in r]
-        if not records:
-            continue
+    curves: dict[str, list[dict]] = {}
+    for name, records in logs.items():
+        for record in records:
+            if "val_score" in record:
+                label = f"{name} {record['stage']}" if "stage" in record else name
+                curves.setdefault(label, []).append(record)
+    for label, records in curves.items():
         steps = [r["step"] for r in records]
         hours = [r["hours"] for r in records]
         for key, name in CURVES:

@@ -1,362 +1,379 @@
-"""Train F (stage 1), then G with F frozen (stage 2). The whole loop fits in this file.
+"""Train F (stage 1), then G with F frozen (stage 2), on a CPU or a GPU. The whole loop fits in this file.
 
-    python -m training.train --stage F --preset cpu --output runs/F
-    python -m training.train --stage G --preset cpu --init runs/F/best.safetensors --output runs/G
+    python -m training.train --preset shipped --init golf_rt/weights/golf_default.safetensors --output runs/shipped
+    python -m training.train --preset gpu --minutes 8 --output $OUT/gpu     # a lent GPU; = python -m training.gpu_run
+    python -m training.train --stages F --steps 300 --output runs/F         # one stage; any setting overridden
+    python -m training.train --preset shipped --resume --output runs/shipped   # continue OUTPUT/state.safetensors
     torchrun --nproc-per-node 2 -m training.train ...   # data-parallel (gloo on CPU, nccl on GPU)
 
-Loss (Eq. 6): L = Lc + lambda_p * Lp, Lc pixel MSE, Lp VGG-11-BN feature MSE. Stage 2 (Eq. 4)
-averages that loss over the iterates G^i(F(y)), i = 1..N. Learning rate: Adam at lr0, decayed
-exponentially so that it reaches lr0 * gamma**decades at the last step. The paper's "decay to
-gamma^-11 with gamma = 0.3" is read as decades = 11 (lr0 * 0.3**11 at the end); short CPU runs
-use fewer decades so the rate does not vanish halfway.
+Loss (Eq. 6): L = Lc + lambda_p * Lp (+ a frequency term): Lc a pixel loss, Lp VGG-11-BN feature
+MSE. Stage G (Eq. 4) averages it over the iterates G^i(F(y)), i = 1..N, with F frozen. Adam's rate
+decays exponentially to lr x final_lr_fraction over each stage, by its share of the steps, or of
+the stage's wall clock with --minutes (F then gets 55% and G 25% of what is left after start-up;
+a stage stops early enough to validate once more). The paper's "decay to gamma^-11, gamma = 0.3"
+is read as 0.3**11 (the `paper` preset). Every validation scores the mean PSNR gain over the
+validation crops, sharp ones included (`val_score`), writes OUTPUT/best.safetensors when it is
+the best so far and OUTPUT/state.safetensors (`training.run_files`) always; at a stage's end its
+network returns to its best validated state, so G trains on the best F.
 """
 
 from __future__ import annotations
 
-import argparse
+import copy
 import dataclasses
-import json
+import logging
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
-from tqdm import tqdm
 
 from golf_rt import checkpoint
-from golf_rt.metrics import psnr, to_uint8
-from golf_rt.networks import PADDINGS, RESIDUAL_SCALES, GolfOptimizer, build_f, build_g
-from golf_rt.synthetic import HELD_OUT_MODELS, TRAINING_MODELS, BlurSpec
-from training import photos as photo_sets
-from training.batches import batch_loader
-from training.data import GoProPairs, SyntheticConfig, SyntheticPairs, folder_images, native_config, skimage_images
-from training.finite_steps import FiniteSteps
-from training.losses import LOSSES, stage_loss
-from training.resume_state import load_state, save_state
-from training.validation import score_gains, unseen_validation_set
-
-VALIDATIONS = ("native", "unseen")
-INTEGER_OPTIONS = (
-    "steps",
-    "batch",
-    "crop",
-    "train-iterations",
-    "seed",
-    "val-every",
-    "val-pairs",
-    "kernel-bank",
-    "workers",
+from golf_rt.contract import DEFAULT_ITERATIONS, F_FILTERS, G_FILTERS
+from golf_rt.environment import cpu_cores, device_name
+from golf_rt.model_facts import gflop
+from golf_rt.networks import GolfOptimizer, build_f, build_g
+from golf_rt.synthetic import BlurSpec
+from training.data import (
+    GoProPairs,
+    SyntheticConfig,
+    SyntheticPairs,
+    batch_loader,
+    gopro_validation,
+    image_sources,  # fmt: skip
 )
+from training.device_pairs import DevicePairs, PairConfig
+from training.losses import FiniteSteps, NonFiniteTrainingError, PerceptualLoss, stage_loss
+from training.procedural import make_procedural
+from training.run_files import BEST, LOG, STATE, RunLog, load_optimizer, read_state, save_state
+from training.train_config import STAGES, TrainConfig, describe_data, parse_args
+from training.validation import score_gains, validation_set
+
+logger = logging.getLogger("training.train")
+SHARES = {"F": 0.55, "G": 0.25}  # of the time left after start-up, with --minutes; the report gets the rest
+WRITE_MARGIN = 5.0  # seconds kept for writing the files at the end
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    stage: str = "F"
-    steps: int = 3000
-    batch: int = 8
-    crop: int = 96
-    lr: float = 1e-3
-    gamma: float = 0.3
-    decades: float = 3.0
-    lambda_p: float = 0.0
-    vgg_weights: str | None = None
-    train_iterations: int = 5
-    data: str = "synthetic"
-    procedural_fraction: float = 0.3
-    scale_range: tuple[float, float] = (0.5, 1.0)
-    kernel_extent: tuple[int, int] = (5, 31)
-    noise_sigma: tuple[float, float] = (0.0, 0.02)
-    trajectory: str = "shake"
-    sharp_fraction: float = 0.0
-    quantize: bool = False
-    kernel_bank: int = 0
-    seed: int = 0
-    val_every: int = 250
-    val_pairs: int = 24
-    device: str = "cpu"
-    amp: str = "none"
-    residual_scale: str = "none"
-    padding: str = "zeros"
-    loss: str = "mse"
-    fft_weight: float = 0.0
-    validation: str = "native"
-    photos: str = str(photo_sets.DEFAULT_FOLDER)
-    workers: int = 0
+@dataclass
+class StageResult:
+    """What a stage did: steps, time, steady throughput and its best validation."""
 
-    def __post_init__(self) -> None:
-        if self.stage not in ("F", "G"):
-            raise ValueError(f"stage must be 'F' or 'G', got {self.stage!r}")
-        if self.lambda_p > 0 and not self.vgg_weights:
-            raise ValueError("the perceptual loss needs --vgg-weights (torchvision's vgg11_bn state dict); "
-                             "or train with --lambda-p 0")  # fmt: skip
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.trajectory not in TRAINING_MODELS:
-            held_out = ", ".join(HELD_OUT_MODELS)
-            raise ValueError(
-                f"trajectory must be one of {TRAINING_MODELS} ({held_out}: held out), got {self.trajectory!r}"
-            )
-        if self.padding not in PADDINGS:
-            raise ValueError(f"padding must be one of {PADDINGS}, got {self.padding!r}")
-        if self.validation not in VALIDATIONS:
-            raise ValueError(f"validation must be one of {VALIDATIONS}, got {self.validation!r}")
-        if self.amp not in ("none", "bf16"):
-            raise ValueError(f"amp must be 'none' or 'bf16', got {self.amp!r}")
-        if self.steps < 1 or self.batch < 1 or self.train_iterations < 1:
-            raise ValueError("steps, batch and train_iterations must be positive")
+    name: str
+    batch: int = 0
+    steps: int = 0
+    crops: int = 0
+    seconds: float = 0.0
+    crops_per_second: float = 0.0
+    tflops: float = 0.0
+    best: dict = field(default_factory=dict)
+    best_step: int = 0
 
 
-PRESETS = {
-    "paper": dict(crop=256, batch=4, decades=11.0, lambda_p=5e-6, val_every=5000, val_pairs=64),
-    "cpu": dict(crop=96, batch=8, decades=3.0, lambda_p=0.0, val_every=250, val_pairs=24, amp="bf16"),
-}
-PAPER_STEPS = {"F": 500_000, "G": 200_000}
-CPU_STEPS = {"F": 3000, "G": 1500}
+def step_gflop(stage: str, crop: int, iterations: int) -> float:
+    """GFLOP of one training step per crop: forward + backward ~ 3 forwards; stage G also runs F forward."""
+    if stage == "F":
+        return 3 * gflop(F_FILTERS, crop, crop)
+    return gflop(F_FILTERS, crop, crop) + 3 * iterations * gflop(G_FILTERS, crop, crop)
 
 
-def build_datasets(config: TrainConfig, rank: int) -> tuple[torch.utils.data.Dataset, list]:
-    """Training set and a fixed validation list of (blurry, sharp) pairs."""
-    if config.data.startswith("gopro:"):
-        root = config.data.split(":", 1)[1]
-        train = GoProPairs(root, "train", config.crop, seed=config.seed + rank)
-        test = GoProPairs(root, "test", crop=config.crop, seed=12345)
-        return train, [test[i] for i in range(min(config.val_pairs, len(test)))]
-    if config.data.startswith("folder:"):
-        images = folder_images(config.data.split(":", 1)[1])
-    elif config.data == "photos":  # scikit-image's photos plus the wallpaper photos
-        images = skimage_images() + photo_sets.training_photos(Path(config.photos))
-    else:
-        images = skimage_images()
-    synthetic = SyntheticConfig(
-        crop=config.crop,
-        procedural_fraction=config.procedural_fraction,
-        scale_range=config.scale_range,
-        blur=BlurSpec(
-            extent=config.kernel_extent, model=config.trajectory, noise_sigma=config.noise_sigma,
-            quantize=config.quantize, sharp_fraction=config.sharp_fraction, kernel_bank=config.kernel_bank,
-        ),
-    )  # fmt: skip
-    train = SyntheticPairs(images, synthetic, seed=config.seed, length=config.steps * config.batch)
-    # Validation looks like deployment: photos at native scale, 9-23 px, sigma 0.01, 8 bits.
-    validation = SyntheticPairs(images, native_config(128, config.trajectory), seed=10_000, length=config.val_pairs)
-    return train, [validation[i] for i in range(len(validation))]
+def train_step(model: GolfOptimizer, net: nn.Module, optimizer: torch.optim.Optimizer, pairs: tuple, stage: str,
+               config: TrainConfig, finite: FiniteSteps, step: int,
+               perceptual: nn.Module | None = None) -> torch.Tensor:  # fmt: skip
+    """One optimiser step of `net` (F, or G after the frozen F); gradients that are not finite are dropped."""
+    blurry, sharp = pairs
+    with torch.autocast(blurry.device.type, dtype=torch.bfloat16, enabled=config.amp == "bf16"):
+        weighted = (lambda x, y: config.lambda_p * perceptual(x, y)) if perceptual is not None else None
+        loss = stage_loss(model.f, net, blurry, sharp, stage, config.train_iterations, config.loss, config.fft_weight,
+                          weighted)  # fmt: skip
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if finite.allows(loss, step):
+        optimizer.step()
+    return loss.detach().float()
 
 
-def bank_validation(config: TrainConfig, train_set: torch.utils.data.Dataset) -> list:
-    """The validation photos blurred with the training bank's kernels; empty without a bank.
-
-    Shows how well the seen kernels are inverted, next to the main validation on unseen ones.
-    """
-    if not config.kernel_bank or not isinstance(train_set, SyntheticPairs):
-        return []
-    native = native_config(128, config.trajectory)
-    blur = dataclasses.replace(train_set.config.blur, noise_sigma=native.blur.noise_sigma, quantize=True,
-                               sharp_fraction=0.0)  # fmt: skip
-    config_seen = dataclasses.replace(native, blur=blur)
-    pairs = SyntheticPairs(train_set.images, config_seen, seed=10_000, length=config.val_pairs)
-    return [pairs[i] for i in range(len(pairs))]
-
-
-def mean_input_psnr(pairs: list) -> float:
-    return float(np.mean([psnr(to_uint8(b.permute(1, 2, 0).numpy()), to_uint8(s.permute(1, 2, 0).numpy()))
-                          for b, s in pairs]))  # fmt: skip
+def probe_memory_format(model: GolfOptimizer, pairs: tuple, config: TrainConfig, steps: int = 3) -> dict[str, float]:
+    """Seconds per F training step in each memory format, on a throwaway copy (after one warm-up step)."""
+    timings = {}
+    for name, layout in (("channels_last", torch.channels_last), ("contiguous", torch.contiguous_format)):
+        probe = copy.deepcopy(model).to(memory_format=layout).train()
+        probe.f.requires_grad_(True)
+        optimizer, finite = torch.optim.Adam(probe.f.parameters(), lr=0.0), FiniteSteps(probe.f.parameters())
+        x = (pairs[0].contiguous(memory_format=layout), pairs[1])
+        for i in range(steps + 1):
+            if i == 1:
+                torch.cuda.synchronize()
+                began = time.perf_counter()
+            train_step(probe, probe.f, optimizer, x, "F", config, finite, i)
+        torch.cuda.synchronize()
+        timings[name] = (time.perf_counter() - began) / steps
+    return timings
 
 
-def describe_data(config: TrainConfig) -> str:
-    """What the checkpoint was trained on, in words, for its metadata and model card."""
-    if config.data not in ("synthetic", "photos"):
-        return config.data
-    low, high = config.kernel_extent
-    extras = f", {config.sharp_fraction:.0%} left unblurred" if config.sharp_fraction else ""
-    extras += ", 8 bits" if config.quantize else ""
-    extras += f", from a bank of {config.kernel_bank} kernels" if config.kernel_bank else ""
-    return (
-        f"synthetic camera shake ({config.trajectory} trajectories, {low}-{high} px, noise sigma "
-        f"{config.noise_sigma[0]:g}-{config.noise_sigma[1]:g}{extras}) over scikit-image's bundled photos listed in "
-        f"training/data.py SKIMAGE_TRAINING"
-        + (", the wallpaper photos in training/photos.py TRAINING_PHOTOS" if config.data == "photos" else "")
-        + f" (zoom {config.scale_range[0]:g}-{config.scale_range[1]:g}), "
-        f"{config.procedural_fraction:.0%} procedural dead-leaves images"
-    )
+class Run:
+    """One run's model, data, log and files; `stage` trains F or G and returns what it did."""
 
+    def __init__(self, config: TrainConfig, output: Path, resume: bool, command: str, started: float) -> None:
+        self.config, self.output, self.started = config, output, started
+        self.distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+        if self.distributed:
+            dist.init_process_group("nccl" if config.device.startswith("cuda") else "gloo")
+        self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if self.distributed else (0, 1)
+        self.device = torch.device(config.device)
+        if self.device.type == "cuda":
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) if self.distributed else 0)
+            torch.backends.cudnn.benchmark = True
+        torch.manual_seed(config.seed)
+        output.mkdir(parents=True, exist_ok=True)
+        self.state = read_state(output / STATE) if resume and (output / STATE).is_file() else None
+        self.log = RunLog(output / LOG, started, append=resume, enabled=self.rank == 0)
+        if self.state:
+            model = checkpoint.load(output / STATE)
+        elif config.init:
+            model = checkpoint.load(config.init)
+        else:
+            scale, padding = config.residual_scale, config.padding
+            model = GolfOptimizer(build_f(scale, padding), build_g(scale, padding))
+        model.f.set_padding(config.padding), model.g.set_padding(config.padding)
+        self.model = model.to(self.device)
+        self.perceptual = PerceptualLoss(config.vgg_weights).to(self.device) if config.lambda_p > 0 else None
 
-@torch.no_grad()
-def validate(model: GolfOptimizer, pairs: list, device: torch.device, iterations: int) -> float:
-    """Mean PSNR (uint8, data range 255) of F (stage 1) or F + G x iterations (stage 2)."""
-    model.eval()
-    scores = []
-    for blurry, sharp in pairs:
-        x = model.f(blurry[None].to(device))
-        for _ in range(iterations):
-            x = model.g(x)
-        out = x[0].permute(1, 2, 0).cpu().numpy()
-        scores.append(psnr(to_uint8(out), to_uint8(sharp.permute(1, 2, 0).numpy())))
-    model.train()
-    return float(np.mean(scores))
+        if config.data.startswith("gopro:"):
+            self.sources, notes = None, ()
+            self.validation = gopro_validation(config.data.split(":", 1)[1], config.val_crop, config.val_blurred)
+        else:
+            self.sources = image_sources(config.data, config.photos, config.validation)
+            notes = self.sources.notes
+            self.validation = validation_set(self.sources.validation, config.val_crop, config.val_blurred,
+                                             config.val_sharp)  # fmt: skip
+        for note in notes:
+            self.log.write("note", message=note)
+        self.kernels, self.leaves = None, []
+        if config.pairs_on == "device":
+            seconds = 0.05 * config.minutes * 60 if config.by_time else None
+            self.kernels, self.leaves = make_procedural(
+                config.kernel_bank, config.procedural_images, max(config.crop) * 3 // 2, config.kernel_extent,
+                config.trajectory, config.seed, seconds=seconds, workers=cpu_cores())  # fmt: skip
+        layout = {"channels_last": True, "contiguous": False}.get(config.memory_format, False)
+        formats = {}
+        if config.memory_format == "auto" and self.device.type == "cuda":
+            formats = probe_memory_format(self.model, self.batches("F", 0)(config.batch), config)
+            layout = formats["channels_last"] <= formats["contiguous"]
+        self.memory_format = torch.channels_last if layout else torch.contiguous_format
+        self.model.to(memory_format=self.memory_format)
+        bank = 0 if self.kernels is None else len(self.kernels)
+        self.metadata = {"training": {**dataclasses.asdict(config), "command": command},
+                         "data": describe_data(config, notes, bank, len(self.leaves))}  # fmt: skip
+        if config.init:  # records how the networks it starts from were trained
+            init = config.init
+            self.metadata["init"] = {"sha256": checkpoint.file_sha256(init), **checkpoint.read_metadata(init)}
+        self.startup = self.log.write(
+            "startup", device=device_name(self.device.type == "cuda"), config=dataclasses.asdict(config),
+            validation=getattr(self.sources, "validation_source", config.data), validation_crops=len(self.validation),
+            photos=len(self.sources.training) if self.sources else 0, dead_leaves=len(self.leaves), kernels=bank,
+            kernel_size=0 if self.kernels is None else int(self.kernels.shape[-1]), channels_last=layout,
+            memory_format_step_seconds=formats, resumed=self.state is not None,
+        )  # fmt: skip
 
+    def batches(self, stage: str, start: int):
+        """`draw(n)`: n (blurry, sharp) pairs on the device, in the stage's order from step `start` on."""
+        config, crop = self.config, self.config.of("crop", stage)
+        seed = config.seed + STAGES.index(stage)
+        if config.pairs_on == "device":
+            pair_config = PairConfig(crop=crop, sharp_fraction=config.sharp_fraction, noise_sigma=config.noise_sigma,
+                                     quantize=config.quantize,
+                                     procedural_fraction=config.procedural_fraction)  # fmt: skip
+            return DevicePairs(self.sources.training, self.leaves, self.kernels, pair_config, self.device,
+                               seed * 1_000_003 + start).batch  # fmt: skip
+        steps = config.of("steps", stage)
+        if config.data.startswith("gopro:"):
+            train_set = GoProPairs(config.data.split(":", 1)[1], "train", crop, seed=seed + self.rank)
+        else:
+            blur = BlurSpec(extent=config.kernel_extent, model=config.trajectory, noise_sigma=config.noise_sigma,
+                            quantize=config.quantize, sharp_fraction=config.sharp_fraction,
+                            kernel_bank=config.kernel_bank)  # fmt: skip
+            synthetic = SyntheticConfig(crop=crop, procedural_fraction=config.procedural_fraction, blur=blur,
+                                        scale_range=config.scale_range)  # fmt: skip
+            train_set = SyntheticPairs(self.sources.training, synthetic, seed=seed, length=steps * config.batch)
+        loader = iter(batch_loader(train_set, config.batch, steps, start, config.workers, self.world, self.rank))
 
-def train(config: TrainConfig, output: Path, init: str | None = None, resume: bool = False,
-          command: str = "") -> Path:  # fmt: skip
-    """Run one stage; returns the path of the best checkpoint (by validation PSNR)."""
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if distributed:
-        dist.init_process_group("nccl" if config.device.startswith("cuda") else "gloo")
-    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
-    device = torch.device(config.device)
-    if device.type == "cuda" and distributed:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    torch.manual_seed(config.seed)
+        def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+            blurry, sharp = next(loader)
+            return blurry[:n].to(self.device), sharp[:n].to(self.device)
 
-    output.mkdir(parents=True, exist_ok=True)
-    resuming = resume and (output / "last.state.safetensors").is_file()
-    if resuming:
-        model = checkpoint.load(output / "last.safetensors")
-    else:
-        scale, padding = config.residual_scale, config.padding
-        model = checkpoint.load(init) if init else GolfOptimizer(build_f(scale, padding), build_g(scale, padding))
-        model.f.set_padding(padding), model.g.set_padding(padding)
-    model.to(device).train()
-    trained = model.f if config.stage == "F" else model.g
-    model.f.requires_grad_(config.stage == "F")
-    step_module: nn.Module = nn.parallel.DistributedDataParallel(trained) if distributed else trained
-    optimizer = torch.optim.Adam(trained.parameters(), lr=config.lr, betas=(0.9, 0.999))
-    start, best = load_state(output / "last.state.safetensors", optimizer) if resuming else (0, -float("inf"))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: config.gamma ** (config.decades * min(s, config.steps) / config.steps)
-    )
-    for _ in range(start):  # bring the rate to where the resumed run left it
-        schedule.step()
-    perceptual = None
-    if config.lambda_p > 0:
-        from training.perceptual import PerceptualLoss
+        return draw
 
-        perceptual = PerceptualLoss(config.vgg_weights).to(device)
+    def label(self, stage: str) -> str:
+        """The checkpoint's stage: the stages this run has trained so far, F+G after both."""
+        return "+".join(self.config.stages[: self.config.stages.index(stage) + 1])
 
-    train_set, validation = build_datasets(config, rank)
-    unseen = (
-        unseen_validation_set(Path(config.photos), config.val_pairs)
-        if config.validation == "unseen" and rank == 0
-        else None
-    )
-    input_psnr = mean_input_psnr(validation)
-    seen_kernels = bank_validation(config, train_set) if rank == 0 else []
-    seen_input_psnr = mean_input_psnr(seen_kernels) if seen_kernels else None
-    val_iterations = 0 if config.stage == "F" else 3
-    metadata = {"training": {**dataclasses.asdict(config), "command": command},
-                "data": describe_data(config), "stage": config.stage}  # fmt: skip
-    if init:  # stage G records how the F it builds on was trained
-        metadata["init"] = {"sha256": checkpoint.file_sha256(init), **checkpoint.read_metadata(init)}
-    log = open(output / "log.jsonl", "a") if rank == 0 else None
-    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=rank != 0,
-               desc=f"stage {config.stage}", dynamic_ncols=True, file=sys.stderr)  # fmt: skip
-    began = time.time()
-    finite = FiniteSteps(trained.parameters())
-    batches = iter(batch_loader(train_set, config, start, world, rank))
-    for step in bar:
-        blurry, sharp = (t.to(device) for t in next(batches))
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp == "bf16"):
-            weighted = (lambda x, y: config.lambda_p * perceptual(x, y)) if perceptual else None
-            loss = stage_loss(model.f, step_module, blurry, sharp, config.stage, config.train_iterations, config.loss,
-                              config.fft_weight, weighted)  # fmt: skip
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if finite.allows(loss, step + 1):
-            optimizer.step()
-        schedule.step()
-        done = step + 1
-        if rank == 0:
-            bar.set_postfix(loss=f"{loss.item():.5f}", best_val=f"{best:.2f}", lr=f"{schedule.get_last_lr()[0]:.1e}")
-        if done % config.val_every == 0 or done == config.steps:
-            if rank == 0:
-                score = validate(model, validation, device, val_iterations)
-                record = {"step": done, "loss": loss.item(), "val_psnr": score, "val_input_psnr": input_psnr,
-                          "seconds": time.time() - began, "skipped_steps": finite.skipped}  # fmt: skip
-                if unseen is not None:  # choose by the unseen set's mean gain, sharp crops included
-                    record["native_val_psnr"] = score
-                    record.update(unseen_scores := score_gains(model, unseen, device, val_iterations))
-                    score = unseen_scores["val_score"]
-                if seen_kernels:
-                    record["val_bank_psnr"] = validate(model, seen_kernels, device, val_iterations)
-                    record["val_bank_input_psnr"] = seen_input_psnr
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-                metrics = {"val_psnr": score, "val_input_psnr": input_psnr, "step": done}
-                checkpoint.save(model, output / "last.safetensors", {**metadata, "step": done, "metrics": metrics})
-                save_state(output / "last.state.safetensors", optimizer, done, max(best, score))
-                if score > best:
-                    best = score
-                    checkpoint.save(model, output / "best.safetensors", {**metadata, "step": done, "metrics": metrics})
-                bar.set_postfix(loss=f"{loss.item():.5f}", best_val=f"{best:.2f}")
-            if distributed:
+    def stage(self, name: str, deadline: float | None) -> StageResult:
+        """Train F or G until its steps are done or `deadline` (time.monotonic()) nears; leaves it at its best."""
+        config, model, log = self.config, self.model, self.log
+        trained = model.f if name == "F" else model.g
+        model.train().requires_grad_(False)
+        trained.requires_grad_(True)
+        net = nn.parallel.DistributedDataParallel(trained) if self.distributed else trained
+        net = torch.compile(net) if config.compile else net
+        optimizer = torch.optim.Adam(trained.parameters(), lr=config.of("lr", name), betas=(0.9, 0.999),
+                                     fused=self.device.type == "cuda")  # fmt: skip
+        resumed = self.state if self.state and self.state["stage"] == name else None  # or a longer run of it
+        if resumed:
+            load_optimizer(self.output / STATE, optimizer)
+        step, progress0 = (resumed["step"], resumed["progress"]) if resumed else (0, 0.0)
+        result = StageResult(name, batch=config.batch, steps=step, best_step=resumed["best_step"] if resumed else 0)
+        result.best = {"val_score": resumed["best"]} if resumed else {}
+        steps, finite = config.of("steps", name), FiniteSteps(trained.parameters())
+        per_crop = step_gflop(name, config.of("crop", name), config.train_iterations)
+        draw, began = self.batches(name, step), time.monotonic()
+        span = max((deadline or began) - began, 1e-3)
+        every = {"val": config.of("val_every", name), "log": config.log_every}
+        clock = (lambda: time.monotonic() - began) if config.by_time else (lambda: result.steps)
+        last = {"val": clock(), "log": clock(), "scored": step if resumed else -1}
+        window = {"steps": 0, "crops": 0, "start": time.monotonic(), "loss": torch.zeros((), device=self.device)}
+        steady = [0, 0.0]  # crops and seconds of every window but the first (cudnn autotuning, compilation)
+
+        def progress() -> float:
+            if config.by_time:
+                return progress0 + (1 - progress0) * min((time.monotonic() - began) / span, 1.0)
+            return result.steps / steps
+
+        def write_progress() -> None:
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            seconds = max(time.monotonic() - window["start"], 1e-9)
+            rate, first = window["crops"] / seconds, result.steps - window["steps"] == step
+            if not first:
+                steady[0], steady[1] = steady[0] + window["crops"], steady[1] + seconds
+            memory = torch.cuda.max_memory_allocated(self.device) / 2**30 if self.device.type == "cuda" else None
+            log.write("progress", stage=name, step=result.steps, batch=result.batch, lr=optimizer.param_groups[0]["lr"],
+                      loss=window["loss"].item() / max(window["steps"], 1), crops_per_second=rate,
+                      tflops=rate * per_crop / 1000, first_window=first, max_memory_gib=memory)  # fmt: skip
+            window.update(steps=0, crops=0, start=time.monotonic(), loss=torch.zeros((), device=self.device))
+            last["log"] = clock()
+
+        def validate(done: bool = False) -> float:
+            """Score (unless this step was scored), keep the best, write the files; returns the seconds it took."""
+            start = time.monotonic()
+            if self.rank == 0:
+                meta = {**self.metadata, "stage": self.label(name), "step": result.steps}
+                if last["scored"] != result.steps:
+                    scores = score_gains(model, self.validation, self.device, 0 if name == "F" else DEFAULT_ITERATIONS)
+                    better = not result.best or scores["val_score"] > result.best["val_score"]
+                    if better:
+                        result.best, result.best_step = scores, result.steps
+                        checkpoint.save(model, self.output / BEST, {**meta, "metrics": scores})
+                    log.write("validation", stage=name, step=result.steps, best=better, **scores)
+                    last["scored"] = result.steps
+                finished = list(config.stages[: config.stages.index(name)]) + ([name] if done else [])
+                resume = {"stage": name, "step": result.steps, "done": finished, "progress": progress(),
+                          "best": result.best["val_score"], "best_step": result.best_step}  # fmt: skip
+                save_state(self.output / STATE, model, optimizer, resume, {**meta, "metrics": result.best})
+            if self.distributed:
                 dist.barrier()
-    if log:
-        log.close()
-    if distributed:
+            last["val"] = clock()
+            return time.monotonic() - start
+
+        validation_cost = validate() if not resumed else 0.0
+        while result.steps < steps:
+            now = time.monotonic()
+            step_cost = (now - window["start"]) / window["steps"] if window["steps"] else 0.0
+            if deadline and result.steps > step and now + 1.2 * validation_cost + 2 * step_cost >= deadline:
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = config.of("lr", name) * config.final_lr_fraction ** progress()
+            try:
+                blurry, sharp = draw(result.batch)
+                pairs = (blurry.contiguous(memory_format=self.memory_format), sharp)
+                loss = train_step(model, net, optimizer, pairs, name, config, finite, result.steps + 1, self.perceptual)
+            except torch.cuda.OutOfMemoryError:  # halve the batch: a batch too large costs one step, not the run
+                optimizer.zero_grad(set_to_none=True)
+                torch.cuda.empty_cache()
+                if result.batch == 1:
+                    raise MemoryError(f"stage {name} does not fit in GPU memory even at batch 1") from None
+                result.batch //= 2
+                log.write("note", stage=name, message=f"out of GPU memory: batch now {result.batch}")
+                continue
+            except NonFiniteTrainingError as exc:  # keep the best validated state and go on
+                log.write("note", stage=name, message=str(exc))
+                break
+            result.steps += 1
+            result.crops += result.batch
+            window.update(steps=window["steps"] + 1, crops=window["crops"] + result.batch, loss=window["loss"] + loss)
+            validation_due = clock() - last["val"] >= every["val"] and result.steps < steps
+            if window["steps"] and (validation_due or clock() - last["log"] >= every["log"]):
+                write_progress()
+            if validation_due:
+                validation_cost = validate()
+                window["start"] = time.monotonic()
+        if window["steps"]:
+            write_progress()
+        validate(done=True)
+        best = checkpoint.load(self.output / BEST)  # every process: the best state, written by the first
+        trained.load_state_dict((best.f if name == "F" else best.g).state_dict())
+        if finite.skipped:
+            log.write("note", stage=name, message=f"{finite.skipped} non-finite steps skipped")
+        result.seconds = time.monotonic() - began
+        crops, seconds = steady if steady[1] > 0 else (result.crops, result.seconds)
+        result.crops_per_second = crops / max(seconds, 1e-9)
+        result.tflops = result.crops_per_second * per_crop / 1000
+        model.requires_grad_(False)
+        return result
+
+
+def train(config: TrainConfig, output: Path, resume: bool = False, command: str = "") -> dict[str, Path]:
+    """Run every stage of `config` (the ones a resumed run finished are skipped); returns the files by kind."""
+    started = time.monotonic()
+    config = config.resolved()
+    run = Run(config, Path(output), resume, command, started)
+    deadline = started + config.minutes * 60 if config.by_time else None
+    left = (deadline - time.monotonic()) if deadline else 0.0
+    shares = {name: SHARES[name] / (1.0 if config.report else sum(SHARES[s] for s in config.stages))
+              for name in config.stages}  # fmt: skip
+    stages, end = {}, time.monotonic()
+    for name in config.stages:
+        end += shares[name] * left
+        state = run.state or {"done": [], "stage": None}
+        longer = not config.by_time and state["stage"] == name and state["step"] < config.of("steps", name)
+        if name in state["done"] and not longer:  # finished before this resumption
+            continue
+        stages[name] = run.stage(name, min(end, deadline - WRITE_MARGIN) if deadline else None)
+    files = {"checkpoint": run.output / BEST, "state": run.output / STATE, "log": run.output / LOG}
+    if run.rank == 0:
+        run.model.eval()
+        best = checkpoint.read_metadata(files["checkpoint"])  # the best networks, now in run.model: add the stages
+        summary = {k: dataclasses.asdict(v) for k, v in stages.items()}
+        meta = {**run.metadata, "stage": run.label(config.stages[-1]), "step": best["step"], "metrics": best["metrics"]}
+        meta["training"] = {**meta["training"], "stages": summary}
+        checkpoint.save(run.model, files["checkpoint"], meta)
+        if config.report:
+            from training.run_report import write_report
+
+            files.update(write_report(run.model, config, run.device, stages, run.startup, run.log, files["checkpoint"],
+                                      command, deadline))  # fmt: skip
+        run.log.write("done", total_seconds=time.monotonic() - started,
+                      budget_seconds=config.minutes * 60 if deadline else None)  # fmt: skip
+    if run.distributed:
         dist.destroy_process_group()
-    return output / "best.safetensors"
+    return files
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
-    parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
-    parser.add_argument("--stage", choices=("F", "G"), required=True)
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
-    parser.add_argument("--output", type=Path, required=True, help="run folder: best/last checkpoints, log.jsonl")
-    parser.add_argument("--init", help="checkpoint to start from (stage G: the trained F)")
-    parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/last.*")
-    parser.add_argument("--data", help="synthetic (default: scikit-image's photos), photos (plus the wallpaper "
-                                       "photos), folder:PATH or gopro:PATH (GOPRO_Large)")  # fmt: skip
-    parser.add_argument("--vgg-weights", help="torchvision vgg11_bn state dict (.safetensors or .pth)")
-    for name in INTEGER_OPTIONS:
-        parser.add_argument(f"--{name}", type=int)
-    for name in ("lr", "gamma", "decades", "lambda-p", "procedural-fraction", "sharp-fraction", "fft-weight"):
-        parser.add_argument(f"--{name}", type=float)
-    parser.add_argument("--scale-range", type=float, nargs=2, metavar=("MIN", "MAX"), help="photo zoom-out range")
-    parser.add_argument("--kernel-extent", type=int, nargs=2, metavar=("MIN", "MAX"))
-    parser.add_argument("--noise-sigma", type=float, nargs=2, metavar=("MIN", "MAX"))
-    parser.add_argument("--trajectory", choices=TRAINING_MODELS,
-                        help="kernel model: shake (gentle paths), wide-shake (straight to tangled), random-walk "
-                             "(compact, uneven dwell) or mixed (all three)")  # fmt: skip
-    parser.add_argument("--padding", choices=PADDINGS, help="convolution padding: zeros (default) or reflect")
-    parser.add_argument("--validation", choices=VALIDATIONS,
-                        help="native: crops of the training photos; unseen: the validation photos, spline kernels, "
-                             "a quarter sharp crops (needs `python -m training.photos`)")  # fmt: skip
-    parser.add_argument("--photos", help="folder of the wallpaper photos (default data/photos)")
-    parser.add_argument("--quantize", action="store_true", default=None, help="round blurry inputs to 8 bits")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument(
-        "--residual-scale",
-        choices=RESIDUAL_SCALES,
-        help="none (default): the paper's network; gradient: the branch's output scales with the input's detail",
-    )
-    parser.add_argument("--loss", choices=LOSSES, help="pixel loss: mse (the paper's) or psnr (mean per-image dB)")
-    parser.add_argument("--amp", choices=("none", "bf16"), help="bf16 autocast (2x faster on CPUs with AVX512-BF16)")
-    args = parser.parse_args(argv)
-    values = dict(PRESETS[args.preset])
-    values["steps"] = (PAPER_STEPS if args.preset == "paper" else CPU_STEPS)[args.stage]
-    for field in dataclasses.fields(TrainConfig):
-        given = getattr(args, field.name, None)
-        if given is not None:
-            values[field.name] = tuple(given) if isinstance(given, list) else given
-    values["stage"] = args.stage
-    values["device"] = args.device
-    return TrainConfig(**values), args
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m training.train", preset: str = "cpu") -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     try:
-        config, args = parse_args(argv)
+        config, args = parse_args(argv, prog, preset)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    command = "python -m training.train " + " ".join(sys.argv[1:] if argv is None else argv)
-    best = train(config, args.output, init=args.init, resume=args.resume, command=command)
+    command = f"{prog} " + " ".join(sys.argv[1:] if argv is None else argv)
+    files = train(config, args.output, resume=args.resume, command=command)
     if int(os.environ.get("RANK", "0")) == 0:
-        print(best)
+        for kind, path in files.items():
+            print(kind, path)
     return 0
 
 

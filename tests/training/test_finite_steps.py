@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from training.finite_steps import FiniteSteps, NonFiniteTrainingError
+from training.losses import FiniteSteps, NonFiniteTrainingError
 
 
 def backward(net: torch.nn.Module, poison: bool) -> torch.Tensor:

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import subprocess
@@ -8,9 +9,10 @@ import pytest
 
 from golf_rt import checkpoint
 from golf_rt.report import write_report
-from training.gpu_run import RunConfig, parse_args
+from training.train_config import parse_args
 
-OUTPUTS = {"golf.safetensors", "log.jsonl", "evaluation.json", "benchmark-gpu.json", "summary.md", "heldout.png"}
+OUTPUTS = {"best.safetensors", "state.safetensors", "log.jsonl", "evaluation.json", "benchmark-gpu.json", "summary.md",
+           "heldout.png"}  # fmt: skip
 STAGES = ["input", "0", "1", "2", "3", "4", "5"]
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +26,7 @@ def run_folder(tmp_path_factory):
     """
     folder = tmp_path_factory.mktemp("gpu_run")
     argv = [
-            "--minutes", "0.5", "--device", "cpu", "--crop", "32", "--batch", "2", "--kernels", "32",
+            "--minutes", "0.5", "--device", "cpu", "--crop", "32", "--batch", "2", "--kernel-bank", "32",
             "--procedural-images", "2", "--val-crop", "48", "--val-blurred", "2", "--val-sharp", "1",
             "--eval-crops", "1", "--eval-size", "64", "--timing-sizes", "64x64", "--log-every", "4",
             "--val-every", "6", "--photos", str(folder / "no-photos"), "--output", str(folder / "out"),
@@ -48,9 +50,9 @@ def test_the_run_writes_its_files_flat_and_in_time(run_folder):
 
 @pytest.mark.slow
 def test_the_checkpoint_loads_and_says_how_it_was_made(run_folder):
-    model = checkpoint.load(run_folder / "golf.safetensors")
+    model = checkpoint.load(run_folder / "best.safetensors")
     assert model.f.padding == "reflect" and model.g.padding == "reflect" and model.iterations == 3
-    meta = checkpoint.read_metadata(run_folder / "golf.safetensors")
+    meta = checkpoint.read_metadata(run_folder / "best.safetensors")
     assert meta["stage"] == "F+G" and meta["training"]["command"].startswith("python -m training.gpu_run")
     assert set(meta["training"]["stages"]) == {"F", "G"} and meta["training"]["stages"]["F"]["steps"] >= 1
     assert "dead-leaves" in meta["data"]
@@ -89,10 +91,9 @@ def test_the_report_reads_the_timing(run_folder, tmp_path):
     assert "## Stages" in summary and "| F |" in summary and "torch module cpu fp32" in summary
 
 
-def test_defaults_follow_the_device():
-    gpu = parse_args(["--minutes", "8", "--output", "x"]).resolved()
-    assert (gpu.batch, gpu.amp, gpu.timing_precisions) == (64, "bf16", ("fp32", "fp16", "bf16"))
-    cpu = RunConfig(minutes=1, output="x", device="cpu").resolved()
-    assert (cpu.batch, cpu.amp, cpu.timing_precisions) == (2, "none", ("fp32", "bf16"))
+def test_the_gpu_preset_is_the_default_of_the_gpu_run():
+    config, _ = parse_args(["--minutes", "8", "--output", "x"], prog="python -m training.gpu_run", preset="gpu")
+    gpu = dataclasses.replace(config, device="cuda").resolved()
+    assert (gpu.batch, gpu.amp, gpu.timing_precisions, gpu.pairs_on) == (64, "bf16", ("fp32", "fp16", "bf16"), "device")
     with pytest.raises(ValueError, match="too small"):
-        RunConfig(minutes=1, output="x", crop=16)
+        parse_args(["--output", "x", "--crop", "16"], preset="gpu")

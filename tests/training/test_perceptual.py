@@ -3,8 +3,8 @@ import torch
 from safetensors.torch import save_file
 
 from golf_rt.errors import CheckpointError
-from training.perceptual import PerceptualLoss, vgg11_bn_features
-from training.train import TrainConfig
+from training.losses import PerceptualLoss, vgg11_bn_features
+from training.train_config import TrainConfig
 
 
 def test_loads_a_vgg11_bn_state_dict_with_torchvision_keys(tmp_path):

@@ -6,10 +6,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors import safe_open
 
 from golf_rt import checkpoint
+from golf_rt.synthetic import BlurSpec
+from training.data import SyntheticConfig, SyntheticPairs, folder_images
 from training.losses import pixel_loss
-from training.train import TrainConfig, bank_validation, build_datasets, describe_data, parse_args, train
+from training.run_files import read_state
+from training.train import train
+from training.train_config import TrainConfig, describe_data, parse_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,61 +30,72 @@ def image_folder(tmp_path_factory):
     return folder
 
 
-def tiny(stage: str, steps: int, folder: Path, **overrides) -> TrainConfig:
+def tiny(stages: str, steps: int, folder: Path, **overrides) -> TrainConfig:
     values = dict(
-        stage=stage, steps=steps, batch=4, crop=24, val_every=steps, val_pairs=2, seed=3, lr=1e-4, decades=0.0,
-        data=f"folder:{folder}", procedural_fraction=0.0, kernel_extent=(3, 5), noise_sigma=(0.0, 0.0), amp="none",
+        stages=stages, steps=(steps, steps), batch=4, crop=(24, 24), val_every=(steps, steps), log_every=steps, seed=3,
+        lr=(1e-4, 1e-4), final_lr_fraction=1.0, data=f"folder:{folder}", procedural_fraction=0.0, kernel_extent=(3, 5),
+        noise_sigma=(0.0, 0.0), amp="none", val_crop=32, val_blurred=2, val_sharp=0, device="cpu",
     )  # fmt: skip
     return TrainConfig(**{**values, **overrides})
 
 
-def fixed_loss(model, config: TrainConfig, stage: str) -> float:
+def fixed_loss(model, folder: Path, stage: str, iterations: int = 5) -> float:
     """Training loss of the stage on a fixed batch from the training distribution."""
-    data, _ = build_datasets(config, rank=0)
-    pairs = [data[i] for i in range(8)]
-    blurry = torch.stack([p[0] for p in pairs])
-    sharp = torch.stack([p[1] for p in pairs])
+    config = SyntheticConfig(crop=24, procedural_fraction=0.0, blur=BlurSpec(extent=(3, 5), noise_sigma=(0.0, 0.0)))
+    data = SyntheticPairs(folder_images(folder), config, seed=3, length=8)
+    blurry, sharp = (torch.stack(t) for t in zip(*[data[i] for i in range(8)]))
     with torch.no_grad():
-        xs = model.trajectory(blurry, config.train_iterations)
+        xs = model.trajectory(blurry, iterations)
     outputs = xs[:1] if stage == "F" else xs[1:]
     return float(torch.stack([torch.nn.functional.mse_loss(x, sharp) for x in outputs]).mean())
 
 
+def records(folder: Path, kind: str) -> list[dict]:
+    lines = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+    return [r for r in lines if r["kind"] == kind]
+
+
 @pytest.mark.slow
 def test_each_stage_lowers_its_loss_and_resumes(tmp_path, image_folder):
-    config_f = tiny("F", 25, image_folder)
-    before = fixed_loss(checkpoint.load(train(tiny("F", 1, image_folder, lr=0.0), tmp_path / "F0")), config_f, "F")
-    f_path = train(config_f, tmp_path / "F")
+    """The state holds the last weights; best.safetensors the best validated ones (here on other kernels)."""
+    before = fixed_loss(checkpoint.load(train(tiny("F", 1, image_folder, lr=(0.0, 0.0)), tmp_path / "F0")["state"]),
+                        image_folder, "F")  # fmt: skip
+    f_path = train(tiny("F", 25, image_folder), tmp_path / "F")["state"]
     trained_f = checkpoint.load(f_path)
-    assert fixed_loss(trained_f, config_f, "F") < 0.97 * before
+    assert fixed_loss(trained_f, image_folder, "F") < 0.97 * before
 
-    config_g = tiny("G", 15, image_folder, train_iterations=2)
-    g_before = fixed_loss(trained_f, config_g, "G")
-    g_path = train(config_g, tmp_path / "G", init=str(f_path))
-    trained = checkpoint.load(g_path)
-    assert fixed_loss(trained, config_g, "G") < g_before
+    g_before = fixed_loss(trained_f, image_folder, "G", 2)
+    g_files = train(tiny("G", 15, image_folder, train_iterations=2, init=str(f_path)), tmp_path / "G")
+    trained = checkpoint.load(g_files["state"])
+    assert fixed_loss(trained, image_folder, "G", 2) < g_before
     for a, b in zip(trained.f.parameters(), trained_f.parameters()):
         assert torch.equal(a, b), "stage G must leave F frozen"
+    g_path = g_files["checkpoint"]
     meta = checkpoint.read_metadata(g_path)
-    assert meta["stage"] == "G" and meta["training"]["train_iterations"] == 2
+    assert meta["stage"] == "G" and meta["training"]["train_iterations"] == 2 and "sha256" in meta["init"]
 
     # resume: a longer run continues from the last step instead of starting again
-    log = tmp_path / "F" / "log.jsonl"
-    train(tiny("F", 30, image_folder, val_every=5), tmp_path / "F", resume=True)
-    steps = [json.loads(line)["step"] for line in log.read_text().splitlines()]
-    assert steps == [25, 30]
-    assert checkpoint.read_metadata(tmp_path / "F" / "last.safetensors")["step"] == 30
+    train(tiny("F", 30, image_folder, val_every=(5, 5)), tmp_path / "F", resume=True)
+    assert [r["step"] for r in records(tmp_path / "F", "validation")] == [0, 25, 30]
+    assert read_state(tmp_path / "F" / "state.safetensors")["step"] == 30
 
 
-def test_a_kernel_bank_run_also_validates_on_the_seen_kernels(tmp_path, image_folder):
-    config = tiny("F", 2, image_folder, kernel_bank=2, val_every=2, crop=32)
-    assert len(bank_validation(config, build_datasets(config, rank=0)[0])) == 2
-    train(config, tmp_path / "bank")
-    (record,) = [json.loads(line) for line in (tmp_path / "bank" / "log.jsonl").read_text().splitlines()]
-    assert record["val_bank_input_psnr"] != record["val_input_psnr"]  # other kernels, same photos
-    assert 10.0 < record["val_bank_psnr"] < 60.0
-    plain = tiny("F", 2, image_folder)
-    assert bank_validation(plain, build_datasets(plain, rank=0)[0]) == []
+def test_a_run_writes_one_resumable_state_and_its_schedule(tmp_path, image_folder, one_thread):
+    config = tiny("FG", 2, image_folder, lr=(1e-3, 5e-4), final_lr_fraction=0.25, train_iterations=1)
+    files = train(config, tmp_path / "run")
+    state = read_state(files["state"])
+    assert (state["stage"], state["step"], state["done"]) == ("G", 2, ["F", "G"])
+    assert state["param_groups"][0]["lr"] == pytest.approx(5e-4 * 0.25**0.5)  # the last step's rate: half-way down
+    meta = checkpoint.read_metadata(files["state"])
+    assert meta["training"]["lr"] == [1e-3, 5e-4] and meta["stage"] == "F+G"
+    with safe_open(str(files["state"]), framework="pt") as handle:
+        assert {"adam.0.exp_avg", "adam.0.exp_avg_sq", "adam.0.step"} <= set(handle.keys())
+    checkpoint.load(files["state"])  # the state is a checkpoint too
+    assert checkpoint.read_metadata(files["checkpoint"])["stage"] == "F+G"
+    validated = [(r["stage"], r["step"]) for r in records(tmp_path / "run", "validation")]
+    assert validated == [("F", 0), ("F", 2), ("G", 0), ("G", 2)]
+    train(config, tmp_path / "run", resume=True)  # both stages done: nothing more to train
+    assert len(records(tmp_path / "run", "validation")) == 4
 
 
 def test_psnr_loss_is_minus_the_mean_per_image_psnr():
@@ -93,39 +109,49 @@ def test_psnr_loss_is_minus_the_mean_per_image_psnr():
         TrainConfig(loss="l3")
 
 
-def test_cli_presets_and_overrides():
-    config, args = parse_args(["--stage", "G", "--preset", "paper", "--output", "x", "--lambda-p", "0"])
-    assert (config.crop, config.batch, config.steps, config.train_iterations) == (256, 4, 200_000, 5)
-    assert config.decades == 11.0 and config.lr == 1e-3
-    config, _ = parse_args(["--stage", "F", "--output", "x", "--crop", "64", "--kernel-extent", "5", "9"])
-    assert config.crop == 64 and config.kernel_extent == (5, 9) and config.steps == 3000
-    config, _ = parse_args(["--stage", "F", "--output", "x", "--loss", "psnr", "--residual-scale", "none"])
-    assert (config.loss, config.residual_scale) == ("psnr", "none")
-    config, _ = parse_args(["--stage", "F", "--output", "x", "--trajectory", "wide-shake", "--sharp-fraction", "0.05",
-                            "--quantize", "--kernel-bank", "64"])  # fmt: skip
-    assert (config.trajectory, config.sharp_fraction, config.quantize) == ("wide-shake", 0.05, True)
+def test_presets_per_stage_values_and_overrides():
+    config, _ = parse_args(["--preset", "paper", "--output", "x", "--lambda-p", "0"])
+    assert (config.crop, config.batch, config.steps, config.train_iterations) == ((256, 256), 4, (500_000, 200_000), 5)
+    assert config.final_lr_fraction == pytest.approx(0.3**11) and config.lr == (1e-3, 1e-3)
+    shipped, _ = parse_args(["--preset", "shipped", "--output", "x"])
+    assert (shipped.lr, shipped.steps, shipped.crop, shipped.val_every) == ((3e-4, 2e-4), (12_000, 20_000), (96, 64),
+                                                                            (250, 100))  # fmt: skip
+    assert (shipped.data, shipped.validation, shipped.padding) == ("photos", "unseen", "reflect") and shipped.quantize
+    assert shipped.of("lr", "G") == 2e-4 and shipped.final_lr_fraction == 0.3 and shipped.seed == 41
+    gpu = parse_args(["--preset", "gpu", "--output", "x", "--device", "cuda"])[0].resolved()
+    assert (gpu.batch, gpu.amp, gpu.kernel_bank, gpu.pairs_on, gpu.report) == (64, "bf16", 16384, "device", True)
+    cpu = parse_args(["--preset", "gpu", "--output", "x", "--device", "cpu"])[0].resolved()
+    assert (cpu.batch, cpu.amp, cpu.timing_precisions) == (2, "none", ("fp32", "bf16"))
+    config, _ = parse_args(["--output", "x", "--crop", "64", "--kernel-extent", "5", "9", "--lr", "1e-3", "2e-4"])
+    assert config.crop == (64, 64) and config.kernel_extent == (5, 9) and config.lr == (1e-3, 2e-4)
+    config, _ = parse_args(["--output", "x", "--trajectory", "wide-shake", "--sharp-fraction", "0.05", "--quantize",
+                            "--kernel-bank", "64", "--no-compile"])  # fmt: skip
     words = describe_data(config)
-    assert "wide-shake" in words and "5% left unblurred" in words and "8 bits" in words
-    assert config.kernel_bank == 64 and "bank of 64 kernels" in words
-    assert parse_args(["--stage", "F", "--output", "x"])[0].quantize is False
+    assert "wide-shake" in words and "5% left unblurred" in words and "8 bits" in words and "bank of 64" in words
+    assert parse_args(["--output", "x"])[0].quantize is False
     with pytest.raises(ValueError, match="held out"):
         TrainConfig(trajectory="spline")
+    with pytest.raises(ValueError, match="one value or two"):
+        parse_args(["--output", "x", "--steps", "1", "2", "3"])
+    with pytest.raises(ValueError, match="kernel bank"):
+        TrainConfig(pairs_on="device", kernel_bank=0)
     with pytest.raises(SystemExit):
-        parse_args(["--stage", "F", "--output", "x", "--trajectory", "spline"])
+        parse_args(["--output", "x", "--trajectory", "spline"])
 
 
 @pytest.mark.slow
 def test_data_parallel_training_with_two_cpu_processes(tmp_path):
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--standalone",
-        "-m", "training.train", "--stage", "F", "--steps", "3", "--crop", "32", "--batch", "2",
-        "--val-every", "3", "--val-pairs", "2", "--amp", "none", "--output", str(tmp_path / "ddp"),
+        "-m", "training.train", "--stages", "F", "--steps", "3", "--crop", "32", "--batch", "2", "--device", "cpu",
+        "--val-every", "3", "--val-crop", "32", "--val-blurred", "2", "--val-sharp", "0", "--amp", "none",
+        "--output", str(tmp_path / "ddp"),
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert checkpoint.read_metadata(tmp_path / "ddp" / "last.safetensors")["step"] == 3
-    assert len((tmp_path / "ddp" / "log.jsonl").read_text().splitlines()) == 1
+    assert read_state(tmp_path / "ddp" / "state.safetensors")["step"] == 3
+    assert [r["step"] for r in records(tmp_path / "ddp", "validation")] == [0, 3]  # one process writes
 
 
 @pytest.mark.slow
@@ -141,14 +167,17 @@ def test_wallpaper_photos_unseen_validation_reflect_padding_and_a_loader_worker(
     for name in photos.TRAINING_PHOTOS + photos.VALIDATION_PHOTOS:
         picture.save(folder / photos.file_name(name))
     # Through the command line, in its own process: the loader's worker process stays out of this one.
-    command = [sys.executable, "-m", "training.train", "--stage", "F", "--steps", "4", "--batch", "4", "--crop", "24",
-               "--val-every", "4", "--val-pairs", "4", "--amp", "none", "--data", "photos", "--photos", str(folder),
+    command = [sys.executable, "-m", "training.train", "--stages", "F", "--steps", "4", "--batch", "4", "--crop", "24",
+               "--val-every", "4", "--val-blurred", "3", "--val-sharp", "1", "--amp", "none", "--data", "photos",
+               "--photos", str(folder), "--device", "cpu",
                "--validation", "unseen", "--padding", "reflect", "--loss", "charbonnier", "--fft-weight", "0.05",
                "--workers", "1", "--trajectory", "mixed", "--init", str(checkpoint.default_checkpoint_path()),
                "--output", str(tmp_path / "F")]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    path = Path(subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.strip())
-    record = json.loads((tmp_path / "F" / "log.jsonl").read_text().splitlines()[-1])
-    assert {"val_score", "val_blurred_gain", "val_sharp_gain", "val_worst_gain", "native_val_psnr"} <= record.keys()
+    printed = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+    path = Path(dict(line.split(" ", 1) for line in printed.splitlines())["checkpoint"])
+    record = records(tmp_path / "F", "validation")[-1]
+    assert {"val_score", "val_blurred_gain", "val_sharp_gain", "val_worst_gain"} <= record.keys()
+    assert records(tmp_path / "F", "startup")[0]["validation"] == f"validation photos in {folder}"
     assert checkpoint.load(path).f.padding == "reflect"
     assert "TRAINING_PHOTOS" in checkpoint.read_metadata(path)["data"]
