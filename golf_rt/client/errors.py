@@ -48,6 +48,10 @@ class ApiKeyRejectedError(GolfClientError, PermissionError):
     """The server wants an API key and the request carried none, or the wrong one."""
 
 
+class TlsHandshakeError(GolfClientError, ConnectionError):
+    """TLS failed before any request: an untrusted server certificate, a missing client one, TLS on one side only."""
+
+
 class SharedMemoryUnavailableError(GolfClientError):
     """The server cannot map the client's shared memory (another machine, or a container without --ipc=host)."""
 
@@ -96,8 +100,15 @@ def client_error_from(exc: BaseException, where: str) -> GolfClientError | None:
         return ApiKeyRejectedError(
             f"{where} refused the request without the right API key ({message}); pass api_key= or set GOLF_RT_API_KEY"
         )
+    if "handshake failed" in message.lower() or "ssl_error" in message.lower():
+        return TlsHandshakeError(
+            f"the TLS handshake with {where} failed ({message}); check ssl=True, root_certificates= (the CA that "
+            "signed the server's certificate) and, for a server that demands one, private_key= and certificate_chain="
+        )
     if status in _UNREACHABLE_STATUSES:
-        return ServerUnreachableError(f"cannot reach the Triton server at {where} ({message}); is it running?")
+        hint = "; a server that speaks TLS closes plaintext connections like this: pass ssl=True" if (
+            "Socket closed" in message) else ""  # fmt: skip
+        return ServerUnreachableError(f"cannot reach the Triton server at {where} ({message}); is it running?{hint}")
     if status in _TIMEOUT_STATUSES:
         return ClientTimeoutError(f"no answer from {where} within the timeout ({message})")
     if status in _NOT_FOUND_STATUSES or any(w in message for w in _NOT_READY_WORDS):

@@ -27,7 +27,7 @@ from golf_rt.client import (  # noqa: E402
 from golf_rt.client.endpoint import retry_delays  # noqa: E402
 from golf_rt.client.errors import client_error_from  # noqa: E402
 from golf_rt.errors import ConfigurationError, GolfError  # noqa: E402
-from golf_rt.triton.server import free_ports  # noqa: E402
+from golf_rt.triton.ports import free_ports  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
