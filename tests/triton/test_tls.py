@@ -117,3 +117,26 @@ def test_client_certificate_files_are_checked_before_connecting(face, pki, tmp_p
         face("grpc://127.0.0.1:8001", ssl=True, private_key=pki.client_key)
     with pytest.raises(ConfigurationError, match="pass ssl=True"):
         face("grpc://127.0.0.1:8001", root_certificates=pki.ca)
+
+
+def test_http_through_a_tls_ingress_gives_what_plaintext_gives(ensemble_server, pki, blurry_batch) -> None:
+    """HTTP has no TLS in Triton: behind a cluster's TLS ingress both faces speak HTTPS to the ingress."""
+    from .tls_ingress import TlsIngress
+
+    with TlsIngress(ensemble_server.config.http_port, pki.server_cert, pki.server_key) as ingress:
+        url = f"http://127.0.0.1:{ingress.port}"
+
+        async def run() -> np.ndarray:
+            async with AsyncGolfClient(url, ssl=True, root_certificates=pki.ca) as client:
+                return await client.deblur_batch(blurry_batch)
+
+        with GolfClient(url, ssl=True, root_certificates=pki.ca) as client:
+            served = client.deblur_batch(blurry_batch)
+        served_async = asyncio.run(run())
+        with GolfClient(url, ssl=True, root_certificates=pki.other_ca, **QUICK) as stranger:
+            with pytest.raises(TlsHandshakeError):
+                stranger.deblur_batch(blurry_batch)
+    with GolfClient(ensemble_server.config.http_url) as plain:
+        expected = plain.deblur_batch(blurry_batch)
+    np.testing.assert_array_equal(served, expected)
+    np.testing.assert_array_equal(served_async, expected)
