@@ -34,7 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from golf_rt.contract import INPUT_NAME, MODEL_NAME
-from golf_rt.triton.server import SHM_DIR, ServerConfig, TritonServer, free_ports, process_group_members
+from golf_rt.triton.ports import free_ports
+from golf_rt.triton.server import TritonServer
+from golf_rt.triton.server_config import ServerConfig
+from golf_rt.triton.workdirs import SHM_DIR, process_group_members
 
 logger = logging.getLogger(__name__)
 

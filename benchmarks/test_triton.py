@@ -34,8 +34,10 @@ LAYOUT_NAMES = {"fused": "fused", "unrolled": "ensemble F, G unrolled", "steps":
 def triton_url(onnx_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
     """`triton_url(layout, runtime, protocol)`: the URL of a server holding that repository, started once."""
     pytest.importorskip("tritonclient")
+    from golf_rt.triton.ports import free_ports
     from golf_rt.triton.repository import RepositorySpec, write_repository
-    from golf_rt.triton.server import ServerConfig, TritonServer, free_ports
+    from golf_rt.triton.server import TritonServer
+    from golf_rt.triton.server_config import ServerConfig
 
     started: dict[tuple[str, str], TritonServer] = {}
 

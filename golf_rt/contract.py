@@ -62,3 +62,10 @@ differ there (ONNX Runtime 0.027, OpenVINO 0.047 with the shipped model); fp16 (
 more than that, bf16 0.114, int8 0.055. Natural images stay within `TOLERANCE`."""
 PSNR_BUDGET_DB = 0.05
 """Deblurring PSNR (dB) that a reduced precision may cost against the fp32 reference."""
+
+API_KEY_HEADER = "golf-api-key"
+"""The header that carries the API key of a server started with one: the server is told to demand
+it, the client sends it (over gRPC, Triton expects it under `triton-grpc-protocol-` + this name)."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+"""Addresses only this machine reaches: a server bound to one needs neither an API key nor TLS,
+and a client talking to one may use system shared memory."""

@@ -57,8 +57,10 @@ def run_demo(
     from golf_rt.client import GolfClient
     from golf_rt.images import save_image
     from golf_rt.metrics import psnr, to_uint8
+    from golf_rt.triton.ports import free_ports
     from golf_rt.triton.repository import cached_repository
-    from golf_rt.triton.server import ServerConfig, TritonServer, free_ports
+    from golf_rt.triton.server import TritonServer
+    from golf_rt.triton.server_config import ServerConfig
 
     require("skimage", "the demo's PSNR")  # now, not after a server start-up
     output_dir = Path(output_dir)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from golf_rt.client.core import ClientTLS
 from golf_rt.client.endpoint import Endpoint, RetryPolicy, endpoint_from_url
 from golf_rt.client.errors import (
     ApiKeyRejectedError,
@@ -19,6 +20,7 @@ from golf_rt.client.errors import (
     ServerSideError,
     ServerUnreachableError,
     SharedMemoryUnavailableError,
+    TlsHandshakeError,
 )
 from golf_rt.client.golf_client import GolfClient
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ApiKeyRejectedError",
     "AsyncGolfClient",
+    "ClientTLS",
     "ClientTimeoutError",
     "Endpoint",
     "GolfClient",
@@ -38,6 +41,7 @@ __all__ = [
     "ServerSideError",
     "ServerUnreachableError",
     "SharedMemoryUnavailableError",
+    "TlsHandshakeError",
     "endpoint_from_url",
 ]
 

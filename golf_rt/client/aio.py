@@ -1,7 +1,10 @@
-"""`AsyncGolfClient`: the asyncio twin of `GolfClient`, on tritonclient's aio HTTP and gRPC clients.
+"""`AsyncGolfClient`: the asyncio face of the client core, on tritonclient's aio HTTP and gRPC clients.
 
 Use it as `async with AsyncGolfClient("grpc://127.0.0.1:8001") as client:` and then
-`results = await client.deblur_many(images, concurrency=8)`.
+`results = await client.deblur_many(images, concurrency=8)`. Settings, requests, tiles, retries
+and errors are `golf_rt.client.core`'s, as in `GolfClient`: a photo larger than a tile goes as
+tiles, `tiles_per_request` per request, blended in a worker thread while the requests run on
+this event loop.
 """
 
 from __future__ import annotations
@@ -9,23 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 import numpy as np
 
-from golf_rt.client.endpoint import (
-    RetryPolicy,
-    api_key_from,
-    api_key_plugin,
-    endpoint_from_url,
-    request_tensors,
-    retry_policy_from,
-)
-from golf_rt.client.errors import GolfClientError, retry_delay_or_raise
-from golf_rt.contract import MODEL_NAME, OUTPUT_NAME
-from golf_rt.errors import ConfigurationError
-from golf_rt.extras import require
+from golf_rt.client.core import check_concurrency, client_core
+from golf_rt.client.endpoint import RetryPolicy
+from golf_rt.client.errors import GolfClientError
+from golf_rt.contract import GPU_TILE_BATCH, MODEL_NAME
+from golf_rt.tiles import Tiling
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,35 +38,35 @@ class AsyncGolfClient:
         timeout: float = 60.0,
         retries: int | RetryPolicy = 3,
         api_key: str | None = None,
+        tile: int | Tiling | None = None,
+        tiles_per_request: int = GPU_TILE_BATCH,
+        ssl: bool = False,
+        root_certificates: str | Path | None = None,
+        private_key: str | Path | None = None,
+        certificate_chain: str | Path | None = None,
     ) -> None:
-        """Nothing connects until the first request; `retries` and `api_key` as in `GolfClient`."""
-        self.endpoint = endpoint_from_url(url)
-        self.model = model
-        self.timeout = float(timeout)
-        self.retry = retry_policy_from(retries)
-        self.retries = self.retry.attempts
-        self._api_key = api_key_from(api_key)
+        """Nothing connects until the first request; every argument as in `GolfClient`."""
+        self.core = client_core(
+            url, model=model, timeout=timeout, retries=retries, api_key=api_key, tile=tile,
+            tiles_per_request=tiles_per_request, ssl=ssl, root_certificates=root_certificates,
+            private_key=private_key, certificate_chain=certificate_chain,
+        )  # fmt: skip
+        self.endpoint, self.model, self.timeout = self.core.endpoint, self.core.model, self.core.timeout
+        self.retry, self.retries = self.core.retry, self.core.retry.attempts
+        self.tiling, self.tiles_per_request = self.core.tiling, self.core.tiles_per_request
         self._client: Any = None
-
-    @property
-    def _module(self) -> Any:
-        protocol = self.endpoint.protocol
-        return require(f"tritonclient.{protocol}.aio", f"AsyncGolfClient over {protocol}")
 
     def _connection(self) -> Any:
         if self._client is None:
-            self._client = self._module.InferenceServerClient(self.endpoint.address)
-            if self._api_key:
-                self._client.register_plugin(api_key_plugin(self._api_key, self.endpoint.protocol))
+            self._client = self.core.connect(aio=True)
         return self._client
 
     async def _call(self, action: Callable[[Any], Awaitable[T]]) -> T:
-        delays = self.retry.delays()
-        for attempt in range(len(delays) + 1):
+        for attempt in self.core.attempts():
             try:
                 return await asyncio.wait_for(action(self._connection()), self.timeout)
             except Exception as exc:  # noqa: BLE001 - translated, or re-raised untouched
-                await asyncio.sleep(retry_delay_or_raise(exc, self.endpoint.url, attempt, delays))
+                await asyncio.sleep(self.core.retry_delay(exc, attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def ready(self) -> bool:
@@ -85,18 +82,15 @@ class AsyncGolfClient:
 
     async def metadata(self) -> dict:
         """The model's metadata as a dict."""
-        if self.endpoint.protocol == "grpc":
-            return await self._call(lambda c: c.get_model_metadata(self.model, as_json=True))
-        return await self._call(lambda c: c.get_model_metadata(self.model))
+        return await self._call(lambda c: c.get_model_metadata(self.model, **self.core.metadata_options()))
 
     async def deblur_batch(self, batch: np.ndarray) -> np.ndarray:
         """Send an N x 3 x H x W float32 batch as it is; the server checks it."""
         batch = np.ascontiguousarray(batch)
 
         async def infer(client: Any) -> np.ndarray:
-            inputs, outputs = request_tensors(self._module, batch)
-            result = await client.infer(self.model, inputs, outputs=outputs)
-            return result.as_numpy(OUTPUT_NAME)
+            inputs, outputs = self.core.request(batch, aio=True)
+            return self.core.output(await client.infer(self.model, inputs, outputs=outputs))
 
         return await self._call(infer)
 
@@ -105,12 +99,18 @@ class AsyncGolfClient:
         from golf_rt.images import prepare
 
         prepared = prepare(image)
-        return prepared.restore(await self.deblur_batch(prepared.batch))
+        if not self.core.splits(prepared.batch):
+            return prepared.restore(await self.deblur_batch(prepared.batch))
+        loop = asyncio.get_running_loop()
+
+        def send(tiles: np.ndarray) -> np.ndarray:  # runs in the worker thread; the request runs on `loop`
+            return asyncio.run_coroutine_threadsafe(self.deblur_batch(tiles), loop).result()
+
+        return prepared.restore(await asyncio.to_thread(self.core.in_tiles, send, prepared.batch))
 
     async def deblur_many(self, images: Iterable[Any], concurrency: int = 4) -> list[Any]:
         """Deblur images with at most `concurrency` requests in flight; results in input order."""
-        if concurrency < 1:
-            raise ConfigurationError(f"concurrency must be >= 1, got {concurrency}")
+        check_concurrency(concurrency)
         gate = asyncio.Semaphore(concurrency)
 
         async def one(image: Any) -> Any:

@@ -9,14 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from golf_rt.contract import INPUT_NAME, OUTPUT_NAME
+from golf_rt.contract import API_KEY_HEADER, INPUT_NAME, LOOPBACK_HOSTS, OUTPUT_NAME
 from golf_rt.errors import ConfigurationError
 
 PROTOCOLS = ("http", "grpc")
 DEFAULT_PORTS = {"http": 8000, "grpc": 8001}
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-API_KEY_HEADER = "golf-api-key"
-"""The HTTP header that carries the API key of a server started with one."""
 GRPC_API_KEY_HEADER = f"triton-grpc-protocol-{API_KEY_HEADER}"
 """The same key's gRPC metadata key: Triton prefixes the key it was given with `triton-grpc-protocol-`."""
 API_KEY_ENV = "GOLF_RT_API_KEY"
@@ -53,7 +50,7 @@ class Endpoint:
     @property
     def is_local(self) -> bool:
         """True when the server runs on this machine (system shared memory can then be used)."""
-        return self.host in LOCAL_HOSTS
+        return self.host in LOOPBACK_HOSTS
 
 
 def endpoint_from_url(url: str) -> Endpoint:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import sys
 
 from golf_rt.errors import GolfError
@@ -48,6 +49,10 @@ class ApiKeyRejectedError(GolfClientError, PermissionError):
     """The server wants an API key and the request carried none, or the wrong one."""
 
 
+class TlsHandshakeError(GolfClientError, ConnectionError):
+    """TLS failed before any request: an untrusted server certificate, a missing client one, TLS on one side only."""
+
+
 class SharedMemoryUnavailableError(GolfClientError):
     """The server cannot map the client's shared memory (another machine, or a container without --ipc=host)."""
 
@@ -60,7 +65,7 @@ _NOT_READY_WORDS = ("is not ready", "unknown model", "is not found", "not loaded
 
 
 def _connection_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [ConnectionError, socket.gaierror]
+    errors: list[type[BaseException]] = [ConnectionError, socket.gaierror, *_CUT_TLS_STREAMS]
     try:  # the HTTP client's transport: a server that dies mid-response closes the connection
         from geventhttpclient.response import HTTPConnectionClosed
 
@@ -76,6 +81,25 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _tls_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [ssl.SSLError]
+    try:  # the asyncio HTTP client wraps them
+        import aiohttp
+
+        errors.append(aiohttp.ClientSSLError)
+    except ImportError:  # the aio extra is optional
+        pass
+    return tuple(errors)
+
+
+_CUT_TLS_STREAMS = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
+"""A TLS connection closed under a request: the server (or its ingress) went away, as with a plain one."""
+_TLS_HINT = (
+    "check ssl=True, root_certificates= (the CA that signed the server's certificate) and, for a server that "
+    "demands one, private_key= and certificate_chain="
+)
+
+
 def client_error_from(exc: BaseException, where: str) -> GolfClientError | None:
     """The typed error for an exception raised by tritonclient while talking to `where`, or None."""
     from tritonclient.utils import InferenceServerException
@@ -86,6 +110,8 @@ def client_error_from(exc: BaseException, where: str) -> GolfClientError | None:
     timeouts = (TimeoutError, socket.timeout) + ((asyncio.TimeoutError,) if asyncio else ())
     if isinstance(exc, timeouts):
         return ClientTimeoutError(f"no answer from {where} within the timeout; raise timeout= or check the server")
+    if isinstance(exc, _tls_errors()) and not isinstance(exc, _CUT_TLS_STREAMS):
+        return TlsHandshakeError(f"the TLS handshake with {where} failed ({exc}); {_TLS_HINT}")
     if isinstance(exc, _connection_errors()):
         return ServerUnreachableError(f"cannot reach the Triton server at {where} ({exc}); is `golf-rt serve` running?")
     if not isinstance(exc, InferenceServerException):
@@ -96,8 +122,12 @@ def client_error_from(exc: BaseException, where: str) -> GolfClientError | None:
         return ApiKeyRejectedError(
             f"{where} refused the request without the right API key ({message}); pass api_key= or set GOLF_RT_API_KEY"
         )
+    if "handshake failed" in message.lower() or "ssl_error" in message.lower():
+        return TlsHandshakeError(f"the TLS handshake with {where} failed ({message}); {_TLS_HINT}")
     if status in _UNREACHABLE_STATUSES:
-        return ServerUnreachableError(f"cannot reach the Triton server at {where} ({message}); is it running?")
+        hint = "; a server that speaks TLS closes plaintext connections like this: pass ssl=True" if (
+            "Socket closed" in message) else ""  # fmt: skip
+        return ServerUnreachableError(f"cannot reach the Triton server at {where} ({message}); is it running?{hint}")
     if status in _TIMEOUT_STATUSES:
         return ClientTimeoutError(f"no answer from {where} within the timeout ({message})")
     if status in _NOT_FOUND_STATUSES or any(w in message for w in _NOT_READY_WORDS):

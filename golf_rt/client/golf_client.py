@@ -16,24 +16,18 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 import numpy as np
 
-from golf_rt.client.endpoint import (
-    RetryPolicy,
-    api_key_from,
-    api_key_plugin,
-    endpoint_from_url,
-    request_tensors,
-    retry_policy_from,
-)
-from golf_rt.client.errors import GolfClientError, SharedMemoryUnavailableError, retry_delay_or_raise
-from golf_rt.contract import GPU_TILE_BATCH, MODEL_NAME, OUTPUT_NAME
+from golf_rt.client.core import check_concurrency, client_core
+from golf_rt.client.endpoint import RetryPolicy
+from golf_rt.client.errors import GolfClientError, SharedMemoryUnavailableError
+from golf_rt.contract import GPU_TILE_BATCH, MODEL_NAME
 from golf_rt.errors import ConfigurationError
-from golf_rt.extras import require
-from golf_rt.tiles import run_in_tiles, tiling_from
+from golf_rt.tiles import Tiling
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,8 +48,12 @@ class GolfClient:
         shared_memory: bool | None = None,
         retries: int | RetryPolicy = 3,
         api_key: str | None = None,
-        tile: int | None = None,
+        tile: int | Tiling | None = None,
         tiles_per_request: int = GPU_TILE_BATCH,
+        ssl: bool = False,
+        root_certificates: str | Path | None = None,
+        private_key: str | Path | None = None,
+        certificate_chain: str | Path | None = None,
     ) -> None:
         """`shared_memory`: True/False, or None to use it for large images when the server is local.
 
@@ -66,43 +64,34 @@ class GolfClient:
 
         `retries`: a `RetryPolicy`, or the number of tries of the default one. `api_key`: sent in the
         `golf-api-key` header (default: GOLF_RT_API_KEY, else none).
+
+        `ssl=True`: TLS (gRPC to `golf-rt serve --tls-cert`, or HTTP through a TLS ingress);
+        `root_certificates`: the PEM CA that signed the server's certificate (default: the
+        system's); `private_key` and `certificate_chain`: this client's PEM certificate, for a
+        server started with `--tls-client-ca`. A missing or unreadable file is a ConfigurationError.
         """
-        self.endpoint = endpoint_from_url(url)
-        self.model = model
-        self.timeout = float(timeout)
+        self.core = client_core(
+            url, model=model, timeout=timeout, retries=retries, api_key=api_key, tile=tile,
+            tiles_per_request=tiles_per_request, ssl=ssl, root_certificates=root_certificates,
+            private_key=private_key, certificate_chain=certificate_chain,
+        )  # fmt: skip
+        self.endpoint, self.model, self.timeout = self.core.endpoint, self.core.model, self.core.timeout
+        self.retry, self.retries = self.core.retry, self.core.retry.attempts
+        self.tiling, self.tiles_per_request = self.core.tiling, self.core.tiles_per_request
         if shared_memory and not self.endpoint.is_local:
             raise ConfigurationError(f"shared memory needs a server on this machine, not {self.endpoint.host}")
         self.shared_memory = shared_memory
-        if tiles_per_request < 1:
-            raise ConfigurationError(f"tiles_per_request must be at least 1, got {tiles_per_request}")
-        self.tiling, self.tiles_per_request = tiling_from(tile), tiles_per_request
-        self.retry = retry_policy_from(retries)
-        self.retries = self.retry.attempts
-        self._api_key = api_key_from(api_key)
         self._shared_memory_refused = False
         self._local = threading.local()
         self._lock = threading.Lock()
         self._opened: list[tuple[Any, Any]] = []
         self._pools: dict[int, ThreadPoolExecutor] = {}
 
-    @property
-    def _module(self) -> Any:
-        return require(f"tritonclient.{self.endpoint.protocol}", f"GolfClient over {self.endpoint.protocol}")
-
     def _connection(self) -> tuple[Any, Any]:
         """The calling thread's (tritonclient client, shared-memory buffers or None)."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            module = self._module
-            if self.endpoint.protocol == "grpc":
-                client = module.InferenceServerClient(self.endpoint.address)
-            else:
-                client = module.InferenceServerClient(
-                    self.endpoint.address, connection_timeout=self.timeout, network_timeout=self.timeout
-                )
-            if self._api_key:
-                client.register_plugin(api_key_plugin(self._api_key, self.endpoint.protocol))
-            connection = (client, None)
+            connection = (self.core.connect(), None)
             self._local.connection = connection
             with self._lock:
                 self._opened.append(connection)
@@ -119,18 +108,14 @@ class GolfClient:
 
     def _call(self, action: Callable[[Any], T]) -> T:
         """Run `action(client)`, typed errors out; retry connection errors only, a bounded number of times."""
-        delays = self.retry.delays()
-        for attempt in range(len(delays) + 1):
+        for attempt in self.core.attempts():
             try:
                 return action(self._connection()[0])
             except Exception as exc:  # noqa: BLE001 - translated, or re-raised untouched
-                delay = retry_delay_or_raise(exc, self.endpoint.url, attempt, delays)
+                delay = self.core.retry_delay(exc, attempt)
                 self._drop_connection()
                 time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _kwargs(self) -> dict[str, Any]:
-        return {"client_timeout": self.timeout} if self.endpoint.protocol == "grpc" else {}
 
     def ready(self) -> bool:
         """True when the server is up and the model is loaded; False when not (never raises for that)."""
@@ -141,9 +126,8 @@ class GolfClient:
 
     def metadata(self) -> dict:
         """The model's metadata (name, versions, inputs, outputs) as a dict."""
-        if self.endpoint.protocol == "grpc":
-            return self._call(lambda c: c.get_model_metadata(self.model, as_json=True, client_timeout=self.timeout))
-        return self._call(lambda c: c.get_model_metadata(self.model))
+        options = {**self.core.metadata_options(), **self.core.call_options()}
+        return self._call(lambda c: c.get_model_metadata(self.model, **options))
 
     def _use_shared_memory(self, batch: np.ndarray) -> bool:
         if self._shared_memory_refused:
@@ -157,15 +141,17 @@ class GolfClient:
         batch = np.ascontiguousarray(batch)
         if self._use_shared_memory(batch):
             try:
-                return self._call(lambda c: self._shared_memory_buffers(c).infer(self.model, batch, **self._kwargs()))
+                return self._call(
+                    lambda c: self._shared_memory_buffers(c).infer(self.model, batch, **self.core.call_options())
+                )
             except SharedMemoryUnavailableError as exc:
                 LOGGER.warning("%s; sending tensors in the requests instead", exc)
                 self._shared_memory_refused = True
                 self._drop_connection()
 
         def infer(client: Any) -> np.ndarray:
-            inputs, outputs = request_tensors(self._module, batch)
-            return client.infer(self.model, inputs, outputs=outputs, **self._kwargs()).as_numpy(OUTPUT_NAME)
+            inputs, outputs = self.core.request(batch)
+            return self.core.output(client.infer(self.model, inputs, outputs=outputs, **self.core.call_options()))
 
         return self._call(infer)
 
@@ -174,7 +160,7 @@ class GolfClient:
 
         connection = self._local.connection
         if connection[1] is None:
-            connection = (client, SharedMemoryBuffers(client, self._module))
+            connection = (client, SharedMemoryBuffers(client, self.core.module()))
             with self._lock:
                 self._opened[self._opened.index(self._local.connection)] = connection
             self._local.connection = connection
@@ -189,13 +175,11 @@ class GolfClient:
         from golf_rt.images import prepare
 
         prepared = prepare(image)
-        output = run_in_tiles(self.deblur_batch, prepared.batch, self.tiling, self.tiles_per_request)
-        return prepared.restore(output)
+        return prepared.restore(self.core.in_tiles(self.deblur_batch, prepared.batch))
 
     def deblur_many(self, images: Iterable[Any], concurrency: int = 4) -> list[Any]:
         """Deblur images with `concurrency` requests in flight; results in input order."""
-        if concurrency < 1:
-            raise ConfigurationError(f"concurrency must be >= 1, got {concurrency}")
+        check_concurrency(concurrency)
         with self._lock:
             pool = self._pools.get(concurrency)
             if pool is None:  # kept, so its threads' connections are reused by the next call

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from golf_rt.backend_catalog import TRITON_RUNTIMES, precision_help
 from golf_rt.contract import DEFAULT_ITERATIONS, MODEL_NAME
 from golf_rt.errors import ConfigurationError, ServerError
+
+if TYPE_CHECKING:
+    from golf_rt.triton.server_config import ServerConfig
 
 
 def repository(
@@ -88,23 +91,38 @@ def serve(
         True, help="Start the server again when it dies (at once; with backoff while restarts fail)."
     ),
     max_restarts: int | None = typer.Option(None, help="Give up after this many restarts [default: never]."),
+    tls_cert: Path | None = typer.Option(None, help="PEM certificate: gRPC speaks TLS (Triton has none on HTTP)."),
+    tls_key: Path | None = typer.Option(None, help="PEM private key of --tls-cert."),
+    tls_client_ca: Path | None = typer.Option(
+        None, help="PEM CA: gRPC clients must present a certificate it signed (mutual TLS)."
+    ),
+    allow_plaintext: bool = typer.Option(
+        False,
+        "--allow-plaintext",
+        help="Serve HTTP (and gRPC without --tls-cert) in clear beyond loopback: only behind a TLS ingress.",
+    ),
 ) -> None:
     """Run Triton Inference Server on a golf-rt repository until Ctrl-C or SIGTERM, restarting it if it dies."""
     from golf_rt.triton.repository import RepositorySpec, cached_repository
-    from golf_rt.triton.server import ServerConfig, TritonServer
+    from golf_rt.triton.server import TritonServer
+    from golf_rt.triton.server_config import ServerConfig
     from golf_rt.triton.supervisor import RestartPolicy, Supervisor
 
-    ServerConfig(repository=Path("."), host=host, api_key=api_key)  # a missing API key is reported before a build
-
+    settings = {
+        "host": host, "http_port": http_port, "grpc_port": grpc_port, "metrics_port": metrics_port,
+        "log_file": log_file, "api_key": api_key, "tls_cert": tls_cert, "tls_key": tls_key,
+        "tls_client_ca": tls_client_ca, "allow_plaintext": allow_plaintext,
+    }  # fmt: skip
+    ServerConfig(repository=Path("."), **settings)  # a bad setting is reported before a build
     if repository_dir is None:
         repository_dir = cached_repository(RepositorySpec(precision=precision), checkpoint=checkpoint)
-    folder = repository_dir
-    config = ServerConfig(
-        repository=folder, host=host, http_port=http_port, grpc_port=grpc_port,
-        metrics_port=metrics_port, log_file=log_file, api_key=api_key,
-    )  # fmt: skip
+    config = ServerConfig(repository=repository_dir, **settings)
     server = TritonServer(config)
-    supervisor = Supervisor(server, RestartPolicy(max_restarts=max_restarts if restart else 0))
+    supervisor = Supervisor(
+        server,
+        RestartPolicy(max_restarts=max_restarts if restart else 0),
+        on_restart=lambda restarts: typer.echo(f"tritonserver died and was restarted (restarts: {restarts})"),
+    )
 
     def _interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -112,22 +130,22 @@ def serve(
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         supervisor.start(timeout_s=timeout)
-        typer.echo(f"{MODEL_NAME} is ready\n  http:    {config.http_url}\n  grpc:    {config.grpc_url}")
-        typer.echo(f"  metrics: {config.metrics_url}\n  log:     {server.log_path}")
-        typer.echo(f"  api key: {'required (golf-api-key header)' if api_key else 'none (loopback only)'}")
-        typer.echo(f"  restart: {'on' if restart else 'off'}\nCtrl-C to stop.")
-        seen = 0
-        while supervisor.running():
-            time.sleep(0.5)
-            if supervisor.restarts != seen:
-                seen = supervisor.restarts
-                typer.echo(f"tritonserver died and was restarted (restarts: {seen})")
-        raise ServerError(f"{supervisor.failure or 'tritonserver exited'}; see {server.log_path}")
+        _print_ready(config, server.log_path, restart)
+        failure = supervisor.wait()
+        raise ServerError(f"{failure or 'tritonserver exited'}; see {server.log_path}")
     except KeyboardInterrupt:
         typer.echo(f"stopping (restarts: {supervisor.restarts})")
     finally:
         supervisor.stop()
         signal.signal(signal.SIGTERM, previous)
+
+
+def _print_ready(c: ServerConfig, log_path: Path, restart: bool) -> None:
+    grpc = f"{c.grpc_url} (TLS{', client certificates' if c.tls_client_ca else ''})" if c.tls else c.grpc_url
+    typer.echo(f"{MODEL_NAME} is ready\n  http:    {c.http_url}\n  grpc:    {grpc}")
+    typer.echo(f"  metrics: {c.metrics_url}\n  log:     {log_path}")
+    typer.echo(f"  api key: {'required (golf-api-key header)' if c.api_key else 'none (loopback only)'}")
+    typer.echo(f"  restart: {'on' if restart else 'off'}\nCtrl-C to stop.")
 
 
 def demo(

@@ -3,7 +3,7 @@
 Plain manifests rather than a KServe InferenceService: they need nothing in the cluster beyond
 what any Deployment needs (NVIDIA's device plugin for the gpu target; Prometheus and its adapter
 for the autoscaler), and each pod runs tritonserver with the options `golf-rt serve` gives it
-(`golf_rt.triton.server.triton_arguments`), so the API key guards every API but health and the
+(`golf_rt.triton.server_config.ServerConfig.options`), so the API key guards every API but health and the
 probes need no secret. `write_kubernetes` writes, under one folder:
 
 - `manifests/`: `deployment.yaml`, `service.yaml`, `hpa.yaml` (`kubectl apply -f manifests/`);
@@ -31,7 +31,7 @@ from golf_rt.errors import ConfigurationError
 from golf_rt.extras import require
 from golf_rt.triton.config import EnsembleConfig
 from golf_rt.triton.repository import RepositorySpec, model_configs
-from golf_rt.triton.server import ServerConfig, triton_arguments
+from golf_rt.triton.server_config import ServerConfig
 
 LOGGER = logging.getLogger(__name__)
 
@@ -136,8 +136,12 @@ def image_for(repository: RepositorySpec, cluster: ClusterSpec) -> str:
 
 def server_config() -> ServerConfig:
     """The settings of tritonserver in a pod: every address, the API key read from the Secret's env var."""
-    return ServerConfig(
-        repository=Path(MODELS_MOUNT), host="0.0.0.0", api_key=f"$({API_KEY_ENV})", exit_timeout_s=EXIT_TIMEOUT_S
+    return ServerConfig(  # in clear inside the cluster: TLS ends at the cluster's ingress (docs/serving.md)
+        repository=Path(MODELS_MOUNT),
+        host="0.0.0.0",
+        api_key=f"$({API_KEY_ENV})",
+        exit_timeout_s=EXIT_TIMEOUT_S,
+        allow_plaintext=True,
     )
 
 
@@ -185,7 +189,7 @@ def deployment(repository: RepositorySpec, cluster: ClusterSpec) -> dict[str, An
         "name": "tritonserver",
         "image": image_for(repository, cluster),
         "command": ["tritonserver"],
-        "args": triton_arguments(config, repository=store),
+        "args": config.options(repository=store),
         "env": [{"name": API_KEY_ENV, "valueFrom": {"secretKeyRef": {"name": cluster.secret_name, "key": SECRET_KEY}}}],
         "ports": [
             {"name": "http", "containerPort": config.http_port},

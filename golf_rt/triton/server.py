@@ -5,9 +5,8 @@
 stub processes; the child dies with its parent; and a failed start ends in one sentence read from
 the server's log (`golf_rt.triton.server_log`): a port in use, a broken repository, a missing backend.
 
-With an API key, every API but health needs the `golf-api-key` header (Triton's own
-`--http-restricted-api` and `--grpc-restricted-protocol`); a server bound beyond loopback must
-have one. A stopped server leaves no shared-memory region of its Python backend in /dev/shm
+What it listens on, with which API key and certificates, is `golf_rt.triton.server_config`'s
+`ServerConfig`. A stopped server leaves no shared-memory region of its Python backend in /dev/shm
 (each server names its regions with its own prefix and removes them), a start first removes what
 servers whose owner was killed left (`golf_rt.triton.workdirs`), and the log folder in the cache
 keeps the last `KEPT_LOGS` logs. `golf_rt.triton.supervisor` restarts a server that dies.
@@ -21,173 +20,35 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from golf_rt.client.endpoint import API_KEY_HEADER, LOCAL_HOSTS
-from golf_rt.contract import MODEL_NAME
-from golf_rt.errors import ConfigurationError, OutputError, ServerError
+from golf_rt.contract import API_KEY_HEADER
+from golf_rt.errors import OutputError, ServerError
 from golf_rt.paths import cache_dir
+from golf_rt.triton.ports import port_in_use
 from golf_rt.triton.pytriton_wheel import backend_dir_from_pytriton, server_environment, tritonserver_binary
+from golf_rt.triton.server_config import ServerConfig
 from golf_rt.triton.server_log import cause_from_log, last_line
-from golf_rt.triton.workdirs import SHM_DIR, make_workdir, remove_dead_leftovers, shm_prefix
+from golf_rt.triton.workdirs import (
+    make_workdir,
+    process_group_members,
+    process_group_running,
+    prune_logs,
+    remove_dead_leftovers,
+    remove_regions,
+    shared_memory_regions,
+    shm_prefix,
+)
 
 LOGGER = logging.getLogger(__name__)
-MODEL_CONTROL_MODES = ("none", "poll", "explicit")
 _PR_SET_PDEATHSIG = 1
 KEPT_LOGS = 5
 """Logs the cache's log folder keeps (the newest); a log given with `log_file` is the caller's."""
-RESTRICTED_APIS = ("metadata", "inference", "shared-memory", "model-config", "model-repository", "statistics",
-                   "trace", "logging")  # fmt: skip
-"""What an API key guards: everything but health, so that liveness probes need no secret."""
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    """Where the repository is and where the server listens; loopback only unless `host` says otherwise.
-
-    `exit_timeout_s` bounds how long a stopping server waits for requests in flight and for idle
-    client connections to close (Triton waits on both). `api_key`: the value every request but
-    health must carry in the `golf-api-key` header; required when `host` is not loopback.
-    """
-
-    repository: Path
-    host: str = "127.0.0.1"
-    http_port: int = 8000
-    grpc_port: int = 8001
-    metrics_port: int = 8002
-    log_file: Path | None = None
-    model_control_mode: str = "none"
-    exit_on_error: bool = True
-    ready_models: tuple[str, ...] = (MODEL_NAME,)
-    log_verbose: int = 0
-    exit_timeout_s: int = 5
-    api_key: str | None = field(default=None, repr=False)
-    extra_args: tuple[str, ...] = field(default=())
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "repository", Path(self.repository))
-        if self.log_file is not None:
-            object.__setattr__(self, "log_file", Path(self.log_file))
-        ports = (self.http_port, self.grpc_port, self.metrics_port)
-        if any(not 1 <= p <= 65535 for p in ports):
-            raise ConfigurationError(f"ports must be 1..65535, got http={ports[0]} grpc={ports[1]} metrics={ports[2]}")
-        if len(set(ports)) != 3:
-            raise ConfigurationError(f"http, grpc and metrics ports must differ, got {ports}")
-        if self.exit_timeout_s < 0:
-            raise ConfigurationError(f"exit timeout must be >= 0 seconds, got {self.exit_timeout_s}")
-        if self.model_control_mode not in MODEL_CONTROL_MODES:
-            raise ConfigurationError(
-                f"model control mode {self.model_control_mode!r} is not one of {MODEL_CONTROL_MODES}"
-            )
-        if self.api_key is not None and (not self.api_key or any(c in self.api_key for c in ",:= \n")):
-            raise ConfigurationError("the API key must be non-empty, without spaces, commas, colons or '='")
-        if self.api_key is None and self.host not in LOCAL_HOSTS:
-            raise ConfigurationError(
-                f"binding {self.host!r} exposes the server beyond this machine: give it an API key "
-                "(--api-key or GOLF_RT_API_KEY), or bind 127.0.0.1"
-            )
-
-    @property
-    def client_host(self) -> str:
-        """The address a local client dials: a wildcard bind is reached through loopback."""
-        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-
-    @property
-    def http_url(self) -> str:
-        """URL for `GolfClient` over HTTP."""
-        return f"http://{self.client_host}:{self.http_port}"
-
-    @property
-    def grpc_url(self) -> str:
-        """URL for `GolfClient` over gRPC."""
-        return f"grpc://{self.client_host}:{self.grpc_port}"
-
-    @property
-    def metrics_url(self) -> str:
-        """Prometheus metrics endpoint."""
-        return f"http://{self.client_host}:{self.metrics_port}/metrics"
-
-
-def free_ports(count: int = 3, host: str = "127.0.0.1") -> tuple[int, ...]:
-    """`count` distinct ports free on `host` right now (for tests and benchmarks)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((host, 0))
-            sockets.append(s)
-        return tuple(s.getsockname()[1] for s in sockets)
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def _port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
-def process_group_members(pgid: int) -> list[int]:
-    """The live processes of group `pgid` (zombies waiting to be reaped do not count)."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(stat.parent.name))
-    return members
-
-
-def process_group_running(pgid: int) -> bool:
-    """True while any process of group `pgid` is alive (zombies waiting to be reaped do not count)."""
-    return bool(process_group_members(pgid))
-
-
-def _prune_logs(folder: Path, keep: int) -> None:
-    """Remove all but the newest `keep` server logs in `folder`."""
-    logs = sorted(folder.glob("tritonserver-*.log"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in logs[keep:]:
-        with contextlib.suppress(FileNotFoundError):
-            old.unlink()
-
-
-def triton_arguments(config: ServerConfig, repository: str | None = None) -> list[str]:
-    """Options of tritonserver for `config`; `repository` replaces its folder (an object-store URL, a pod's path)."""
-    c = config
-    args = [
-        f"--model-repository={repository if repository is not None else c.repository.resolve()}",
-        f"--http-address={c.host}",
-        f"--grpc-address={c.host}",
-        f"--metrics-address={c.host}",
-        f"--http-port={c.http_port}",
-        f"--grpc-port={c.grpc_port}",
-        f"--metrics-port={c.metrics_port}",
-        f"--model-control-mode={c.model_control_mode}",
-        f"--exit-on-error={'true' if c.exit_on_error else 'false'}",
-        f"--log-verbose={c.log_verbose}",
-        f"--exit-timeout-secs={c.exit_timeout_s}",
-    ]
-    if c.model_control_mode == "explicit":
-        args.append("--load-model=*")
-    if c.api_key is not None:
-        apis = ",".join(RESTRICTED_APIS)
-        args.append(f"--http-restricted-api={apis}:{API_KEY_HEADER}={c.api_key}")
-        args.append(f"--grpc-restricted-protocol={apis}:{API_KEY_HEADER}={c.api_key}")
-    return [*args, *c.extra_args]
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -259,12 +120,6 @@ class TritonServer:
         """True while the server process runs."""
         return self._process is not None and self._process.poll() is None
 
-    def _arguments(self, binary: Path, backends: Path) -> list[str]:
-        args = [str(binary), f"--backend-directory={backends}"]
-        if self._shm_prefix:
-            args.append(f"--backend-config=python,shm-region-prefix-name={self._shm_prefix}")
-        return [*args, *triton_arguments(self.config)]
-
     def _check_before_start(self) -> None:
         if self.is_alive():
             raise ServerError(f"tritonserver is already running (pid {self.pid}); stop it first")
@@ -274,9 +129,10 @@ class TritonServer:
             )
         for name, port in (("http", self.config.http_port), ("grpc", self.config.grpc_port),
                            ("metrics", self.config.metrics_port)):  # fmt: skip
-            if _port_in_use(self.config.host, port):
+            host = self.config.http_host if name == "http" else self.config.host
+            if port_in_use(host, port):
                 raise ServerError(
-                    f"{name} port {port} on {self.config.host} is already in use; stop what holds it or pick another"
+                    f"{name} port {port} on {host} is already in use; stop what holds it or pick another"
                     f" with --{name}-port"
                 )
 
@@ -290,9 +146,9 @@ class TritonServer:
             remove_dead_leftovers()
             self._workdir = make_workdir()
             self._shm_prefix = shm_prefix(self._workdir)
-            args = self._arguments(binary, backend_dir_from_pytriton(self._workdir / "backends"))
-            shown = [a.replace(self.config.api_key, "***") if self.config.api_key else a for a in args]
-            LOGGER.info("starting %s (log: %s)", " ".join(shown), self.log_path)
+            backends = backend_dir_from_pytriton(self._workdir / "backends")
+            args = self.config.arguments(binary, backends, self._shm_prefix)
+            LOGGER.info("starting %s (log: %s)", self.config.shown(args), self.log_path)
             self._process = subprocess.Popen(
                 args,
                 env=env,
@@ -318,11 +174,11 @@ class TritonServer:
                 f"cannot write the server log {self.log_path} ({exc.strerror or exc}); give --log-file a writable place"
             ) from exc
         if self.config.log_file is None:
-            _prune_logs(self.log_path.parent, keep=KEPT_LOGS)
+            prune_logs(self.log_path.parent, keep=KEPT_LOGS)
         self._log_offset = self._log_handle.tell()
 
     def _ready(self, path: str) -> bool:
-        url = f"http://{self.config.client_host}:{self.config.http_port}{path}"
+        url = f"{self.config.http_url}{path}"
         headers = {API_KEY_HEADER: self.config.api_key} if self.config.api_key else {}
         try:
             with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2) as response:  # noqa: S310 - loopback URL we built
@@ -375,15 +231,13 @@ class TritonServer:
 
     def shared_memory_regions(self) -> list[Path]:
         """The Python backend's regions of this server in /dev/shm (its own prefix)."""
-        return sorted(SHM_DIR.glob(f"{self._shm_prefix}*")) if self._shm_prefix else []
+        return shared_memory_regions(self._shm_prefix)
 
     def remove_shared_memory(self) -> None:
         """Remove this server's regions: a stub that was killed, or a server that aborted, leaves them."""
         if self.is_alive():
             raise ServerError("the server is running; stop it before removing its shared memory")
-        for region in self.shared_memory_regions():
-            with contextlib.suppress(FileNotFoundError):
-                region.unlink()
+        remove_regions(self.shared_memory_regions())
 
     def __enter__(self) -> TritonServer:
         """Start unless already running."""

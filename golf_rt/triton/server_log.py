@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from golf_rt.triton.server import ServerConfig
+    from golf_rt.triton.server_config import ServerConfig
 
 _CAUSES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"Address already in use|failed to start \w+ service", re.I), "port"),

@@ -13,6 +13,9 @@ A Python-backend stub that dies (killed, out of memory) is not started again by 
 its model answers every later request with "Stub process ... is not healthy" while the server
 still reports itself and the model ready. So the supervisor also counts the stubs, and a server
 that lost one is restarted like a dead one.
+
+This is the one watch loop: `golf-rt serve` starts a supervisor, hears of restarts through
+`on_restart` and blocks in `wait()` until it gives up or is interrupted.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -59,10 +63,16 @@ class RestartPolicy:
 class Supervisor:
     """Start a server, restart it whenever it dies, stop it for good on `stop()`; a context manager."""
 
-    def __init__(self, server: TritonServer, policy: RestartPolicy | None = None) -> None:
-        """Nothing starts until `start()`."""
+    def __init__(
+        self,
+        server: TritonServer,
+        policy: RestartPolicy | None = None,
+        on_restart: Callable[[int], None] | None = None,
+    ) -> None:
+        """Nothing starts until `start()`; the watch thread calls `on_restart(restarts)` after each restart."""
         self.server = server
         self.policy = policy or RestartPolicy()
+        self.on_restart = on_restart
         self._restarts = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -126,6 +136,20 @@ class Supervisor:
             failed_starts = 0
             stubs = len(self.server.backend_processes())
             LOGGER.warning("tritonserver is serving again (restart %d, pid %s)", self._restarts, self.server.pid)
+            if self.on_restart is not None:
+                self.on_restart(self._restarts)
+
+    def wait(self, timeout_s: float | None = None) -> str | None:
+        """Block until the supervisor stops watching (it gave up, or `stop()`), at most `timeout_s`; its `failure`.
+
+        Waits in short slices, so Ctrl-C (or a SIGTERM handler that raises) interrupts it at once.
+        """
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while self.running() and (deadline is None or time.monotonic() < deadline):
+            thread = self._thread
+            if thread is not None:
+                thread.join(0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic())))
+        return self._failure
 
     def wait_serving(self, timeout_s: float) -> bool:
         """Wait until the server is up and ready (after a restart, say); False if not within `timeout_s`."""

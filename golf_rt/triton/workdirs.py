@@ -1,10 +1,12 @@
-"""A server's temporary folder, marked with its owner, and the removal of what dead servers left.
+"""A server's temporary folder, marked with its owner, and the removal of what servers leave behind.
 
 Each `TritonServer` start makes a folder `golf-rt-triton-*` in the temporary folder (the Python
 backend copied for this interpreter) and names its shared-memory regions in /dev/shm after it.
 Its owner removes both on stop; an owner killed with SIGKILL cannot. So the folder holds an
 `owner` file (the process id and its start time, which tells a live owner from a reused pid),
-and every start first removes the folders whose owner is dead, with their regions.
+and every start first removes the folders whose owner is dead, with their regions. The process
+scan that finds a server's backend stubs and the pruning of old server logs live here too: both
+read or clean what a server leaves on this machine.
 """
 
 from __future__ import annotations
@@ -83,11 +85,47 @@ def remove_dead_leftovers(temp_dir: str | Path | None = None) -> list[Path]:
             continue
         if _owner_alive(workdir):
             continue
-        for region in SHM_DIR.glob(f"{shm_prefix(workdir)}*"):
-            with contextlib.suppress(FileNotFoundError):
-                region.unlink()
+        remove_regions(shared_memory_regions(shm_prefix(workdir)))
         shutil.rmtree(workdir, ignore_errors=True)
         removed.append(workdir)
     if removed:
         LOGGER.info("removed what %d dead servers left: %s", len(removed), ", ".join(map(str, removed)))
     return removed
+
+
+def process_group_members(pgid: int) -> list[int]:
+    """The live processes of group `pgid` (zombies waiting to be reaped do not count)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
+
+
+def process_group_running(pgid: int) -> bool:
+    """True while any process of group `pgid` is alive (zombies waiting to be reaped do not count)."""
+    return bool(process_group_members(pgid))
+
+
+def shared_memory_regions(prefix: str) -> list[Path]:
+    """The regions in /dev/shm whose names start with `prefix` (none for an empty prefix)."""
+    return sorted(SHM_DIR.glob(f"{prefix}*")) if prefix else []
+
+
+def remove_regions(regions: list[Path]) -> None:
+    """Unlink shared-memory regions; one already gone is fine."""
+    for region in regions:
+        with contextlib.suppress(FileNotFoundError):
+            region.unlink()
+
+
+def prune_logs(folder: Path, keep: int) -> None:
+    """Remove all but the newest `keep` server logs in `folder`."""
+    logs = sorted(folder.glob("tritonserver-*.log"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in logs[keep:]:
+        with contextlib.suppress(FileNotFoundError):
+            old.unlink()

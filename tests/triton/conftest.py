@@ -12,20 +12,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from golf_rt.triton.ports import free_ports
 from golf_rt.triton.repository import RepositorySpec, write_repository
-from golf_rt.triton.server import ServerConfig, TritonServer, free_ports
+from golf_rt.triton.server import TritonServer
+from golf_rt.triton.server_config import ServerConfig
 
 MAX_TEST_PIXELS = 96 * 96
 """The servers' size limit in these tests: small, so an over-limit request stays cheap."""
 
 
-def start_server(repository: Path, log_dir: Path | None = None) -> TritonServer:
-    """A started server on free loopback ports."""
+def start_server(repository: Path, log_dir: Path | None = None, **settings: object) -> TritonServer:
+    """A started server on free loopback ports; `settings`: more `ServerConfig` fields (TLS files, say)."""
     http, grpc, metrics = free_ports(3)
     log = (log_dir or repository.parent) / f"tritonserver-{http}.log"
     config = ServerConfig(
-        repository=repository, http_port=http, grpc_port=grpc, metrics_port=metrics, log_file=log, exit_timeout_s=1
-    )
+        repository=repository, http_port=http, grpc_port=grpc, metrics_port=metrics, log_file=log, exit_timeout_s=1,
+        **settings,
+    )  # fmt: skip
     return TritonServer(config).start(timeout_s=180)
 
 

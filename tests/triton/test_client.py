@@ -27,7 +27,7 @@ from golf_rt.client import (  # noqa: E402
 from golf_rt.client.endpoint import retry_delays  # noqa: E402
 from golf_rt.client.errors import client_error_from  # noqa: E402
 from golf_rt.errors import ConfigurationError, GolfError  # noqa: E402
-from golf_rt.triton.server import free_ports  # noqa: E402
+from golf_rt.triton.ports import free_ports  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -180,3 +180,19 @@ def test_missing_api_key_and_closed_connections_are_typed() -> None:
     )
     assert isinstance(client_error_from(restricted, "u"), ApiKeyRejectedError)  # not retried as "unreachable"
     assert isinstance(client_error_from(HTTPConnectionClosed("connection closed."), "u"), ServerUnreachableError)
+
+
+def test_tls_failures_are_typed_and_a_cut_tls_stream_is_retried_like_a_plain_one() -> None:
+    import ssl
+
+    from golf_rt.client import TlsHandshakeError
+
+    untrusted = ssl.SSLCertVerificationError("certificate verify failed: unable to get local issuer certificate")
+    assert isinstance(client_error_from(untrusted, "u"), TlsHandshakeError)
+    handshake = InferenceServerException(
+        "failed to connect to all addresses; last error: UNKNOWN: Tls handshake failed (TSI_PROTOCOL_FAILURE)",
+        status="StatusCode.UNAVAILABLE",
+    )
+    assert isinstance(client_error_from(handshake, "u"), TlsHandshakeError)
+    assert isinstance(client_error_from(ssl.SSLEOFError("EOF occurred in violation of protocol"), "u"),
+                      ServerUnreachableError)  # fmt: skip

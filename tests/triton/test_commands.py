@@ -16,7 +16,8 @@ pytest.importorskip("tritonclient", reason="tritonclient is not installed (pip i
 
 from golf_rt.cli import app  # noqa: E402
 from golf_rt.triton.parser import read_config  # noqa: E402
-from golf_rt.triton.server import free_ports, process_group_running  # noqa: E402
+from golf_rt.triton.ports import free_ports  # noqa: E402
+from golf_rt.triton.workdirs import process_group_running  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,3 +105,43 @@ def test_demo_runs_where_torch_cannot_be_imported(tmp_path: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr
     assert "PSNR output" in result.stdout and (tmp_path / "demo" / "comparison.png").is_file()
+
+
+def test_serve_beyond_loopback_without_tls_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "golf_rt.cli", "serve", "--repository", str(tmp_path), "--host", "0.0.0.0",
+               "--api-key", "k"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error: binding '0.0.0.0' would send the API key and the photos in clear")
+    assert "--allow-plaintext" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.triton
+def test_serve_with_tls_flags_serves_grpc_over_tls(repository_factory, tmp_path: Path, blurry_batch) -> None:
+    pytest.importorskip("cryptography", reason="cryptography makes the test certificates (the dev extra installs it)")
+    from golf_rt.client import GolfClient
+
+    from .tls_certificates import write_certificates
+
+    pki = write_certificates(tmp_path / "pki")
+    http, grpc, metrics = (str(p) for p in free_ports(3))
+    command = [sys.executable, "-m", "golf_rt.cli", "serve", "--repository", str(repository_factory(layout="fused")),
+               "--http-port", http, "--grpc-port", grpc, "--metrics-port", metrics, "--log-file",
+               str(tmp_path / "server.log"), "--tls-cert", str(pki.server_cert),
+               "--tls-key", str(pki.server_key)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        lines = []
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and "Ctrl-C" not in "".join(lines) and process.poll() is None:
+            lines.append(process.stdout.readline())
+        assert f"grpc:    grpc://127.0.0.1:{grpc} (TLS)" in "".join(lines), "".join(lines)
+        with GolfClient(f"grpc://127.0.0.1:{grpc}", ssl=True, root_certificates=pki.ca) as client:
+            assert client.deblur_batch(blurry_batch).shape == blurry_batch.shape
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()

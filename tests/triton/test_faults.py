@@ -16,8 +16,11 @@ import numpy as np
 import pytest
 
 from golf_rt.client import GolfClient, RetryPolicy, ServerSideError
-from golf_rt.triton.server import KEPT_LOGS, SHM_DIR, ServerConfig, TritonServer, free_ports
+from golf_rt.triton.ports import free_ports
+from golf_rt.triton.server import KEPT_LOGS, TritonServer
+from golf_rt.triton.server_config import ServerConfig
 from golf_rt.triton.supervisor import RestartPolicy, Supervisor
+from golf_rt.triton.workdirs import SHM_DIR
 
 pytestmark = [pytest.mark.triton, pytest.mark.slow]
 

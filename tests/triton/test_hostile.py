@@ -18,10 +18,12 @@ import numpy as np
 import pytest
 
 from golf_rt.client import ApiKeyRejectedError, GolfClient, RetryPolicy
-from golf_rt.client.endpoint import API_KEY_HEADER, GRPC_API_KEY_HEADER
-from golf_rt.contract import INPUT_NAME, MODEL_NAME
+from golf_rt.client.endpoint import GRPC_API_KEY_HEADER
+from golf_rt.contract import API_KEY_HEADER, INPUT_NAME, MODEL_NAME
 from golf_rt.errors import ConfigurationError
-from golf_rt.triton.server import ServerConfig, TritonServer, free_ports
+from golf_rt.triton.ports import free_ports
+from golf_rt.triton.server import TritonServer
+from golf_rt.triton.server_config import ServerConfig
 from golf_rt.triton.supervisor import RestartPolicy, Supervisor
 
 pytestmark = pytest.mark.triton
@@ -176,7 +178,10 @@ def test_exposed_server_needs_an_api_key(tmp_path) -> None:
         ServerConfig(repository=tmp_path, host="0.0.0.0")
     with pytest.raises(ConfigurationError, match="API key must"):
         ServerConfig(repository=tmp_path, api_key="a:b")
-    assert ServerConfig(repository=tmp_path, host="0.0.0.0", api_key="k").http_url == "http://127.0.0.1:8000"
+    assert (
+        ServerConfig(repository=tmp_path, host="0.0.0.0", api_key="k", allow_plaintext=True).http_url
+        == "http://127.0.0.1:8000"
+    )
 
 
 def test_request_that_aborts_tritonserver_is_survived_through_the_supervisor(supervised, blurry_batch) -> None:

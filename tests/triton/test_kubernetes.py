@@ -35,7 +35,7 @@ from golf_rt.triton.kubernetes import (  # noqa: E402
     secret_command,
 )
 from golf_rt.triton.repository import RepositorySpec  # noqa: E402
-from golf_rt.triton.server import RESTRICTED_APIS  # noqa: E402
+from golf_rt.triton.server_config import RESTRICTED_APIS  # noqa: E402
 
 MODELS = {"apps/v1/Deployment": "V1Deployment", "v1/Service": "V1Service", "v1/Secret": "V1Secret",
           "autoscaling/v2/HorizontalPodAutoscaler": "V2HorizontalPodAutoscaler"}  # fmt: skip

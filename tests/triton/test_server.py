@@ -15,9 +15,12 @@ import pytest
 
 from golf_rt.client import GolfClient, ServerUnreachableError
 from golf_rt.errors import ConfigurationError, ServerError
+from golf_rt.triton.ports import free_ports
 from golf_rt.triton.pytriton_wheel import backend_dir_from_pytriton
-from golf_rt.triton.server import ServerConfig, TritonServer, free_ports, process_group_running
+from golf_rt.triton.server import TritonServer
+from golf_rt.triton.server_config import ServerConfig
 from golf_rt.triton.server_log import cause_from_log
+from golf_rt.triton.workdirs import process_group_running
 
 from .conftest import start_server
 
@@ -46,7 +49,10 @@ def test_config_binds_loopback_by_default_and_builds_urls(tmp_path: Path) -> Non
     config = ServerConfig(repository=tmp_path)
     assert config.host == "127.0.0.1"
     assert (config.http_url, config.grpc_url) == ("http://127.0.0.1:8000", "grpc://127.0.0.1:8001")
-    assert ServerConfig(repository=tmp_path, host="0.0.0.0", api_key="k").http_url == "http://127.0.0.1:8000"
+    assert (
+        ServerConfig(repository=tmp_path, host="0.0.0.0", api_key="k", allow_plaintext=True).http_url
+        == "http://127.0.0.1:8000"
+    )
 
 
 def test_default_log_lives_in_the_cache_folder_that_golf_rt_cache_names(tmp_path: Path, monkeypatch) -> None:
@@ -157,7 +163,8 @@ def test_stop_leaves_no_process_and_client_reports_it_then_recovers(repository_f
 _ORPHAN_SCRIPT = """
 import sys, time
 from pathlib import Path
-from golf_rt.triton.server import ServerConfig, TritonServer
+from golf_rt.triton.server import TritonServer
+from golf_rt.triton.server_config import ServerConfig
 http, grpc, metrics = (int(p) for p in sys.argv[2:5])
 server = TritonServer(ServerConfig(repository=Path(sys.argv[1]), http_port=http, grpc_port=grpc, metrics_port=metrics))
 server.start(timeout_s=180)

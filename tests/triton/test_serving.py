@@ -178,3 +178,30 @@ def test_a_photo_over_the_servers_limit_goes_as_tiles_and_matches_in_process(ens
     prepared = prepare(photo)
     expected = prepared.restore(run_in_tiles(in_process.deblur, prepared.batch, Tiling(64, 16), 4))
     assert served.shape == photo.shape and np.abs(served.astype(int) - expected.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_async_client_sends_a_photo_over_the_limit_as_tiles_like_the_sync_client(ensemble_server, protocol):
+    """Both faces share one core: the same tiles, the same blend, the same pixels; many photos at once stay in order."""
+    rng = np.random.default_rng(6)
+    photos = [rng.integers(0, 256, (150 + 10 * i, 230, 3), dtype=np.uint8) for i in range(3)]
+    assert photos[0].shape[0] * photos[0].shape[1] > MAX_TEST_PIXELS
+    url = _url(ensemble_server, protocol)
+
+    async def run() -> list[np.ndarray]:
+        async with AsyncGolfClient(url, tile=64) as client:
+            return await client.deblur_many(photos, concurrency=3)
+
+    served = asyncio.run(run())
+    with GolfClient(url, tile=64) as client:
+        expected = [client.deblur(photo) for photo in photos]
+    for photo, got, want in zip(photos, served, expected):
+        assert got.shape == photo.shape and got.dtype == np.uint8
+        np.testing.assert_array_equal(got, want)
+
+    async def whole() -> np.ndarray:
+        async with AsyncGolfClient(url, tile=0) as client:
+            return await client.deblur(photos[0])
+
+    with pytest.raises(ImageRejectedError):
+        asyncio.run(whole())

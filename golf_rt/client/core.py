@@ -1,0 +1,183 @@
+"""What `GolfClient` and `AsyncGolfClient` share: settings, connections, requests, tiles, retries, errors.
+
+The two faces differ only in how they wait (threads with a connection each, or one event loop
+and its pool). Everything else is decided here once, so both check the same settings, open
+connections the same way (API key, timeout, TLS), send the same tensors, cut a photo larger than
+a tile into the same tiles, retry the same failures and raise the same typed errors.
+"""
+
+from __future__ import annotations
+
+import itertools
+import ssl as ssl_module
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from golf_rt.client.endpoint import (
+    Endpoint,
+    RetryPolicy,
+    api_key_from,
+    api_key_plugin,
+    endpoint_from_url,
+    request_tensors,
+    retry_policy_from,
+)
+from golf_rt.client.errors import retry_delay_or_raise
+from golf_rt.contract import GPU_TILE_BATCH, MODEL_NAME, OUTPUT_NAME
+from golf_rt.errors import ConfigurationError
+from golf_rt.extras import require
+from golf_rt.tiles import Tiling, run_in_tiles, tiling_from
+from golf_rt.tls_files import readable_pem
+
+
+@dataclass(frozen=True)
+class ClientTLS:
+    """TLS for a client's connections, files checked on construction.
+
+    `root_certificates`: PEM CA that signed the server's certificate (None: the system's CAs).
+    `private_key` and `certificate_chain`: this client's certificate, for a server that demands one.
+    """
+
+    root_certificates: Path | None = None
+    private_key: Path | None = None
+    certificate_chain: Path | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("root_certificates", "private_key", "certificate_chain"):
+            object.__setattr__(self, name, readable_pem(getattr(self, name), name))
+        if (self.private_key is None) != (self.certificate_chain is None):
+            raise ConfigurationError("a client certificate needs both private_key= and certificate_chain=")
+
+    def connection_options(self, protocol: str, aio: bool) -> dict[str, Any]:
+        """The TLS keywords of tritonclient's `InferenceServerClient` for `protocol` (sync or asyncio)."""
+        files = {k: None if v is None else str(v) for k, v in vars(self).items()}
+        if protocol == "grpc":
+            return {"ssl": True, **files}
+        if aio:
+            context = ssl_module.create_default_context(cafile=files["root_certificates"])
+            if self.certificate_chain is not None:
+                try:
+                    context.load_cert_chain(files["certificate_chain"], files["private_key"])
+                except ssl_module.SSLError as exc:
+                    raise ConfigurationError(f"certificate_chain and private_key do not load: {exc}") from exc
+            return {"ssl": True, "ssl_context": context}
+        options = {"ca_certs": files["root_certificates"]} if self.root_certificates is not None else {}
+        if self.certificate_chain is not None:
+            options.update(certfile=files["certificate_chain"], keyfile=files["private_key"])
+        return {"ssl": True, "ssl_options": options}
+
+
+@dataclass(frozen=True)
+class ClientCore:
+    """The settings of one client and every decision that does not depend on how it waits.
+
+    Build it with `client_core(...)`, which takes the faces' keyword arguments.
+    """
+
+    endpoint: Endpoint
+    model: str = MODEL_NAME
+    timeout: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    api_key: str | None = field(default=None, repr=False)
+    tiling: Tiling = field(default_factory=Tiling)
+    tiles_per_request: int = GPU_TILE_BATCH
+    tls: ClientTLS | None = None
+
+    def __post_init__(self) -> None:
+        if not self.timeout > 0:
+            raise ConfigurationError(f"timeout must be > 0 seconds, got {self.timeout}")
+        if self.tiles_per_request < 1:
+            raise ConfigurationError(f"tiles_per_request must be at least 1, got {self.tiles_per_request}")
+
+    def module(self, aio: bool = False) -> ModuleType:
+        """The tritonclient package for this protocol (its asyncio one with `aio`)."""
+        name = f"tritonclient.{self.endpoint.protocol}" + (".aio" if aio else "")
+        face = "AsyncGolfClient" if aio else "GolfClient"
+        return require(name, f"{face} over {self.endpoint.protocol}")
+
+    def connect(self, aio: bool = False) -> Any:
+        """A new tritonclient client for this server: timeouts, TLS and the API key set up."""
+        options: dict[str, Any] = {}
+        if self.endpoint.protocol == "http":
+            timeouts = {"conn_timeout": self.timeout} if aio else {
+                "connection_timeout": self.timeout, "network_timeout": self.timeout}  # fmt: skip
+            options.update(timeouts)
+        if self.tls is not None:
+            options.update(self.tls.connection_options(self.endpoint.protocol, aio))
+        client = self.module(aio).InferenceServerClient(self.endpoint.address, **options)
+        if self.api_key:
+            client.register_plugin(api_key_plugin(self.api_key, self.endpoint.protocol))
+        return client
+
+    def call_options(self, aio: bool = False) -> dict[str, Any]:
+        """Keywords of each call: a synchronous gRPC call's deadline (HTTP sets it on the connection)."""
+        return {"client_timeout": self.timeout} if self.endpoint.protocol == "grpc" and not aio else {}
+
+    def request(self, batch: np.ndarray, aio: bool = False) -> tuple[list[Any], list[Any]]:
+        """The input tensor holding `batch` and the requested output, for this protocol's client."""
+        return request_tensors(self.module(aio), batch)
+
+    @staticmethod
+    def output(result: Any) -> np.ndarray:
+        """The `SHARP` array of an inference result."""
+        return result.as_numpy(OUTPUT_NAME)
+
+    def metadata_options(self) -> dict[str, Any]:
+        """Keywords of `get_model_metadata` that make both protocols answer a dict."""
+        return {"as_json": True} if self.endpoint.protocol == "grpc" else {}
+
+    def attempts(self) -> Iterator[int]:
+        """Attempt numbers for a retry loop; `retry_delay` ends it by raising."""
+        return itertools.count()
+
+    def retry_delay(self, exc: Exception, attempt: int) -> float:
+        """Seconds before retrying after `exc` on `attempt`; raises the typed error when it is not retried."""
+        return retry_delay_or_raise(exc, self.endpoint.url, attempt, self.retry.delays())
+
+    def splits(self, batch: np.ndarray) -> bool:
+        """Whether this batch is sent as tiles."""
+        return self.tiling.splits(*batch.shape[2:])
+
+    def in_tiles(self, send: Callable[[np.ndarray], np.ndarray], batch: np.ndarray) -> np.ndarray:
+        """`send` over `batch`, `tiles_per_request` tiles per call where its images are larger than a tile."""
+        return run_in_tiles(send, batch, self.tiling, self.tiles_per_request)
+
+
+def client_core(
+    url: str,
+    model: str = MODEL_NAME,
+    timeout: float = 60.0,
+    retries: int | RetryPolicy = 3,
+    api_key: str | None = None,
+    tile: int | Tiling | None = None,
+    tiles_per_request: int = GPU_TILE_BATCH,
+    ssl: bool = False,
+    root_certificates: str | Path | None = None,
+    private_key: str | Path | None = None,
+    certificate_chain: str | Path | None = None,
+) -> ClientCore:
+    """The core of a client from the faces' keyword arguments (documented on `GolfClient`)."""
+    files = (root_certificates, private_key, certificate_chain)
+    if not ssl and any(f is not None for f in files):
+        raise ConfigurationError("certificates are used only over TLS: pass ssl=True with them")
+    return ClientCore(
+        endpoint=endpoint_from_url(url),
+        model=model,
+        timeout=float(timeout),
+        retry=retry_policy_from(retries),
+        api_key=api_key_from(api_key),
+        tiling=tiling_from(tile),
+        tiles_per_request=tiles_per_request,
+        tls=ClientTLS(*files) if ssl else None,
+    )
+
+
+def check_concurrency(concurrency: int) -> None:
+    """`deblur_many`'s limit must let one request through."""
+    if concurrency < 1:
+        raise ConfigurationError(f"concurrency must be >= 1, got {concurrency}")
