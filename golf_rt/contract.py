@@ -66,6 +66,8 @@ PSNR_BUDGET_DB = 0.05
 API_KEY_HEADER = "golf-api-key"
 """The header that carries the API key of a server started with one: the server is told to demand
 it, the client sends it (over gRPC, Triton expects it under `triton-grpc-protocol-` + this name)."""
+API_KEY_ENV = "GOLF_RT_API_KEY"
+"""The environment variable a client, `golf-rt serve` and a cluster's pods read the API key from."""
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 """Addresses only this machine reaches: a server bound to one needs neither an API key nor TLS,
 and a client talking to one may use system shared memory."""

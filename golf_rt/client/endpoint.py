@@ -9,14 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from golf_rt.contract import API_KEY_HEADER, INPUT_NAME, LOOPBACK_HOSTS, OUTPUT_NAME
+from golf_rt.contract import API_KEY_ENV, API_KEY_HEADER, INPUT_NAME, LOOPBACK_HOSTS, OUTPUT_NAME
 from golf_rt.errors import ConfigurationError
 
 PROTOCOLS = ("http", "grpc")
 DEFAULT_PORTS = {"http": 8000, "grpc": 8001}
 GRPC_API_KEY_HEADER = f"triton-grpc-protocol-{API_KEY_HEADER}"
 """The same key's gRPC metadata key: Triton prefixes the key it was given with `triton-grpc-protocol-`."""
-API_KEY_ENV = "GOLF_RT_API_KEY"
 """Where `golf-rt serve` and the clients read the API key when none is given."""
 _TRITON_DTYPES = {np.dtype(np.float32): "FP32", np.dtype(np.float16): "FP16", np.dtype(np.float64): "FP64",
                   np.dtype(np.uint8): "UINT8", np.dtype(np.uint16): "UINT16", np.dtype(np.int32): "INT32"}  # fmt: skip

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from golf_rt.atomic_files import write_bytes_atomically
-from golf_rt.client.endpoint import API_KEY_ENV
-from golf_rt.contract import MODEL_NAME
+from golf_rt.contract import API_KEY_ENV, MODEL_NAME
 from golf_rt.errors import ConfigurationError
 from golf_rt.extras import require
 from golf_rt.triton.config import EnsembleConfig

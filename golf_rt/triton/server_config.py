@@ -146,7 +146,7 @@ class ServerConfig:
         return [str(binary), f"--backend-directory={backends}", *shm, *self.options()]
 
     def options(self, repository: str | None = None) -> list[str]:
-        """The `tritonserver` options of this config, here or in a pod; `repository` replaces the folder (a URL, a mount)."""
+        """The `tritonserver` options of this config; `repository` replaces the folder (a pod's mount, a URL)."""
         args = [
             f"--model-repository={repository if repository is not None else self.repository.resolve()}",
             f"--http-address={self.http_host}",

@@ -146,7 +146,8 @@ def test_retry_policy_is_explicit_and_bounded() -> None:
 
 
 def test_api_key_comes_from_the_argument_or_the_environment(monkeypatch) -> None:
-    from golf_rt.client.endpoint import API_KEY_ENV, api_key_from
+    from golf_rt.client.endpoint import api_key_from
+    from golf_rt.contract import API_KEY_ENV
 
     monkeypatch.delenv(API_KEY_ENV, raising=False)
     assert api_key_from(None) is None and api_key_from("k") == "k"

@@ -21,7 +21,7 @@ kubernetes = pytest.importorskip("kubernetes", reason="kubernetes is not install
 pytest.importorskip("tritonclient", reason="tritonclient is not installed (pip install -e '.[client]')")
 
 from golf_rt.cli import app  # noqa: E402
-from golf_rt.client.endpoint import API_KEY_ENV, API_KEY_HEADER  # noqa: E402
+from golf_rt.contract import API_KEY_ENV, API_KEY_HEADER  # noqa: E402
 from golf_rt.errors import ConfigurationError  # noqa: E402
 from golf_rt.triton.kubernetes import (  # noqa: E402
     LIVE_PATH,
