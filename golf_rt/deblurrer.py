@@ -24,6 +24,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import golf_rt.images as images
 from golf_rt.backend_catalog import CPU_ORDER, GPU_ORDER
 from golf_rt.backends import AUTO, Runner, available_backends, create_runner, validate_batch
@@ -36,7 +38,8 @@ from golf_rt.errors import (
     InferenceError,
     ShapeOutsideProfilesError,
 )
-from golf_rt.tiles import Progress, Tiling, run_in_tiles, tiling_from
+from golf_rt.image_arrays import Photo, checked_photo
+from golf_rt.tiles import Progress, Tiling, run_in_strips, run_in_tiles, tiling_from
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +118,27 @@ class Deblurrer:
         logger.info("deblurring with %s at %s, %d iterations of G", self.backend, self.precision, iterations)
 
     def deblur(self, image: images.ImageLike, progress: Progress | None = None) -> Any:
-        """One image or a batch of equal-size images, returned in the caller's kind (see golf_rt.images)."""
-        prepared = images.prepare(image)
+        """One image or a batch of equal-size images, returned in the caller's kind (see golf_rt.images).
+
+        One image larger than a tile goes through in bands of rows (`deblur_photo`), so that only
+        the image, its result and one band of tiles are held, whatever its size.
+        """
+        if not isinstance(image, (list, tuple)) and not (isinstance(image, np.ndarray) and image.ndim == 4):
+            photo = checked_photo(image)
+            if self.tiling.splits(photo.height, photo.width):
+                return self.deblur_photo(photo, progress)
+            prepared = photo.prepared()
+        else:
+            prepared = images.prepare(image)
         return prepared.restore(self.deblur_batch(prepared.batch, progress, check_inputs=False))
+
+    def deblur_photo(self, photo: Photo, progress: Progress | None = None) -> Any:
+        """One checked photo larger than a tile, in tiles read and results written a band of rows at a time."""
+        result = photo.new_result()
+        run_in_strips(self._run, photo.height, photo.width, photo.region,
+                      lambda top, rows: photo.write_rows(result, top, rows), self.tiling, self.runner.tile_batch,
+                      progress)  # fmt: skip
+        return photo.finish(result)
 
     def deblur_batch(self, batch: Any, progress: Progress | None = None, check_inputs: bool = True) -> Any:
         """An N x 3 x H x W float32 batch in [0, 1] -> the same shape, in tiles where larger than one.

@@ -92,10 +92,7 @@ def prepare(image: ImageLike) -> Prepared:
         raise InvalidImageError(f"images in one batch must have the same size, got {listed} (width x height)")
     batch = np.empty((len(items), CHANNELS, *sizes[0]), np.float32)
     for target, (hwc, source) in zip(batch, items, strict=True):
-        colour = hwc[:, :, : 3 if hwc.shape[2] >= 3 else 1]
-        target[...] = np.moveaxis(colour, 2, 0)  # grey broadcasts to the three channels
-        if source.dtype in INTEGER_SCALE:
-            np.divide(target, np.float32(INTEGER_SCALE[source.dtype]), out=target)
+        _to_network(hwc, source, target)
     batch.flags.writeable = False  # checked once: no one may change the values behind the check
     return Prepared(batch, tuple(source for _, source in items), container)
 
@@ -145,17 +142,86 @@ def _checked_array(array: np.ndarray, what: str) -> tuple[np.ndarray, _Source]:
     return hwc, _Source("array", array.dtype, channels, alpha)
 
 
-def _restore_one(chw: np.ndarray, source: _Source) -> Any:
+def _to_network(hwc: np.ndarray, source: _Source, target: np.ndarray) -> None:
+    """Pixels (H x W x C, the input's dtype) into `target`, 3 x H x W float32 in [0, 1]; alpha is left out."""
+    colour = hwc[:, :, : 3 if hwc.shape[2] >= 3 else 1]
+    target[...] = np.moveaxis(colour, 2, 0)  # grey broadcasts to the three channels
+    if source.dtype in INTEGER_SCALE:
+        np.divide(target, np.float32(INTEGER_SCALE[source.dtype]), out=target)
+
+
+def _from_network(chw: np.ndarray, source: _Source, alpha: np.ndarray | None) -> np.ndarray:
+    """The network's 3 x H x W output as H x W x C in the input's dtype, with its alpha rows put back."""
     hwc = np.moveaxis(chw, 0, 2)
     if source.channels in (0, 1, 2):
         hwc = hwc.mean(axis=2, keepdims=True, dtype=np.float32)
     hwc = to_integer(hwc, source.dtype) if source.dtype in INTEGER_SCALE else hwc.astype(np.float32, copy=False)
-    if source.alpha is not None:
-        alpha = source.alpha.astype(hwc.dtype, copy=False)
-        hwc = np.concatenate([hwc, alpha[:, :, None]], axis=2)
-    if source.channels == 0:
-        hwc = hwc[:, :, 0]
-    hwc = np.ascontiguousarray(hwc)
-    if source.kind == "pil":
-        return Image.fromarray(hwc)
+    if alpha is not None:
+        hwc = np.concatenate([hwc, alpha.astype(hwc.dtype, copy=False)[:, :, None]], axis=2)
     return hwc
+
+
+def _as_given(hwc: np.ndarray, source: _Source) -> Any:
+    """A result's H x W x C pixels as the caller gave the image: a 2-D array, or a PIL image of its mode."""
+    hwc = np.ascontiguousarray(hwc[:, :, 0] if source.channels == 0 else hwc)
+    return Image.fromarray(hwc) if source.kind == "pil" else hwc
+
+
+def _restore_one(chw: np.ndarray, source: _Source) -> Any:
+    return _as_given(_from_network(chw, source, source.alpha), source)
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One checked image converted a region at a time, its result written a band of rows at a time.
+
+    What `prepare` and `restore` do for a whole batch, for a photo too large to hold as float32
+    twice: only the input, the result in the input's own type and the tiles in flight are held.
+    """
+
+    pixels: np.ndarray  # H x W x C, the input's dtype
+    source: _Source
+
+    @property
+    def height(self) -> int:
+        return self.pixels.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.pixels.shape[1]
+
+    def region(self, top: int, left: int, height: int, width: int) -> np.ndarray:
+        """That part of the photo as 3 x height x width float32 network values in [0, 1]."""
+        out = np.empty((CHANNELS, height, width), np.float32)
+        _to_network(self.pixels[top : top + height, left : left + width], self.source, out)
+        return out
+
+    def new_result(self) -> np.ndarray:
+        """An empty H x W x C result in the input's dtype, filled by `write_rows`."""
+        channels = (1 if self.source.channels in (0, 1, 2) else 3) + (self.source.alpha is not None)
+        dtype = self.source.dtype if self.source.dtype in INTEGER_SCALE else np.dtype(np.float32)
+        return np.empty((self.height, self.width, channels), dtype)
+
+    def write_rows(self, result: np.ndarray, top: int, rows: np.ndarray) -> None:
+        """The network's output for rows `top`.. (3 x n x W) into `result`, converted as `restore` does."""
+        end = top + rows.shape[1]
+        alpha = None if self.source.alpha is None else self.source.alpha[top:end]
+        result[top:end] = _from_network(rows, self.source, alpha)
+
+    def prepared(self) -> Prepared:
+        """The whole photo as a one-image `Prepared` batch, as `prepare` makes it."""
+        batch = np.empty((1, CHANNELS, self.height, self.width), np.float32)
+        _to_network(self.pixels, self.source, batch[0])
+        batch.flags.writeable = False
+        return Prepared(batch, (self.source,), "single")
+
+    def finish(self, result: np.ndarray) -> Any:
+        """The filled result as the caller gave the photo (numpy array or PIL image)."""
+        return _as_given(result, self.source)
+
+
+def checked_photo(image: Any) -> Photo:
+    """One image (array, PIL image or path), checked as `prepare` checks it; InvalidImageError if bad."""
+    if isinstance(image, (list, tuple)) or (isinstance(image, np.ndarray) and image.ndim == 4):
+        raise InvalidImageError("checked_photo takes one image; use prepare for a batch")
+    return Photo(*_checked(image, "image"))

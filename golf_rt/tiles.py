@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golf_rt.contract import TILE_OVERLAP, TILE_SIZE
+from golf_rt.contract import CHANNELS, TILE_OVERLAP, TILE_SIZE
 from golf_rt.errors import ConfigurationError
 
 SMALLEST_TILE = 64
@@ -112,6 +112,54 @@ def axis_weights(length: int, size: int, overlap: int) -> list[np.ndarray]:
     return [(weight / total[start : start + span]).astype(np.float32) for start, weight in zip(starts, raw)]
 
 
+Region = Callable[[int, int, int, int], np.ndarray]
+"""`region(top, left, height, width)`: that part of one image as 3 x height x width float32 network values."""
+WriteRows = Callable[[int, np.ndarray], None]
+"""`write_rows(top, rows)`: finished rows of the result, 3 x n x width float32, from row `top` down."""
+
+
+def run_in_strips(
+    run: Callable[[np.ndarray], np.ndarray],
+    height: int,
+    width: int,
+    region: Region,
+    write_rows: WriteRows,
+    tiling: Tiling = Tiling(),
+    tile_batch: int = 1,
+    progress: Progress | None = None,
+) -> None:
+    """Deblur one image larger than a tile a row of tiles at a time, handing on each band of rows once it is final.
+
+    Only one band of `tiling.size` rows is held: tiles are read from `region` as they are needed
+    and rows leave through `write_rows` as soon as no later tile touches them, so memory is bounded
+    by the tile and the image's width whatever its height. `tile_batch` tiles go to `run` per call.
+    """
+    size, overlap = tiling.size, tiling.overlap
+    rows, columns = tile_starts(height, size, overlap), tile_starts(width, size, overlap)
+    row_weights, column_weights = axis_weights(height, size, overlap), axis_weights(width, size, overlap)
+    tile_h, tile_w = min(size, height), min(size, width)
+    per_call, total, done = max(1, tile_batch), len(rows) * len(columns), 0
+    band = np.zeros((CHANNELS, tile_h, width), np.float32)  # image rows rows[k] .. rows[k] + tile_h
+    for k, top in enumerate(rows):
+        if k:  # keep the rows the last row of tiles shares with this one; the rest was written
+            shift = top - rows[k - 1]
+            band[:, : tile_h - shift] = band[:, shift:]
+            band[:, tile_h - shift :] = 0
+        for first in range(0, len(columns), per_call):
+            chunk = range(first, min(first + per_call, len(columns)))
+            tiles = np.empty((len(chunk), CHANNELS, tile_h, tile_w), np.float32)
+            for tile, c in zip(tiles, chunk):
+                tile[...] = region(top, columns[c], tile_h, tile_w)
+            for result, c in zip(run(tiles), chunk):
+                weight = row_weights[k][:, None] * column_weights[c][None, :]
+                band[:, :, columns[c] : columns[c] + tile_w] += result * weight
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+        final = (rows[k + 1] if k + 1 < len(rows) else height) - top
+        write_rows(top, band[:, :final])
+
+
 def run_in_tiles(
     run: Callable[[np.ndarray], np.ndarray],
     batch: np.ndarray,
@@ -124,7 +172,7 @@ def run_in_tiles(
 
     `tile_batch` tiles go to `run` per call; whole images go `max_batch` at a time (None: all).
     """
-    n, channels, height, width = batch.shape
+    n, _, height, width = batch.shape
     if not tiling.splits(height, width):
         step = max_batch or n
         parts = []
@@ -133,22 +181,20 @@ def run_in_tiles(
             if progress:
                 progress(min(first + step, n), n)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
-    size, overlap = tiling.size, tiling.overlap
-    rows, columns = tile_starts(height, size, overlap), tile_starts(width, size, overlap)
-    row_weights, column_weights = axis_weights(height, size, overlap), axis_weights(width, size, overlap)
-    tile_h, tile_w = min(size, height), min(size, width)
-    places = [(i, r, c) for i in range(n) for r in range(len(rows)) for c in range(len(columns))]
-    per_call = max(1, min(tile_batch, max_batch or tile_batch))
-    output = np.zeros(batch.shape, np.float32)
-    for first in range(0, len(places), per_call):
-        chunk = places[first : first + per_call]
-        tiles = np.empty((len(chunk), channels, tile_h, tile_w), np.float32)
-        for tile, (i, r, c) in zip(tiles, chunk):
-            tile[...] = batch[i, :, rows[r] : rows[r] + tile_h, columns[c] : columns[c] + tile_w]
-        results = run(tiles)
-        for result, (i, r, c) in zip(results, chunk):
-            weight = row_weights[r][:, None] * column_weights[c][None, :]
-            output[i, :, rows[r] : rows[r] + tile_h, columns[c] : columns[c] + tile_w] += result * weight
-        if progress:
-            progress(first + len(chunk), len(places))
+    output = np.empty(batch.shape, np.float32)
+    per_image = tiling.count(height, width)
+    for i in range(n):
+
+        def region(top: int, left: int, h: int, w: int, i: int = i) -> np.ndarray:
+            return batch[i, :, top : top + h, left : left + w]
+
+        def write_rows(top: int, rows: np.ndarray, i: int = i) -> None:
+            output[i, :, top : top + rows.shape[1]] = rows
+
+        def step(done: int, total: int, i: int = i) -> None:
+            if progress:
+                progress(i * per_image + done, n * per_image)
+
+        run_in_strips(run, height, width, region, write_rows, tiling, max(1, min(tile_batch, max_batch or tile_batch)),
+                      step)  # fmt: skip
     return output

@@ -89,3 +89,27 @@ def test_auto_order_skips_a_backend_for_the_fallback():
     assert auto_order() == (GPU_ORDER if "cuda" in precisions_here("torch") else AUTO_ORDER)
     here = [b for b in auto_order() if b in available_backends()]
     assert auto_backend(skip=(here[0],)) == here[1]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rng: (rng.random((150, 230, 3)) * 255).astype(np.uint8),
+        lambda rng: (rng.random((150, 230, 4)) * 65535).astype(np.uint16),
+        lambda rng: (rng.random((150, 230)) * 255).astype(np.uint8),
+        lambda rng: rng.random((150, 230, 2)),
+        lambda rng: Image.fromarray((rng.random((150, 230, 3)) * 255).astype(np.uint8)),
+    ],
+    ids=["rgb8", "rgba16", "grey-2d", "grey-alpha-float64", "pil"],
+)
+def test_one_photo_in_bands_of_rows_equals_the_whole_batch_in_tiles(make, checkpoint_path, cached_onnx):
+    """`deblur` streams one large photo a band at a time; the result is the batch path's, value for value."""
+    from golf_rt.images import prepare
+
+    image = make(np.random.default_rng(3))
+    with Deblurrer("onnxruntime", "fp32", checkpoint=checkpoint_path, tile=64) as deblurrer:
+        streamed = deblurrer.deblur(image)
+        prepared = prepare(image)
+        batched = prepared.restore(deblurrer.deblur_batch(prepared.batch))
+    assert type(streamed) is type(batched)
+    np.testing.assert_array_equal(np.asarray(streamed), np.asarray(batched))

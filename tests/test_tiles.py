@@ -69,3 +69,24 @@ def test_tilings_are_checked():
     with pytest.raises(ConfigurationError, match="quarter of the tile"):
         Tiling(128, 64)
     assert not WHOLE.splits(10_000, 10_000) and WHOLE.count(10_000, 10_000) == 1
+
+
+def test_strips_read_one_row_of_tiles_and_hand_on_final_rows_in_order():
+    from golf_rt.tiles import run_in_strips
+
+    photo = np.random.default_rng(2).random((3, 300, 170), dtype=np.float32)
+    events, written = [], np.full(photo.shape, np.nan, np.float32)
+
+    def region(top, left, h, w):
+        events.append(("read", top))
+        return photo[:, top : top + h, left : left + w]
+
+    def write_rows(top, rows):
+        events.append(("write", top))
+        written[:, top : top + rows.shape[1]] = rows
+
+    run_in_strips(lambda tiles: tiles * 2, 300, 170, region, write_rows, Tiling(64, 16), tile_batch=2)
+    np.testing.assert_allclose(written, photo * 2, rtol=1e-6)  # every row written once, weights sum to one
+    columns = len(np.unique([left for left in range(0, 170 - 64, 48)] + [170 - 64]))
+    tops = [top for kind, top in events if kind == "write"]
+    assert tops == sorted(tops) and events[columns] == ("write", 0), "a band is handed on before the next is read"
