@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
+yaml = pytest.importorskip("yaml", reason="PyYAML writes the manifests (the serve extra installs it)")
 kubernetes = pytest.importorskip("kubernetes", reason="kubernetes is not installed (pip install -e '.[dev]')")
 pytest.importorskip("tritonclient", reason="tritonclient is not installed (pip install -e '.[client]')")
 
