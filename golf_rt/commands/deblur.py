@@ -6,6 +6,7 @@ outputs first and keep the results already in place unless `--overwrite`.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -131,13 +132,23 @@ def _deblur_on_ray(jobs, address, workers, batch_size, gpus_per_worker, settings
     from golf_rt.ray_batch import FileResult, deblur_files_on_ray
 
     engines: set[str] = set()
+    started, first = time.perf_counter(), []
 
     def done(result: FileResult) -> None:
         engines.add(result.engine)
+        if not first:
+            first.append(time.perf_counter())
         progress.update()
 
     with tqdm(total=len(jobs), desc="deblurring on Ray", unit="image") as progress:
         summary = deblur_files_on_ray(jobs, address, workers, settings, batch_size, gpus_per_worker, on_result=done)
+    after_first_batch = len(summary.written) - batch_size
+    if first and after_first_batch > 0:
+        typer.echo(
+            f"note: first results after {first[0] - started:.1f} s (Ray and the workers' models starting), then "
+            f"{after_first_batch / (started + summary.seconds - first[0]):.3g} images/s",
+            err=True,
+        )
     return summary, f"{workers} Ray workers ({', '.join(sorted(engines)) or 'none started'}) at {address}"
 
 
