@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import socket
 import tempfile
 import time
@@ -151,12 +152,13 @@ def _connected(ray: Any, address: str, workers: int) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
-    if address == LOCAL:
+    session = tempfile.mkdtemp(prefix="golf-rt-ray-") if address == LOCAL else None  # its logs: workers' go to stderr
+    if session is not None:
         ray.init(
             num_cpus=workers,
             include_dashboard=False,
             object_store_memory=LOCAL_OBJECT_STORE_BYTES,
-            _temp_dir=tempfile.mkdtemp(prefix="golf-rt-ray-"),
+            _temp_dir=session,
             logging_level=logging.WARNING,
         )
     else:
@@ -165,6 +167,8 @@ def _connected(ray: Any, address: str, workers: int) -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+        if session is not None:
+            shutil.rmtree(session, ignore_errors=True)
 
 
 def _results(

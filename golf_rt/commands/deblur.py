@@ -33,7 +33,9 @@ def deblur(
     quality: int | None = typer.Option(
         None, min=1, max=100, help="JPEG and WebP quality of the results; default: the quality of each input."
     ),
-    workers: int = typer.Option(2, min=1, help="Threads that read and write images while the model runs."),
+    workers: int = typer.Option(
+        2, min=1, help="Threads that read and write images while the model runs (in each worker, with --ray)."
+    ),
     compare: bool = typer.Option(False, "--compare", help="Also write <name>_compare.png: input | output."),
     tile: int = typer.Option(
         TILE_SIZE, min=0, help="Tile side in pixels for images larger than one tile; 0: every image whole."
