@@ -27,7 +27,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,8 @@ class WorkerSettings:
             )
         if self.checkpoint is not None and not Path(self.checkpoint).is_file():
             raise ConfigurationError(f"{self.checkpoint}: no such checkpoint file")
+        if self.checkpoint is not None:  # as the driver means it, whatever a worker's working folder
+            object.__setattr__(self, "checkpoint", Path(self.checkpoint).absolute())
 
 
 def deblur_files_on_ray(
@@ -116,16 +118,26 @@ def deblur_files_on_ray(
     ray = require("ray", "deblurring on Ray")
     require("ray.data", "deblurring on Ray")
     summary, started = RunSummary(), time.perf_counter()
-    rows = [{"source": str(job.source), "target": str(job.target), "compare": str(job.compare or "")} for job in jobs]
-    unreported = {job.source: job for job in jobs}
+    rows = [  # absolute: a worker's working folder is not the driver's
+        {
+            "source": str(job.source.absolute()),
+            "target": str(job.target.absolute()),
+            "compare": str(job.compare.absolute() if job.compare else ""),
+        }
+        for job in jobs
+    ]
+    unreported = {row["source"]: job for row, job in zip(rows, jobs)}
     try:
         with _connected(ray, address, workers):
             for result in _results(ray, rows, workers, settings, batch_size, gpus_per_worker, time.time()):
-                unreported.pop(result.source, None)
+                job = unreported.pop(str(result.source), None)
+                if job is None:  # a second row for one file: Ray Data delivers each once, but count it once if not
+                    continue
+                result = replace(result, source=job.source, target=job.target)  # as the caller named them
                 _record(result, summary)
                 if on_result is not None:
                     on_result(result)
-        summary.failed.extend((source, GIVEN_UP) for source in unreported)
+        summary.failed.extend((job.source, GIVEN_UP) for job in unreported.values())
     except KeyboardInterrupt:
         summary.interrupted = True
     except ray.exceptions.ActorDiedError as exc:
@@ -244,7 +256,8 @@ class _DeblurWorker:
             summary = deblur_files(self.deblurrer.deblur_batch, todo, self.settings.io_threads, self.settings.quality)
             written, failed = set(summary.written), dict(summary.failed)
             for job in todo:
-                status[job] = ("written", "") if job.target in written else ("failed", failed.get(job.source, ""))
+                reason = failed.get(job.source, "").removeprefix(f"{job.source}: ")  # the driver knows which file
+                status[job] = ("written", "") if job.target in written else ("failed", reason)
         return {
             "source": [str(job.source) for job in jobs],
             "target": [str(job.target) for job in jobs],
