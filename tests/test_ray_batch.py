@@ -22,6 +22,7 @@ import pytest
 from PIL import Image
 
 from golf_rt.deblur_files import FileJob, plan_jobs, prepare_output
+from golf_rt.environment import installed
 from golf_rt.errors import ConfigurationError, MissingPackageError
 from golf_rt.image_files import read_image, save_image
 from golf_rt.ray_batch import FileResult, WorkerSettings, _DeblurWorker, deblur_files_on_ray
@@ -29,8 +30,7 @@ from golf_rt.ray_batch import FileResult, WorkerSettings, _DeblurWorker, deblur_
 PINNED = ("--backend", "onnxruntime", "--precision", "fp32")
 SETTINGS = WorkerSettings("onnxruntime", "fp32")
 needs_ray = pytest.mark.skipif(
-    subprocess.run([sys.executable, "-c", "import ray.data"], capture_output=True).returncode != 0,
-    reason="needs ray[data] (pip install '.[ray]')",
+    not (installed("ray") and installed("pyarrow")), reason="needs ray[data] (pip install '.[ray]')"
 )
 
 
