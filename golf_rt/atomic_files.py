@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from golf_rt.errors import OutputError
@@ -19,6 +21,8 @@ from golf_rt.errors import OutputError
 WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
 """What the place written to does (full, read-only, forbidden), as opposed to a bug of ours."""
 _UMASK_LOCK = threading.Lock()
+_PARTIAL = ".partial"
+logger = logging.getLogger(__name__)
 
 
 def writable_folder(folder: str | Path) -> Path:
@@ -50,7 +54,7 @@ def atomic_path(destination: str | Path) -> Iterator[Path]:
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(
-            prefix=f".{destination.name}.", suffix=f".partial{destination.suffix}", dir=destination.parent
+            prefix=f".{destination.name}.", suffix=f"{_PARTIAL}{destination.suffix}", dir=destination.parent
         )
     except OSError as exc:
         raise OutputError(f"cannot write {destination} ({exc.strerror or exc})") from exc
@@ -60,12 +64,38 @@ def atomic_path(destination: str | Path) -> Iterator[Path]:
         yield temporary
         temporary.chmod(0o666 & ~_umask())  # mkstemp makes 0600; a plain open() would honour the umask
         os.replace(temporary, destination)
+        logger.debug("wrote %s", destination)
     except OSError as exc:
         if exc.errno not in WRITE_FAILURES:
             raise
         raise OutputError(f"cannot write {destination} ({exc.strerror or exc}); nothing was written") from exc
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def remove_temporaries(destinations: Iterable[str | Path]) -> int:
+    """Remove the temporary files that writers killed mid-write left beside `destinations`; how many.
+
+    A process killed outright (SIGKILL, a lost machine) runs no `finally`, so its temporary file
+    stays; the destination itself is untouched. Only names `atomic_path` gives for one of
+    `destinations` are removed, each folder listed once; call it when no writer of them is running.
+    """
+    names: dict[Path, set[str]] = defaultdict(set)
+    for destination in destinations:
+        names[Path(destination).parent].add(Path(destination).name)
+    removed = 0
+    for folder, wanted in names.items():
+        try:
+            entries = [entry.name for entry in os.scandir(folder)]
+        except OSError:
+            continue
+        for name in entries:
+            head, partial, suffix = name[1:].rpartition(_PARTIAL)
+            target = head.rpartition(".")[0]
+            if name.startswith(".") and partial and target in wanted and Path(target).suffix == suffix:
+                (folder / name).unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def _umask() -> int:

@@ -12,12 +12,16 @@ ahead and `workers` wait to be written, which bounds memory.
 
 A file that cannot be read, deblurred or written is recorded with the reason and the run goes
 on. Every result is written to a temporary name and renamed, so an interrupted run (Ctrl-C)
-leaves each output either whole or absent; the writes already started finish first.
+leaves each output either whole or absent; the writes already started finish first. For the same
+reason a result that exists is whole, and `is_finished` is the one rule for resuming: a job whose
+results are all in place is not run again (`golf-rt deblur`, in process or on Ray, unless
+`--overwrite`).
 """
 
 from __future__ import annotations
 
 import logging
+import stat
 import statistics
 import time
 from collections import deque
@@ -52,6 +56,7 @@ class RunSummary:
 
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)  # results already in place before the run, left as they were
     inference_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False  # stopped by Ctrl-C: what was written is whole, the rest was not started
@@ -126,6 +131,33 @@ def _refuse_clashes(jobs: list[FileJob]) -> None:
             if resolved in writers and writers[resolved] != job.source.resolve():
                 raise InvalidImageError(f"{writers[resolved]} and {job.source} would both be written as {target}")
             writers[resolved] = job.source.resolve()
+
+
+def is_finished(job: FileJob, written_since: float | None = None) -> bool:
+    """Whether every result of `job` is in place (each was renamed into place whole, so it is whole).
+
+    With `written_since` (a `time.time()`), only results written since then count: those of this run,
+    done before a worker that wrote them died and its batch was retried.
+    """
+    for target in (job.target, job.compare):
+        if target is None:
+            continue
+        try:
+            found = target.stat()
+        except OSError:
+            return False
+        if not stat.S_ISREG(found.st_mode) or (written_since is not None and found.st_mtime < written_since):
+            return False
+    return True
+
+
+def unfinished_jobs(jobs: list[FileJob], overwrite: bool = False) -> tuple[list[FileJob], list[FileJob]]:
+    """The jobs to run and the jobs whose results are already in place (all to run when `overwrite`)."""
+    if overwrite:
+        return list(jobs), []
+    finished = [job for job in jobs if is_finished(job)]
+    done = set(finished)
+    return [job for job in jobs if job not in done], finished
 
 
 def prepare_output(output: Path, jobs: list[FileJob]) -> None:

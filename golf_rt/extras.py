@@ -31,6 +31,8 @@ PACKAGES: dict[str, tuple[str, str]] = {
     "skimage": ("scikit-image", "eval"),
     "sklearn": ("scikit-learn", "eval"),
     "matplotlib": ("matplotlib", "report"),
+    "ray": ("ray[data]", "ray"),
+    "pyarrow": ("pyarrow", "ray"),
 }
 """Top-level module -> (distribution to install, golf-rt extra that brings it)."""
 

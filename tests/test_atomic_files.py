@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from golf_rt.atomic_files import atomic_path, writable_folder, write_bytes_atomically
+from golf_rt.atomic_files import atomic_path, remove_temporaries, writable_folder, write_bytes_atomically
 from golf_rt.errors import OutputError
 
 
@@ -63,3 +63,30 @@ def test_a_folder_that_cannot_hold_files_is_an_output_error(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # checked, nothing made
     with pytest.raises(OutputError, match="is not a folder"):
         writable_folder(tmp_path / "file" / "below")
+
+
+def test_the_temporaries_of_killed_writers_are_removed_and_nothing_else(tmp_path):
+    target, other = tmp_path / "photo.v2.png", tmp_path / "other.png"
+    left = []  # what writers killed before their rename leave: atomic_path's temporaries, named as it names them
+    for destination in (target, target, other):
+        with pytest.raises(KeyboardInterrupt), atomic_path(destination) as temporary:
+            left.append(tmp_path / f"left-{temporary.name}")
+            os.link(temporary, left[-1])
+            raise KeyboardInterrupt
+    for path in left:
+        path.rename(path.with_name(path.name.removeprefix("left-")))
+    unrelated = [
+        ".photo.v2.png.notes",
+        "photo.v2.png.x.partial.png",
+        ".photo.v2.png.x.partial.jpg",
+        ".photo.png.partial",
+    ]
+    for name in unrelated:
+        (tmp_path / name).write_bytes(b"keep me")
+    target.write_bytes(b"whole")
+    assert remove_temporaries([target, tmp_path / "missing" / "x.png"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".other")) == sorted(
+        [*unrelated, "photo.v2.png"]
+    )
+    assert remove_temporaries([other]) == 1
+    assert not list(tmp_path.glob(".other*"))

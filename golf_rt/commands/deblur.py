@@ -1,13 +1,22 @@
-"""`golf-rt deblur`: image files and folders into a folder, with progress, a timing summary and per-file failures."""
+"""`golf-rt deblur`: image files and folders into a folder, with progress, a timing summary and per-file failures.
+
+In this process by default, or on a Ray cluster with `--ray` (`golf_rt.ray_batch`); both plan the
+outputs first and keep the results already in place unless `--overwrite`.
+"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from golf_rt.backend_catalog import backend_help, precision_help
 from golf_rt.contract import DEFAULT_ITERATIONS, TILE_SIZE
+
+if TYPE_CHECKING:
+    from golf_rt.deblur_files import RunSummary
 
 
 def deblur(
@@ -24,18 +33,31 @@ def deblur(
     quality: int | None = typer.Option(
         None, min=1, max=100, help="JPEG and WebP quality of the results; default: the quality of each input."
     ),
-    workers: int = typer.Option(2, min=1, help="Threads that read and write images while the model runs."),
+    workers: int = typer.Option(
+        2, min=1, help="Threads that read and write images while the model runs (in each worker, with --ray)."
+    ),
     compare: bool = typer.Option(False, "--compare", help="Also write <name>_compare.png: input | output."),
     tile: int = typer.Option(
         TILE_SIZE, min=0, help="Tile side in pixels for images larger than one tile; 0: every image whole."
     ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Deblur again the images whose results are already in the output folder."
+    ),
+    ray: str | None = typer.Option(
+        None,
+        "--ray",
+        metavar="ADDRESS",
+        help="Run on Ray Data workers: 'local' starts a Ray cluster on this machine; else a Ray address "
+        "(ray://host:10001, auto). Inputs and output must be on a file system every node sees.",
+    ),
+    ray_workers: int = typer.Option(2, min=1, help="With --ray: workers, each with its own model (1 CPU each)."),
+    batch_size: int = typer.Option(16, min=1, help="With --ray: files per batch sent to a worker."),
+    gpus_per_worker: float = typer.Option(0.0, min=0.0, help="With --ray: GPUs each worker reserves."),
 ) -> None:
     """Deblur images into a folder; a file that fails is named at the end and the others still run (exit 1)."""
-    from tqdm import tqdm
-
-    from golf_rt.deblur_files import deblur_files, plan_jobs, prepare_output, skipped_files
-    from golf_rt.deblurrer import Deblurrer
+    from golf_rt.deblur_files import plan_jobs, prepare_output, skipped_files, unfinished_jobs
     from golf_rt.image_files import subfolders
+    from golf_rt.ray_batch import WorkerSettings
 
     jobs = plan_jobs(inputs, output, recursive, compare)
     left_out = skipped_files(inputs, output, recursive)
@@ -47,6 +69,44 @@ def deblur(
                 f"note: {len(skipped)} subfolders not searched ({names}); add --recursive to include them", err=True
             )
     prepare_output(output, jobs)
+    jobs, finished = unfinished_jobs(jobs, overwrite)
+    if not jobs:
+        typer.echo(
+            f"nothing to do: all {len(finished)} results are already in {output} (--overwrite deblurs them again)"
+        )
+        return
+    if ray is None:
+        summary, engine = _deblur_here(jobs, backend, precision, iterations, checkpoint, tile, workers, quality)
+    else:
+        summary, engine = _deblur_on_ray(
+            jobs, ray, ray_workers, batch_size, gpus_per_worker,
+            WorkerSettings(backend, precision, iterations, checkpoint, tile, quality, workers, overwrite),
+        )  # fmt: skip
+    summary.kept.extend(job.target for job in finished)
+    typer.echo(f"{summary.timing()} with {engine} -> {output}")
+    if summary.kept:
+        typer.echo(f"kept {len(summary.kept)} results already in {output} (--overwrite deblurs them again)")
+    if left_out:
+        typer.echo(f"skipped {len(left_out)} files in the input folders:")
+        for source, reason in left_out:
+            typer.echo(f"  {source}: {reason}")
+    if summary.interrupted:
+        typer.echo(f"interrupted: {len(jobs) - len(summary.written)} images not written; every file written is whole")
+        raise typer.Exit(130)
+    if summary.failed:
+        typer.echo(f"error: {len(summary.failed)} of {len(jobs)} images failed:", err=True)
+        for source, reason in summary.failed:
+            typer.echo(f"  {source}: {reason.removeprefix(f'{source}: ')}", err=True)
+        raise typer.Exit(1)
+
+
+def _deblur_here(jobs, backend, precision, iterations, checkpoint, tile, workers, quality) -> tuple[RunSummary, str]:
+    """The run in this process: one model, reading and writing overlapped; the summary and what ran it."""
+    from tqdm import tqdm
+
+    from golf_rt.deblur_files import deblur_files
+    from golf_rt.deblurrer import Deblurrer
+
     deblurrer = Deblurrer(backend, precision, iterations, checkpoint, tile=tile)
     why = _not_the_fastest(backend, precision, deblurrer.backend)
     if why:
@@ -64,19 +124,34 @@ def deblur(
                 return deblurrer.deblur_batch(batch, tile_progress, check_inputs=False)  # prepared: checked
 
             summary = deblur_files(deblur_one, jobs, workers, quality, on_done=progress.update)
-    typer.echo(f"{summary.timing()} with {deblurrer.backend} {deblurrer.precision} -> {output}")
-    if left_out:
-        typer.echo(f"skipped {len(left_out)} files in the input folders:")
-        for source, reason in left_out:
-            typer.echo(f"  {source}: {reason}")
-    if summary.interrupted:
-        typer.echo(f"interrupted: {len(jobs) - len(summary.written)} images not written; every file written is whole")
-        raise typer.Exit(130)
-    if summary.failed:
-        typer.echo(f"error: {len(summary.failed)} of {len(jobs)} images failed:", err=True)
-        for source, reason in summary.failed:
-            typer.echo(f"  {source}: {reason.removeprefix(f'{source}: ')}", err=True)
-        raise typer.Exit(1)
+    return summary, f"{deblurrer.backend} {deblurrer.precision}"
+
+
+def _deblur_on_ray(jobs, address, workers, batch_size, gpus_per_worker, settings) -> tuple[RunSummary, str]:
+    """The run on Ray workers, with progress as their results come back; the summary and what ran it."""
+    from tqdm import tqdm
+
+    from golf_rt.ray_batch import FileResult, deblur_files_on_ray
+
+    engines: set[str] = set()
+    started, first = time.perf_counter(), []
+
+    def done(result: FileResult) -> None:
+        engines.add(result.engine)
+        if not first:
+            first.append(time.perf_counter())
+        progress.update()
+
+    with tqdm(total=len(jobs), desc="deblurring on Ray", unit="image") as progress:
+        summary = deblur_files_on_ray(jobs, address, workers, settings, batch_size, gpus_per_worker, on_result=done)
+    after_first_batch = len(summary.written) - batch_size
+    if first and after_first_batch > 0:
+        typer.echo(
+            f"note: first results after {first[0] - started:.1f} s (Ray and the workers' models starting), then "
+            f"{after_first_batch / (started + summary.seconds - first[0]):.3g} images/s",
+            err=True,
+        )
+    return summary, f"{workers} Ray workers ({', '.join(sorted(engines)) or 'none started'}) at {address}"
 
 
 def _not_the_fastest(backend: str, precision: str, chosen: str) -> str | None:

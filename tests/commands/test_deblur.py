@@ -92,7 +92,7 @@ def test_recursive_mirrors_subfolders_and_without_it_they_are_mentioned(checkpoi
     assert deep.returncode == 0, deep.stderr
     written = sorted(str(p.relative_to(inputs / "sharp")) for p in (inputs / "sharp").rglob("*.png"))
     assert written == ["2023/june/deep.png", "2024/b.png", "top.png"]
-    again = golf_rt("deblur", str(inputs), "-o", str(inputs / "sharp"), "--recursive", *args)
+    again = golf_rt("deblur", str(inputs), "-o", str(inputs / "sharp"), "--recursive", *args, "--overwrite")
     assert again.returncode == 0 and "3 images in" in again.stdout  # earlier results are not inputs
 
 
@@ -163,6 +163,27 @@ def test_ctrl_c_leaves_every_written_result_whole(checkpoint_path, cached_onnx, 
     assert not [p for p in written if p.name.startswith(".")]  # no temporary file is left
     for path in written:
         assert load_image(path).shape == (128, 128, 3)
+
+
+def test_a_second_run_keeps_the_results_in_place_and_overwrite_redoes_them(tmp_path):
+    inputs, output = tmp_path / "in", tmp_path / "out"
+    for name in ("a.png", "b.jpg", "c.png"):
+        save_image(inputs / name, rgb())
+    first = golf_rt("deblur", str(inputs), "-o", str(output), "--compare")  # shipped model
+    assert first.returncode == 0 and "3 images in" in first.stdout, first.stderr
+    (output / "b.jpg").unlink()
+    (output / "c_compare.png").unlink()  # a job is done when all its results are in place
+    kept = {name: (output / name).stat().st_ino for name in ("a.png", "a_compare.png")}
+    second = golf_rt("deblur", str(inputs), "-o", str(output), "--compare")
+    assert second.returncode == 0 and "2 images in" in second.stdout, second.stderr
+    assert f"kept 1 results already in {output} (--overwrite deblurs them again)" in second.stdout
+    assert kept == {name: (output / name).stat().st_ino for name in kept}
+    assert load_image(output / "b.jpg").shape == (24, 32, 3) and (output / "c_compare.png").is_file()
+    third = golf_rt("deblur", str(inputs), "-o", str(output), "--compare")
+    assert third.returncode == 0 and third.stdout.startswith(f"nothing to do: all 3 results are already in {output}")
+    redone = golf_rt("deblur", str(inputs), "-o", str(output), "--compare", "--overwrite")
+    assert redone.returncode == 0 and "3 images in" in redone.stdout and "kept" not in redone.stdout
+    assert all((output / name).stat().st_ino != inode for name, inode in kept.items())
 
 
 def test_a_type_it_cannot_write_back_is_refused_before_any_inference(tmp_path):
