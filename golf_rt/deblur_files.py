@@ -5,8 +5,9 @@ input, to write one name twice, or a file named on the command line whose type g
 write back); `skipped_files` says which files in the input folders are not images it takes, and
 why; `prepare_output` makes the output folders and proves it can
 write there; `deblur_files` then runs the jobs. A small thread pool reads and checks the next
-images (`golf_rt.image_files.read_image`, `golf_rt.image_arrays.prepare`) and restores and writes
-the previous ones while the runner deblurs the current one; decoding, encoding and the runtimes
+images (`golf_rt.image_files.read_image`, `golf_rt.image_arrays.checked_photo`) and writes the
+previous ones while `Deblurrer.deblur_photo` deblurs the current one (a photo larger than a tile
+in bands of rows, so only its pixels and its result are held whole); decoding, encoding and the runtimes
 release the GIL, so on a CPU the I/O hides behind inference. At most `workers` images are read
 ahead and `workers` wait to be written, which bounds memory.
 
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from golf_rt.errors import ConfigurationError, GolfError, InvalidImageError, OutputError
-from golf_rt.image_arrays import Prepared, prepare
+from golf_rt.image_arrays import Photo, checked_photo
 from golf_rt.image_files import IMAGE_SUFFIXES, ImageFile, find_images, read_image, save_image, unsupported_files
 
 logger = logging.getLogger(__name__)
@@ -179,13 +180,13 @@ def prepare_output(output: Path, jobs: list[FileJob]) -> None:
 
 
 def deblur_files(
-    deblur_batch: Callable[[np.ndarray], np.ndarray],
+    deblur_photo: Callable[[Photo], np.ndarray],
     jobs: list[FileJob],
     workers: int = 2,
     quality: int | None = None,
     on_done: Callable[[], None] | None = None,
 ) -> RunSummary:
-    """Run every job through `deblur_batch` (a runner's `deblur`), in order; failures are recorded, not raised.
+    """Run every job through `deblur_photo` (`Deblurrer.deblur_photo`), in order; failures are recorded, not raised.
 
     Ctrl-C stops the run: the writes already started finish, and the summary says it was interrupted.
     """
@@ -203,15 +204,15 @@ def deblur_files(
             job, reading = reads.popleft()
             _read_ahead(pool, upcoming, reads, workers)
             try:
-                file, prepared = reading.result()
+                file, photo = reading.result()
                 tic = time.perf_counter()
-                output = deblur_batch(prepared.batch)
+                result = deblur_photo(photo)
                 summary.inference_ms.append((time.perf_counter() - tic) * 1000)
             except GolfError as exc:
                 summary.failed.append((job.source, str(exc)))
                 done()
                 continue
-            writes.append((job, pool.submit(_write, job, file, prepared, output, quality)))
+            writes.append((job, pool.submit(_write, job, file, result, quality)))
             while len(writes) > workers:
                 _finish(writes.popleft(), summary, done)
         while writes:
@@ -233,13 +234,12 @@ def _read_ahead(pool: ThreadPoolExecutor, upcoming: Iterator[FileJob], reads: de
         reads.append((job, pool.submit(_read, job)))
 
 
-def _read(job: FileJob) -> tuple[ImageFile, Prepared]:
+def _read(job: FileJob) -> tuple[ImageFile, Photo]:
     file = read_image(job.source)
-    return file, prepare(file.pixels)
+    return file, checked_photo(file.pixels)
 
 
-def _write(job: FileJob, file: ImageFile, prepared: Prepared, output: np.ndarray, quality: int | None) -> Path:
-    result = prepared.restore(output)
+def _write(job: FileJob, file: ImageFile, result: np.ndarray, quality: int | None) -> Path:
     try:
         save_image(job.target, result, like=file, quality=quality)
         if job.compare is not None:  # with the input's metadata: its colour profile above all

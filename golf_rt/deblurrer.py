@@ -124,16 +124,15 @@ class Deblurrer:
         the image, its result and one band of tiles are held, whatever its size.
         """
         if not isinstance(image, (list, tuple)) and not (isinstance(image, np.ndarray) and image.ndim == 4):
-            photo = checked_photo(image)
-            if self.tiling.splits(photo.height, photo.width):
-                return self.deblur_photo(photo, progress)
-            prepared = photo.prepared()
-        else:
-            prepared = images.prepare(image)
+            return self.deblur_photo(checked_photo(image), progress)
+        prepared = images.prepare(image)
         return prepared.restore(self.deblur_batch(prepared.batch, progress, check_inputs=False))
 
     def deblur_photo(self, photo: Photo, progress: Progress | None = None) -> Any:
-        """One checked photo larger than a tile, in tiles read and results written a band of rows at a time."""
+        """One checked photo (`image_arrays.checked_photo`), whole, or in bands of rows where larger than a tile."""
+        if not self.tiling.splits(photo.height, photo.width):
+            prepared = photo.prepared()
+            return prepared.restore(self.deblur_batch(prepared.batch, progress, check_inputs=False))
         result = photo.new_result()
         run_in_strips(self._run, photo.height, photo.width, photo.region,
                       lambda top, rows: photo.write_rows(result, top, rows), self.tiling, self.runner.tile_batch,

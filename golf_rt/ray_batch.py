@@ -253,7 +253,7 @@ class _DeblurWorker:
                 status[job] = ("kept", "")
         todo = [job for job in jobs if job not in status]
         if todo:
-            summary = deblur_files(self.deblurrer.deblur_batch, todo, self.settings.io_threads, self.settings.quality)
+            summary = deblur_files(self.deblurrer.deblur_photo, todo, self.settings.io_threads, self.settings.quality)
             written, failed = set(summary.written), dict(summary.failed)
             for job in todo:
                 reason = failed.get(job.source, "").removeprefix(f"{job.source}: ")  # the driver knows which file

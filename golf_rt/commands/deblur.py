@@ -120,8 +120,8 @@ def _deblur_here(jobs, backend, precision, iterations, checkpoint, tile, workers
                 tiles.n = done
                 tiles.refresh()
 
-            def deblur_one(batch):
-                return deblurrer.deblur_batch(batch, tile_progress, check_inputs=False)  # prepared: checked
+            def deblur_one(photo):
+                return deblurrer.deblur_photo(photo, tile_progress)
 
             summary = deblur_files(deblur_one, jobs, workers, quality, on_done=progress.update)
     return summary, f"{deblurrer.backend} {deblurrer.precision}"
