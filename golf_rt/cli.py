@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from golf_rt.commands import deblur, engines, info, quantize, report, serving
+from golf_rt.commands import deblur, engines, info, quantize, report, serving, verify
 from golf_rt.errors import GolfError
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ def _root(
 
 info.register(app)
 engines.register(app)
+verify.register(app)
 quantize.register(app)
 deblur.register(app)
 serving.register(app)

@@ -32,7 +32,7 @@ import numpy as np
 from golf_rt.contract import INPUT_NAME, OUTPUT_NAME
 from golf_rt.errors import ExportError, InferenceError, StandInError
 from golf_rt.extras import require
-from golf_rt.tensorrt_settings import Machine, Profile
+from golf_rt.tensorrt_engines import Machine, Profile
 
 PLAN_MAGIC = b"GOLF-RT-STANDIN-PLAN\n"
 TIMING_MAGIC = b"GOLF-RT-STANDIN-TIMING\n"

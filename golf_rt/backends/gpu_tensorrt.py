@@ -16,7 +16,7 @@ import numpy as np
 from golf_rt.contract import INPUT_NAME
 from golf_rt.errors import BackendUnavailableError, ExportError, InferenceError
 from golf_rt.extras import require
-from golf_rt.tensorrt_settings import Machine, Profile
+from golf_rt.tensorrt_engines import Machine, Profile
 
 logger = logging.getLogger(__name__)
 

@@ -93,9 +93,9 @@ def provider_options(device: str) -> list:
     Ampere and later; the fp16 files keep their image statistics in fp32, which stay exact too).
     The TensorRT provider builds from the ONNX file
     as it is (the fp16 files are already FP16), with the engine profiles of
-    `golf_rt.tensorrt_settings.DEFAULT_PROFILES` and caches in `provider_cache_dir()`.
+    `golf_rt.tensorrt_engines.DEFAULT_PROFILES` and caches in `provider_cache_dir()`.
     """
-    from golf_rt.tensorrt_settings import DEFAULT_PROFILES, tensorrt_ep_profile_options
+    from golf_rt.tensorrt_engines import DEFAULT_PROFILES, tensorrt_ep_profile_options
 
     providers: list = list(PROVIDERS[device])
     if device in ("cuda", "tensorrt"):

@@ -8,7 +8,7 @@ Building (`engine_from_onnx`) is Polygraphy's `NetworkFromOnnxPath` -> `CreateCo
   ONNX, fp16 the FP16 ONNX (`golf_rt.export.fp16_onnx_from_onnx`: FP16 weights and compute,
   FP32 I/O and image statistics), so no precision flag or per-layer constraint is needed;
 - TF32 off (TensorRT enables it by default): "fp32" means fp32 (`gpu_tensorrt.TensorRTDevice.build_plan`);
-- the optimization profiles of `BuildOptions` (`golf_rt.tensorrt_settings.DEFAULT_PROFILES`);
+- the optimization profiles of `BuildOptions` (`golf_rt.tensorrt_engines.DEFAULT_PROFILES`);
 - a timing cache per TensorRT, GPU and CUDA version, loaded with `ignore_mismatch=False`: a cache
   TensorRT rejects is replaced by an empty one and rewritten after the build (`apply_timing_cache`);
 - optionally a version-compatible plan (BuilderFlag.VERSION_COMPATIBLE), which later TensorRT
@@ -37,7 +37,7 @@ from golf_rt.atomic_files import write_bytes_atomically
 from golf_rt.backends.gpu_door import gpu
 from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME
 from golf_rt.errors import EngineMismatchError, ExportError
-from golf_rt.tensorrt_settings import (
+from golf_rt.tensorrt_engines import (
     BuildOptions,
     Machine,
     Sidecar,

@@ -2,7 +2,7 @@
 
 `TensorRTRunner` uses the named-tensor API (`set_input_shape`, `set_tensor_address`,
 `execute_async_v3`) on its own CUDA stream. Per batch it picks the optimization profile that takes
-the shape and was tuned nearest it (`golf_rt.tensorrt_settings.choose_profile`) and switches the
+the shape and was tuned nearest it (`golf_rt.tensorrt_engines.choose_profile`) and switches the
 context to it (`set_optimization_profile_async`); a shape no profile takes is a
 `ShapeOutsideProfilesError` (`Deblurrer(backend="auto")` then falls back to the next backend).
 
@@ -37,7 +37,7 @@ from golf_rt.backends.tensorrt_loader import (  # noqa: F401 - the loader, impor
 from golf_rt.contract import DEFAULT_ITERATIONS, GPU_TILE_BATCH, INPUT_NAME, OUTPUT_NAME
 from golf_rt.errors import InferenceError, ModelFileError
 from golf_rt.onnx_supply import ensure_onnx
-from golf_rt.tensorrt_settings import BuildOptions, choose_profile, read_sidecar
+from golf_rt.tensorrt_engines import BuildOptions, choose_profile, read_sidecar
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""`golf-rt export`, `build-engine` and `verify`: thin commands over the library."""
+"""`golf-rt export` and `build-engine`: ONNX files and TensorRT engines, thin commands over the library."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def build_engine(
 ) -> None:
     """Build TensorRT engines (fused, F, G unrolled) with profiles, a timing cache and JSON sidecars."""
     from golf_rt.backends.gpu_door import STANDIN_VARIABLE, tensorrt_here
-    from golf_rt.tensorrt_settings import DEFAULT_PROFILES, BuildOptions, Profile, engine_sources
+    from golf_rt.tensorrt_engines import DEFAULT_PROFILES, BuildOptions, Profile, engine_sources
 
     profiles = tuple(Profile.parse(text) for text in profile) if profile else DEFAULT_PROFILES
     options = BuildOptions("fp16" if fp16 else "fp32", profiles, timing_cache, version_compatible=version_compatible)
@@ -59,48 +59,7 @@ def build_engine(
         typer.echo(f"{part:11s} {path}")
 
 
-def verify(
-    checkpoint: Path | None = typer.Option(None, help="Checkpoint; default: the shipped one."),
-    iterations: int = typer.Option(DEFAULT_ITERATIONS, min=1, help="G iterations."),
-    crops: int = typer.Option(1, min=1, help="Validation crops per held-out photo."),
-    size: int = typer.Option(256, min=16, help="Crop size in pixels."),
-    json_out: Path | None = typer.Option(None, "--json", help="Also write the table as JSON."),
-    markdown_out: Path | None = typer.Option(None, "--markdown", help="Also write the table as Markdown."),
-    write_table: bool = typer.Option(
-        False, "--write-table", help="Write the measured table that precision 'auto' decides from, next to the model."
-    ),
-) -> None:
-    """Every available backend/precision against fp32 PyTorch on held-out validation pairs."""
-    from golf_rt.atomic_files import writable_folder, write_bytes_atomically
-    from golf_rt.backends.precision_table import write_table as write_precision_table
-    from golf_rt.verify import (
-        PSNR_BUDGET_DB,
-        rows_to_json,
-        rows_to_markdown,
-        rows_to_measured,
-        rows_to_table,
-        verify_backends,
-    )
-
-    for out in (json_out, markdown_out):  # before the minutes of measuring
-        if out is not None:
-            writable_folder(out.parent)
-    rows = verify_backends(checkpoint, iterations, crops, size)
-    typer.echo(rows_to_table(rows))
-    if write_table:
-        typer.echo(f"precision table: {write_precision_table(rows_to_measured(rows), checkpoint, iterations)}")
-    if json_out:
-        write_bytes_atomically(json_out, (rows_to_json(rows) + "\n").encode())
-    if markdown_out:
-        write_bytes_atomically(markdown_out, rows_to_markdown(rows).encode())
-    over = [f"{r.backend} {r.precision}" for r in rows if not r.within_budget]
-    if over:
-        typer.echo(f"over the {PSNR_BUDGET_DB} dB budget: {', '.join(over)}", err=True)
-        raise typer.Exit(2)
-
-
 def register(app: typer.Typer) -> None:
     """Add these commands to the `golf-rt` app."""
     app.command()(export)
     app.command("build-engine")(build_engine)
-    app.command()(verify)

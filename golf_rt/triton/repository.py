@@ -140,7 +140,7 @@ def _ensemble_steps(spec: RepositorySpec) -> tuple[EnsembleStep, ...]:
 
 def model_file_name(spec: RepositorySpec, part: str) -> str:
     """The file a model directory's version folder holds: the ONNX file (cpu) or the FP16 plan (gpu)."""
-    from golf_rt.tensorrt_settings import engine_file_name
+    from golf_rt.tensorrt_engines import engine_file_name
 
     return (
         onnx_file_name(part, spec.iterations, int8=spec.int8)
@@ -155,7 +155,7 @@ def _check_plans(spec: RepositorySpec, plans: list[Path]) -> RepositorySpec:
     Triton refuses a plan any of whose profiles cannot hold max_batch_size, and every model of a
     repository should take the same shapes: say so now, not when the server loads them.
     """
-    from golf_rt.tensorrt_settings import read_sidecar
+    from golf_rt.tensorrt_engines import read_sidecar
 
     sidecars = [read_sidecar(plan) for plan in plans]
     for plan, sidecar in zip(plans, sidecars, strict=True):

@@ -15,7 +15,7 @@ import pytest
 from golf_rt.backends.gpu_door import gpu, standin_active
 from golf_rt.errors import InferenceError, StandInError
 from golf_rt.image_files import load_image, save_image
-from golf_rt.tensorrt_settings import BuildOptions, Profile, read_sidecar
+from golf_rt.tensorrt_engines import BuildOptions, Profile, read_sidecar
 from tests.threads import results_from_threads
 
 pytest.importorskip("onnxruntime", reason="the GPU stand-in runs engines with ONNX Runtime")

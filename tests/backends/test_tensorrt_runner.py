@@ -7,7 +7,7 @@ import pytest
 
 from golf_rt.backends.gpu_door import tensorrt_here
 from golf_rt.errors import BackendUnavailableError, EngineMismatchError, ModelFileError
-from golf_rt.tensorrt_settings import DEFAULT_PROFILES, BuildOptions, Profile, write_sidecar
+from golf_rt.tensorrt_engines import DEFAULT_PROFILES, BuildOptions, Profile, write_sidecar
 from tests.sidecars import sidecar
 from tests.threads import results_from_threads
 
@@ -109,7 +109,7 @@ def test_built_engine_matches_pytorch_and_picks_its_profile(
     """fp32 within 1e-4 of PyTorch: TF32 (TensorRT's default) would miss it. Two profiles, chosen per shape."""
     from golf_rt.backends import TOLERANCE
     from golf_rt.backends.tensorrt_runner import TensorRTRunner, engines_from_onnx_files
-    from golf_rt.tensorrt_settings import read_sidecar
+    from golf_rt.tensorrt_engines import read_sidecar
 
     options = BuildOptions(precision, SMALL, tmp_path / "t.cache")
     parts = {part: onnx_files[part] for part in ("fused", "f", "g_unrolled")}
@@ -130,7 +130,7 @@ def test_built_engine_matches_pytorch_and_picks_its_profile(
 @needs_gpu
 def test_cached_engine_is_rebuilt_when_stale_and_runs_from_threads(checkpoint_path, cached_onnx, blurry_batch):
     from golf_rt.backends.tensorrt_runner import runner_for_checkpoint
-    from golf_rt.tensorrt_settings import read_sidecar
+    from golf_rt.tensorrt_engines import read_sidecar
 
     options = BuildOptions("fp32", SMALL)
     first = runner_for_checkpoint(checkpoint_path, "fused", 3, "fp32", options=options).engine_path
@@ -157,7 +157,7 @@ def test_cached_engine_is_rebuilt_when_stale_and_runs_from_threads(checkpoint_pa
 @needs_gpu
 def test_version_compatible_engine_loads_and_says_so(onnx_files, tmp_path, blurry_batch):
     from golf_rt.backends.tensorrt_runner import TensorRTRunner, engine_from_onnx
-    from golf_rt.tensorrt_settings import read_sidecar
+    from golf_rt.tensorrt_engines import read_sidecar
 
     engine = engine_from_onnx(
         onnx_files["f"], tmp_path / "f_fp32.plan", BuildOptions(profiles=SMALL[:1], version_compatible=True)
@@ -188,7 +188,7 @@ def test_build_engine_command_writes_plans_whose_sidecars_hold_device_memory(onn
     import subprocess
     import sys
 
-    from golf_rt.tensorrt_settings import read_sidecar
+    from golf_rt.tensorrt_engines import read_sidecar
 
     command = [sys.executable, "-m", "golf_rt.cli", "build-engine", "--onnx-dir", str(onnx_dir_of_checkpoint),
                "--output", str(tmp_path), "--profile", "1x3x8x8:2x3x64x64:2x3x96x96"]  # fmt: skip
@@ -203,7 +203,7 @@ def test_build_engine_command_writes_plans_whose_sidecars_hold_device_memory(onn
 @needs_gpu
 def test_gpu_repository_reports_the_memory_of_its_contexts(onnx_dir_of_checkpoint, tmp_path, caplog):
     from golf_rt.backends.tensorrt_runner import engines_from_onnx_files
-    from golf_rt.tensorrt_settings import engine_sources
+    from golf_rt.tensorrt_engines import engine_sources
     from golf_rt.triton.repository import RepositorySpec, write_repository
 
     engines_from_onnx_files(

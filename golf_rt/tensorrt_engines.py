@@ -1,4 +1,4 @@
-"""TensorRT engine settings that need no GPU: profiles, build options, sidecars, cache keys.
+"""TensorRT engines without a GPU: their profiles, build options, sidecars and cache keys.
 
 An engine is only valid for the ONNX file, TensorRT version and GPU that built it, so every
 engine file `<name>.plan` has a JSON sidecar `<name>.plan.json` saying what built it. Engines

@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 
 from golf_rt.errors import ConfigurationError, EngineMismatchError, InvalidImageError, ModelFileError
-from golf_rt.tensorrt_settings import (
+from golf_rt.tensorrt_engines import (
     DEFAULT_PROFILES,
     BuildOptions,
     Machine,
