@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from golf_rt.client.core import check_concurrency, client_core
+from golf_rt.client.core import ClientFace, check_concurrency, client_core
 from golf_rt.client.endpoint import RetryPolicy
 from golf_rt.client.errors import GolfClientError
 from golf_rt.contract import GPU_TILE_BATCH, MODEL_NAME
@@ -28,7 +28,7 @@ LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class AsyncGolfClient:
+class AsyncGolfClient(ClientFace):
     """An asyncio client of the `golf` model; one connection pool, many requests in flight."""
 
     def __init__(
@@ -51,9 +51,7 @@ class AsyncGolfClient:
             tiles_per_request=tiles_per_request, ssl=ssl, root_certificates=root_certificates,
             private_key=private_key, certificate_chain=certificate_chain,
         )  # fmt: skip
-        self.endpoint, self.model, self.timeout = self.core.endpoint, self.core.model, self.core.timeout
-        self.retry, self.retries = self.core.retry, self.core.retry.attempts
-        self.tiling, self.tiles_per_request = self.core.tiling, self.core.tiles_per_request
+        self._settings_from(self.core)
         self._client: Any = None
 
     def _connection(self) -> Any:

@@ -148,6 +148,17 @@ class ClientCore:
         return run_in_tiles(send, batch, self.tiling, self.tiles_per_request)
 
 
+class ClientFace:
+    """What the sync and async clients share above their core: its settings, readable as attributes."""
+
+    core: ClientCore
+
+    def _settings_from(self, core: ClientCore) -> None:
+        self.endpoint, self.model, self.timeout = core.endpoint, core.model, core.timeout
+        self.retry, self.retries = core.retry, core.retry.attempts
+        self.tiling, self.tiles_per_request = core.tiling, core.tiles_per_request
+
+
 def client_core(
     url: str,
     model: str = MODEL_NAME,

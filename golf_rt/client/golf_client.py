@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from golf_rt.client.core import check_concurrency, client_core
+from golf_rt.client.core import ClientFace, check_concurrency, client_core
 from golf_rt.client.endpoint import RetryPolicy
 from golf_rt.client.errors import GolfClientError, SharedMemoryUnavailableError
 from golf_rt.contract import GPU_TILE_BATCH, MODEL_NAME
@@ -37,7 +37,7 @@ the server is local: at 720x1280 it was 1-2% faster than sending the tensor (HTT
 gRPC 7.98 vs 8.13 s on 2 CPU cores); small images gain nothing from it."""
 
 
-class GolfClient:
+class GolfClient(ClientFace):
     """A synchronous client of the `golf` model; safe to share between threads."""
 
     def __init__(
@@ -75,9 +75,7 @@ class GolfClient:
             tiles_per_request=tiles_per_request, ssl=ssl, root_certificates=root_certificates,
             private_key=private_key, certificate_chain=certificate_chain,
         )  # fmt: skip
-        self.endpoint, self.model, self.timeout = self.core.endpoint, self.core.model, self.core.timeout
-        self.retry, self.retries = self.core.retry, self.core.retry.attempts
-        self.tiling, self.tiles_per_request = self.core.tiling, self.core.tiles_per_request
+        self._settings_from(self.core)
         if shared_memory and not self.endpoint.is_local:
             raise ConfigurationError(f"shared memory needs a server on this machine, not {self.endpoint.host}")
         self.shared_memory = shared_memory
