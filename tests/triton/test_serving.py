@@ -197,7 +197,10 @@ def test_async_client_sends_a_photo_over_the_limit_as_tiles_like_the_sync_client
         expected = [client.deblur(photo) for photo in photos]
     for photo, got, want in zip(photos, served, expected):
         assert got.shape == photo.shape and got.dtype == np.uint8
-        np.testing.assert_array_equal(got, want)
+        # the same tiles and blend; Triton may batch concurrent tiles differently, which can move a
+        # rounding by one level (OpenVINO compiles each batch shape on its own)
+        difference = np.abs(got.astype(np.int16) - want)
+        assert difference.max() <= 1 and (difference > 0).mean() < 1e-3
 
     async def whole() -> np.ndarray:
         async with AsyncGolfClient(url, tile=0) as client:
