@@ -1,8 +1,8 @@
 """Large images in tiles: memory, engine shapes and CUDA graphs are bounded by the tile, not the photo.
 
-An image larger than one tile is cut into square tiles of `Tiling.size` that overlap by
-`Tiling.overlap` pixels (the last tile of a row or column is moved back to end at the border, so
-every tile has one shape). Tiles go through the runner in batches (`Runner.tile_batch`: one on a
+An image larger than one tile is cut into tiles of at most `Tiling.size` a side that overlap by
+`Tiling.overlap` pixels: the fewest that cover it, all of one shape, as even as they go
+(`tile_span`), so that little is computed twice. Tiles go through the runner in batches (`Runner.tile_batch`: one on a
 CPU, several on a GPU), and each output tile is weighted by a ramp across the overlaps (zero on
 the pixels next to its own border, where its padding shows) and added into the result. The
 weights are separable and sum to exactly one at every pixel, so no weight image is kept. An image
@@ -17,6 +17,7 @@ numpy only: `golf_rt.client` tiles with this module too.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -73,12 +74,25 @@ def tiling_from(tile: int | Tiling | None) -> Tiling:
     return Tiling(int(tile), min(Tiling().overlap, int(tile) // 4))
 
 
-def tile_starts(length: int, size: int, overlap: int) -> list[int]:
-    """Where tiles of `size` start along an axis of `length`, `overlap` apart at least; the last ends at the border."""
+def tile_span(length: int, size: int, overlap: int) -> int:
+    """The side of the tiles along an axis of `length`: the fewest tiles of at most `size`, made as even as they go.
+
+    Cutting 4000 px into tiles of 384 overlapping by 32 takes 12; equal tiles of 363 cover it with
+    overlaps of 32-33, where 12 of 384 would overlap the last one by 256: 11% less work per axis at
+    12 MP, and up to a third less for a photo a little larger than one tile.
+    """
     if length <= size:
+        return length
+    count = math.ceil((length - overlap) / (size - overlap))
+    return math.ceil((length + (count - 1) * overlap) / count)
+
+
+def tile_starts(length: int, size: int, overlap: int) -> list[int]:
+    """Where the tiles (`tile_span` long) start along an axis of `length`, the last ending at the border."""
+    span = tile_span(length, size, overlap)
+    if span == length:
         return [0]
-    starts = list(range(0, length - size, size - overlap))
-    return [*starts, length - size]
+    return [*range(0, length - span, span - overlap), length - span]
 
 
 def _ramp(shared: int) -> np.ndarray:
@@ -94,8 +108,7 @@ def _ramp(shared: int) -> np.ndarray:
 
 def axis_weights(length: int, size: int, overlap: int) -> list[np.ndarray]:
     """One float32 weight vector per tile along an axis: ramps across each overlap, summing to one everywhere."""
-    starts = tile_starts(length, size, overlap)
-    span = min(size, length)
+    starts, span = tile_starts(length, size, overlap), tile_span(length, size, overlap)
     raw = []
     for k, start in enumerate(starts):
         weight = np.ones(span, np.float64)
@@ -137,7 +150,7 @@ def run_in_strips(
     size, overlap = tiling.size, tiling.overlap
     rows, columns = tile_starts(height, size, overlap), tile_starts(width, size, overlap)
     row_weights, column_weights = axis_weights(height, size, overlap), axis_weights(width, size, overlap)
-    tile_h, tile_w = min(size, height), min(size, width)
+    tile_h, tile_w = tile_span(height, size, overlap), tile_span(width, size, overlap)
     per_call, total, done = max(1, tile_batch), len(rows) * len(columns), 0
     band = np.zeros((CHANNELS, tile_h, width), np.float32)  # image rows rows[k] .. rows[k] + tile_h
     for k, top in enumerate(rows):
