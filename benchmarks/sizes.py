@@ -4,8 +4,8 @@
 
 Each size runs `Deblurrer().deblur` on a synthetic photo in a fresh process (so its peak RSS is its
 own, over the process at rest after start-up), after warm-up calls on a 256x256 image and on one
-tile (OpenVINO compiles each new input shape once per process; a server or a folder run pays it
-once, so the table gives the steady state). The
+tile of the shape this photo's tiles have (OpenVINO compiles each new input shape once per
+process; a folder of such photos pays it once, so the table gives the steady state). The
 peak is a float32 matrix product through numpy's BLAS on every core, measured in this run before
 the sizes; the model's work is 1.65 MFLOP per pixel (108.1 GFLOP per 256x256 image, F + 3 G). The
 default path runs int8 convolutions on VNNI CPUs, whose peak is up to 4x the fp32 one: the
@@ -33,8 +33,10 @@ from golf_rt.deblurrer import Deblurrer
 side = int(sys.argv[1]); width = int(sys.argv[2]); tile = int(sys.argv[3])
 deblurrer = Deblurrer(tile=tile)
 deblurrer.deblur(np.zeros((256, 256, 3), np.uint8))
-if tile:  # the tiles' shape is compiled once per process, as in a server or a folder run: not timed
-    deblurrer.deblur(np.zeros((tile, tile, 3), np.uint8))
+if tile:  # this photo's tile shape is compiled once per process, as in a folder of such photos: not timed
+    from golf_rt.tiles import tile_span
+    overlap = deblurrer.tiling.overlap
+    deblurrer.deblur(np.zeros((tile_span(side, tile, overlap), tile_span(width, tile, overlap), 3), np.uint8))
 rest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 rng = np.random.default_rng(0)
 image = rng.integers(0, 256, (side, width, 3), dtype=np.uint8)  # no float copy: its peak is the run's
