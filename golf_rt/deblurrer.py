@@ -21,6 +21,7 @@ steps down to the next one. A backend named explicitly raises instead.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,8 @@ class Deblurrer:
         else:
             self.runner = create_runner(backend, precision, iterations, checkpoint, **options)
         self.backend, self.precision = self.runner.name, self.runner.precision
+        if self.runner.fixed_tile_shape:
+            self.tiling = replace(self.tiling, even=False)
         logger.info("deblurring with %s at %s, %d iterations of G", self.backend, self.precision, iterations)
 
     def deblur(self, image: images.ImageLike, progress: Progress | None = None) -> Any:
@@ -135,7 +138,8 @@ class Deblurrer:
             return prepared.restore(self.deblur_batch(prepared.batch, progress, check_inputs=False))
         result = photo.new_result()
         run_in_strips(self._run, photo.height, photo.width, photo.region,
-                      lambda top, rows: photo.write_rows(result, top, rows), self.tiling, self.runner.tile_batch,
+                      lambda top, rows: photo.write_rows(result, top, rows), self.tiling,
+                      min(self.runner.tile_batch, self.runner.max_batch or self.runner.tile_batch),
                       progress)  # fmt: skip
         return photo.finish(result)
 

@@ -35,10 +35,16 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class Tiling:
-    """Tile side and overlap in pixels; size 0 deblurs every image whole."""
+    """Tile side and overlap in pixels; size 0 deblurs every image whole.
+
+    `even`: tiles as even as they go (`tile_span`: least work); False: every tile `size` a side,
+    the last moved back to the border (one shape for every photo: TensorRT's engine and CUDA
+    graphs of one shape, `Runner.fixed_tile_shape`).
+    """
 
     size: int = TILE_SIZE
     overlap: int = TILE_OVERLAP
+    even: bool = True
 
     def __post_init__(self) -> None:
         if self.size != 0 and self.size < SMALLEST_TILE:
@@ -56,7 +62,15 @@ class Tiling:
         """Tiles of one image of this size (1 when it runs whole)."""
         if not self.splits(height, width):
             return 1
-        return len(tile_starts(height, self.size, self.overlap)) * len(tile_starts(width, self.size, self.overlap))
+        return len(self.starts(height)) * len(self.starts(width))
+
+    def span(self, length: int) -> int:
+        """The tiles' side along an axis of `length`."""
+        return tile_span(length, self.size, self.overlap, self.even)
+
+    def starts(self, length: int) -> list[int]:
+        """Where the tiles start along an axis of `length`."""
+        return tile_starts(length, self.size, self.overlap, self.even)
 
 
 WHOLE = Tiling(0)
@@ -74,22 +88,22 @@ def tiling_from(tile: int | Tiling | None) -> Tiling:
     return Tiling(int(tile), min(Tiling().overlap, int(tile) // 4))
 
 
-def tile_span(length: int, size: int, overlap: int) -> int:
+def tile_span(length: int, size: int, overlap: int, even: bool = True) -> int:
     """The side of the tiles along an axis of `length`: the fewest tiles of at most `size`, made as even as they go.
 
     Cutting 4000 px into tiles of 384 overlapping by 32 takes 12; equal tiles of 363 cover it with
     overlaps of 32-33, where 12 of 384 would overlap the last one by 256: 11% less work per axis at
     12 MP, and up to a third less for a photo a little larger than one tile.
     """
-    if length <= size:
-        return length
+    if length <= size or not even:
+        return min(length, size)
     count = math.ceil((length - overlap) / (size - overlap))
     return math.ceil((length + (count - 1) * overlap) / count)
 
 
-def tile_starts(length: int, size: int, overlap: int) -> list[int]:
+def tile_starts(length: int, size: int, overlap: int, even: bool = True) -> list[int]:
     """Where the tiles (`tile_span` long) start along an axis of `length`, the last ending at the border."""
-    span = tile_span(length, size, overlap)
+    span = tile_span(length, size, overlap, even)
     if span == length:
         return [0]
     return [*range(0, length - span, span - overlap), length - span]
@@ -106,9 +120,9 @@ def _ramp(shared: int) -> np.ndarray:
     return np.clip((np.arange(shared) + 0.5 - margin) / max(shared - 2 * margin, 1), 0.0, 1.0)
 
 
-def axis_weights(length: int, size: int, overlap: int) -> list[np.ndarray]:
+def axis_weights(length: int, size: int, overlap: int, even: bool = True) -> list[np.ndarray]:
     """One float32 weight vector per tile along an axis: ramps across each overlap, summing to one everywhere."""
-    starts, span = tile_starts(length, size, overlap), tile_span(length, size, overlap)
+    starts, span = tile_starts(length, size, overlap, even), tile_span(length, size, overlap, even)
     raw = []
     for k, start in enumerate(starts):
         weight = np.ones(span, np.float64)
@@ -147,10 +161,10 @@ def run_in_strips(
     and rows leave through `write_rows` as soon as no later tile touches them, so memory is bounded
     by the tile and the image's width whatever its height. `tile_batch` tiles go to `run` per call.
     """
-    size, overlap = tiling.size, tiling.overlap
-    rows, columns = tile_starts(height, size, overlap), tile_starts(width, size, overlap)
-    row_weights, column_weights = axis_weights(height, size, overlap), axis_weights(width, size, overlap)
-    tile_h, tile_w = tile_span(height, size, overlap), tile_span(width, size, overlap)
+    size, overlap, even = tiling.size, tiling.overlap, tiling.even
+    rows, columns = tiling.starts(height), tiling.starts(width)
+    row_weights, column_weights = axis_weights(height, size, overlap, even), axis_weights(width, size, overlap, even)
+    tile_h, tile_w = tiling.span(height), tiling.span(width)
     per_call, total, done = max(1, tile_batch), len(rows) * len(columns), 0
     band = np.zeros((CHANNELS, tile_h, width), np.float32)  # image rows rows[k] .. rows[k] + tile_h
     for k, top in enumerate(rows):

@@ -100,3 +100,14 @@ def test_strips_read_one_row_of_tiles_and_hand_on_final_rows_in_order():
     columns = len(np.unique([left for left in range(0, 170 - 64, 48)] + [170 - 64]))
     tops = [top for kind, top in events if kind == "write"]
     assert tops == sorted(tops) and events[columns] == ("write", 0), "a band is handed on before the next is read"
+
+
+def test_fixed_tiles_have_the_full_size_with_the_last_moved_back_to_the_border():
+    fixed = Tiling(384, 32, even=False)
+    assert fixed.span(4000) == 384 and fixed.starts(4000)[-1] == 4000 - 384 and fixed.span(300) == 300
+    assert fixed.count(4000, 3000) == Tiling(384, 32).count(4000, 3000), "as many tiles, of the full size"
+    starts = fixed.starts(1000)
+    total = np.zeros(1000)
+    for start, weight in zip(starts, axis_weights(1000, 384, 32, even=False)):
+        total[start : start + 384] += weight
+    np.testing.assert_allclose(total, 1.0, atol=1e-6)

@@ -26,7 +26,7 @@ from golf_rt.backends import create_runner
 from golf_rt.heldout import HELDOUT_BLUR
 from golf_rt.metrics import psnr, to_uint8
 from golf_rt.synthetic import degrade
-from golf_rt.tiles import WHOLE, Tiling, run_in_tiles, tile_span, tile_starts
+from golf_rt.tiles import WHOLE, Tiling, run_in_tiles
 from training.photos import unpack_packages
 
 TILE_PHOTOS = (
@@ -60,7 +60,7 @@ def seam_mask(height: int, width: int, tiling: Tiling) -> np.ndarray:
     """True in the overlaps between tiles, widened by SEAM_MARGIN: where a seam would show."""
     mask = np.zeros((height, width), bool)
     for length, axis in ((height, 0), (width, 1)):
-        starts, span = tile_starts(length, tiling.size, tiling.overlap), tile_span(length, tiling.size, tiling.overlap)
+        starts, span = tiling.starts(length), tiling.span(length)
         for start in starts[1:]:
             previous_end = starts[starts.index(start) - 1] + span
             low, high = max(0, start - SEAM_MARGIN), min(length, previous_end + SEAM_MARGIN)

@@ -84,6 +84,8 @@ class Runner(abc.ABC):
     """Whether the runtime object runs calls from several threads at once safely."""
     tile_batch: ClassVar[int] = 1
     """Tiles per call when an image is deblurred in tiles (`golf_rt.tiles`): 1 on a CPU, more on a GPU."""
+    fixed_tile_shape: bool = False
+    """Whether every tile should be the full tile size (one engine shape, one CUDA graph), not as even as they go."""
     max_batch: int | None = None
     """The largest batch the runner takes in one call (None: any); larger batches are split."""
 

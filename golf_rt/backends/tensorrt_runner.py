@@ -81,6 +81,7 @@ class TensorRTRunner(Runner):
 
     name = "tensorrt"
     tile_batch = GPU_TILE_BATCH
+    fixed_tile_shape = True  # one shape: the engine's optimum and one CUDA graph
 
     def __init__(self, engine_path: str | Path) -> None:
         self.engine_path = Path(engine_path)

@@ -145,6 +145,7 @@ class TorchRunner(Runner):
             raise ConfigurationError("cuda_graph=True needs device='cuda'")
         super().__init__(precision, precisions_here().get(device, ()))
         self.tile_batch = GPU_TILE_BATCH if device == "cuda" else 1
+        self.fixed_tile_shape = device == "cuda"  # one CUDA graph for every photo
         self.checkpoint, self.iterations, self.device, self.threads = checkpoint, iterations, device, threads
         self.part, self.cuda_graph = part, cuda_graph
         self._model = None

@@ -80,6 +80,8 @@ def test_large_photos_go_through_in_tiles_within_the_one_profile(standin):
         out = deblurrer.deblur(photo(300, 520))
     assert out.shape == (300, 520, 3) and calls
     assert all(profile.accepts(shape) and shape[0] <= 4 for shape in calls)
+    assert {shape[2:] for shape in calls} == {(128, 128)}, "one tile shape for TensorRT: its optimum, one CUDA graph"
+    assert not deblurrer.tiling.even and Deblurrer("onnxruntime", tile=128).tiling.even
 
 
 def test_auto_steps_down_when_the_gpu_is_held_by_another_process(standin, caplog):
