@@ -117,10 +117,18 @@ def default_tiling_report(checkpoint: Path | str | None, tree: Path) -> dict:
 
 
 def seam_picture(runner, blurry: np.ndarray, tiling: Tiling, path: Path, zoom: int = 4, crop: int = 96) -> Path:
-    """Whole | tiled | |difference| x 20 around the first tile corner, each zoomed `zoom` times (nearest)."""
+    """Whole | tiled | |difference| x 20 around the most textured tile corner, each zoomed `zoom` times (nearest).
+
+    A corner is where four tiles overlap; the one with the most detail around it is where a seam
+    would show first.
+    """
     whole, tiled = _deblur(runner, blurry, WHOLE), _deblur(runner, blurry, tiling)
-    stride = tiling.size - tiling.overlap
-    y, x = max(0, stride + tiling.overlap // 2 - crop // 2), max(0, stride + tiling.overlap // 2 - crop // 2)
+    height, width = blurry.shape[:2]
+    detail = np.abs(np.diff(blurry.mean(axis=2), axis=1))
+    corners = [(max(0, min(height - crop, top + tiling.overlap // 2 - crop // 2)),
+                max(0, min(width - crop, left + tiling.overlap // 2 - crop // 2)))
+               for top in tiling.starts(height)[1:] for left in tiling.starts(width)[1:]]  # fmt: skip
+    y, x = max(corners, key=lambda c: float(detail[c[0] : c[0] + crop, c[1] : c[1] + crop - 1].mean()))
     window = (slice(y, y + crop), slice(x, x + crop))
     difference = np.clip(np.abs(whole.astype(np.int16) - tiled.astype(np.int16)) * 20, 0, 255).astype(np.uint8)
     panels = [np.kron(image[window], np.ones((zoom, zoom, 1), np.uint8)) for image in (whole, tiled, difference)]
