@@ -85,6 +85,7 @@ def measure(megapixels: float, concurrent: int) -> dict:
             report[protocol] = {"seconds": round(seconds, 1), "psnr_vs_in_process_db": round(psnr(served, local), 2)}
         rest = server_rss_mib(server)
         with MemorySampler(lambda: server_rss_mib(server)) as sampler, ThreadPoolExecutor(concurrent) as pool:
+
             def one(_):
                 with GolfClient(server.config.grpc_url, timeout=1800) as client:
                     return client.deblur(image)
