@@ -12,17 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 import numpy as np
 
-from golf_rt.client.core import ClientFace, check_concurrency, client_core
-from golf_rt.client.endpoint import RetryPolicy
+from golf_rt.client.core import ClientFace, check_concurrency
 from golf_rt.client.errors import GolfClientError
-from golf_rt.contract import GPU_TILE_BATCH, MODEL_NAME
-from golf_rt.tiles import Tiling
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,28 +27,7 @@ T = TypeVar("T")
 class AsyncGolfClient(ClientFace):
     """An asyncio client of the `golf` model; one connection pool, many requests in flight."""
 
-    def __init__(
-        self,
-        url: str = "http://127.0.0.1:8000",
-        model: str = MODEL_NAME,
-        timeout: float = 60.0,
-        retries: int | RetryPolicy = 3,
-        api_key: str | None = None,
-        tile: int | Tiling | None = None,
-        tiles_per_request: int = GPU_TILE_BATCH,
-        ssl: bool = False,
-        root_certificates: str | Path | None = None,
-        private_key: str | Path | None = None,
-        certificate_chain: str | Path | None = None,
-    ) -> None:
-        """Nothing connects until the first request; every argument as in `GolfClient`."""
-        self.core = client_core(
-            url, model=model, timeout=timeout, retries=retries, api_key=api_key, tile=tile,
-            tiles_per_request=tiles_per_request, ssl=ssl, root_certificates=root_certificates,
-            private_key=private_key, certificate_chain=certificate_chain,
-        )  # fmt: skip
-        self._settings_from(self.core)
-        self._client: Any = None
+    _client: Any = None  # the tritonclient aio connection, made on the first request
 
     def _connection(self) -> Any:
         if self._client is None:

@@ -76,7 +76,7 @@ class ClientTLS:
 class ClientCore:
     """The settings of one client and every decision that does not depend on how it waits.
 
-    Build it with `client_core(...)`, which takes the faces' keyword arguments.
+    `ClientFace.__init__` builds it from the faces' keyword arguments.
     """
 
     endpoint: Endpoint
@@ -149,43 +149,41 @@ class ClientCore:
 
 
 class ClientFace:
-    """What the sync and async clients share above their core: its settings, readable as attributes."""
+    """The settings both clients take, checked once into their `ClientCore` and readable as attributes.
 
-    core: ClientCore
+    Nothing connects until the first request; each argument is documented on `GolfClient`.
+    """
 
-    def _settings_from(self, core: ClientCore) -> None:
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:8000",
+        model: str = MODEL_NAME,
+        timeout: float = 60.0,
+        retries: int | RetryPolicy = 3,
+        api_key: str | None = None,
+        tile: int | Tiling | None = None,
+        tiles_per_request: int = GPU_TILE_BATCH,
+        ssl: bool = False,
+        root_certificates: str | Path | None = None,
+        private_key: str | Path | None = None,
+        certificate_chain: str | Path | None = None,
+    ) -> None:
+        files = (root_certificates, private_key, certificate_chain)
+        if not ssl and any(f is not None for f in files):
+            raise ConfigurationError("certificates are used only over TLS: pass ssl=True with them")
+        self.core = core = ClientCore(
+            endpoint=endpoint_from_url(url),
+            model=model,
+            timeout=float(timeout),
+            retry=retry_policy_from(retries),
+            api_key=api_key_from(api_key),
+            tiling=tiling_from(tile),
+            tiles_per_request=tiles_per_request,
+            tls=ClientTLS(*files) if ssl else None,
+        )
         self.endpoint, self.model, self.timeout = core.endpoint, core.model, core.timeout
         self.retry, self.retries = core.retry, core.retry.attempts
         self.tiling, self.tiles_per_request = core.tiling, core.tiles_per_request
-
-
-def client_core(
-    url: str,
-    model: str = MODEL_NAME,
-    timeout: float = 60.0,
-    retries: int | RetryPolicy = 3,
-    api_key: str | None = None,
-    tile: int | Tiling | None = None,
-    tiles_per_request: int = GPU_TILE_BATCH,
-    ssl: bool = False,
-    root_certificates: str | Path | None = None,
-    private_key: str | Path | None = None,
-    certificate_chain: str | Path | None = None,
-) -> ClientCore:
-    """The core of a client from the faces' keyword arguments (documented on `GolfClient`)."""
-    files = (root_certificates, private_key, certificate_chain)
-    if not ssl and any(f is not None for f in files):
-        raise ConfigurationError("certificates are used only over TLS: pass ssl=True with them")
-    return ClientCore(
-        endpoint=endpoint_from_url(url),
-        model=model,
-        timeout=float(timeout),
-        retry=retry_policy_from(retries),
-        api_key=api_key_from(api_key),
-        tiling=tiling_from(tile),
-        tiles_per_request=tiles_per_request,
-        tls=ClientTLS(*files) if ssl else None,
-    )
 
 
 def check_concurrency(concurrency: int) -> None:

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from golf_rt.client.core import ClientFace, check_concurrency, client_core
+from golf_rt.client.core import ClientFace, check_concurrency
 from golf_rt.client.endpoint import RetryPolicy
 from golf_rt.client.errors import GolfClientError, SharedMemoryUnavailableError
 from golf_rt.contract import GPU_TILE_BATCH, MODEL_NAME
@@ -70,12 +70,8 @@ class GolfClient(ClientFace):
         system's); `private_key` and `certificate_chain`: this client's PEM certificate, for a
         server started with `--tls-client-ca`. A missing or unreadable file is a ConfigurationError.
         """
-        self.core = client_core(
-            url, model=model, timeout=timeout, retries=retries, api_key=api_key, tile=tile,
-            tiles_per_request=tiles_per_request, ssl=ssl, root_certificates=root_certificates,
-            private_key=private_key, certificate_chain=certificate_chain,
-        )  # fmt: skip
-        self._settings_from(self.core)
+        super().__init__(url, model, timeout, retries, api_key, tile, tiles_per_request, ssl, root_certificates,
+                         private_key, certificate_chain)  # fmt: skip
         if shared_memory and not self.endpoint.is_local:
             raise ConfigurationError(f"shared memory needs a server on this machine, not {self.endpoint.host}")
         self.shared_memory = shared_memory
