@@ -25,8 +25,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import golf_rt.images as images
 from golf_rt.backend_catalog import CPU_ORDER, GPU_ORDER
 from golf_rt.backends import AUTO, Runner, available_backends, create_runner, validate_batch
@@ -39,8 +37,8 @@ from golf_rt.errors import (
     InferenceError,
     ShapeOutsideProfilesError,
 )
-from golf_rt.image_arrays import Photo, checked_photo
-from golf_rt.tiles import Progress, Tiling, run_in_strips, run_in_tiles, tiling_from
+from golf_rt.image_arrays import Photo, checked_photo, is_one_image
+from golf_rt.tiles import Progress, Tiling, run_in_strips, run_in_tiles, tiles_per_call, tiling_from
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +124,7 @@ class Deblurrer:
         One image larger than a tile goes through in bands of rows (`deblur_photo`), so that only
         the image, its result and one band of tiles are held, whatever its size.
         """
-        if not isinstance(image, (list, tuple)) and not (isinstance(image, np.ndarray) and image.ndim == 4):
+        if is_one_image(image):
             return self.deblur_photo(checked_photo(image), progress)
         prepared = images.prepare(image)
         return prepared.restore(self.deblur_batch(prepared.batch, progress, check_inputs=False))
@@ -139,7 +137,7 @@ class Deblurrer:
         result = photo.new_result()
         run_in_strips(self._run, photo.height, photo.width, photo.region,
                       lambda top, rows: photo.write_rows(result, top, rows), self.tiling,
-                      min(self.runner.tile_batch, self.runner.max_batch or self.runner.tile_batch),
+                      tiles_per_call(self.runner.tile_batch, self.runner.max_batch),
                       progress)  # fmt: skip
         return photo.finish(result)
 

@@ -71,6 +71,11 @@ class Prepared:
         return images
 
 
+def is_one_image(image: ImageLike) -> bool:
+    """Whether `image` is one image, not a list of them nor an N x H x W x C array."""
+    return not isinstance(image, (list, tuple)) and not (isinstance(image, np.ndarray) and image.ndim == 4)
+
+
 def prepare(image: ImageLike) -> Prepared:
     """Check an image, N x H x W x C array or list of equal-size images; raise InvalidImageError if bad."""
     if isinstance(image, (list, tuple)):
@@ -90,7 +95,12 @@ def prepare(image: ImageLike) -> Prepared:
     if len(sizes) > 1:
         listed = ", ".join(f"{width}x{height}" for height, width in sizes)
         raise InvalidImageError(f"images in one batch must have the same size, got {listed} (width x height)")
-    batch = np.empty((len(items), CHANNELS, *sizes[0]), np.float32)
+    return _prepared(items, container)
+
+
+def _prepared(items: list[tuple[np.ndarray, _Source]], container: Literal["single", "stacked", "list"]) -> Prepared:
+    """Checked images of one size as one read-only network batch, with how to give each back."""
+    batch = np.empty((len(items), CHANNELS, *items[0][0].shape[:2]), np.float32)
     for target, (hwc, source) in zip(batch, items, strict=True):
         _to_network(hwc, source, target)
     batch.flags.writeable = False  # checked once: no one may change the values behind the check
@@ -197,10 +207,10 @@ class Photo:
         return out
 
     def new_result(self) -> np.ndarray:
-        """An empty H x W x C result in the input's dtype, filled by `write_rows`."""
-        channels = (1 if self.source.channels in (0, 1, 2) else 3) + (self.source.alpha is not None)
-        dtype = self.source.dtype if self.source.dtype in INTEGER_SCALE else np.dtype(np.float32)
-        return np.empty((self.height, self.width, channels), dtype)
+        """An empty H x W x C result of the channels and dtype `write_rows` gives (as `restore` would)."""
+        alpha = None if self.source.alpha is None else self.source.alpha[:1, :1]
+        pixel = _from_network(np.zeros((CHANNELS, 1, 1), np.float32), self.source, alpha)
+        return np.empty((self.height, self.width, pixel.shape[2]), pixel.dtype)
 
     def write_rows(self, result: np.ndarray, top: int, rows: np.ndarray) -> None:
         """The network's output for rows `top`.. (3 x n x W) into `result`, converted as `restore` does."""
@@ -210,10 +220,7 @@ class Photo:
 
     def prepared(self) -> Prepared:
         """The whole photo as a one-image `Prepared` batch, as `prepare` makes it."""
-        batch = np.empty((1, CHANNELS, self.height, self.width), np.float32)
-        _to_network(self.pixels, self.source, batch[0])
-        batch.flags.writeable = False
-        return Prepared(batch, (self.source,), "single")
+        return _prepared([(self.pixels, self.source)], "single")
 
     def finish(self, result: np.ndarray) -> Any:
         """The filled result as the caller gave the photo (numpy array or PIL image)."""
@@ -222,6 +229,6 @@ class Photo:
 
 def checked_photo(image: Any) -> Photo:
     """One image (array, PIL image or path), checked as `prepare` checks it; InvalidImageError if bad."""
-    if isinstance(image, (list, tuple)) or (isinstance(image, np.ndarray) and image.ndim == 4):
+    if not is_one_image(image):
         raise InvalidImageError("checked_photo takes one image; use prepare for a batch")
     return Photo(*_checked(image, "image"))

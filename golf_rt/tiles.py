@@ -187,6 +187,11 @@ def run_in_strips(
         write_rows(top, band[:, :final])
 
 
+def tiles_per_call(tile_batch: int, max_batch: int | None) -> int:
+    """Tiles per runner call: the runner's `tile_batch`, no more than the largest batch it takes."""
+    return max(1, min(tile_batch, max_batch or tile_batch))
+
+
 def run_in_tiles(
     run: Callable[[np.ndarray], np.ndarray],
     batch: np.ndarray,
@@ -222,6 +227,6 @@ def run_in_tiles(
             if progress:
                 progress(i * per_image + done, n * per_image)
 
-        run_in_strips(run, height, width, region, write_rows, tiling, max(1, min(tile_batch, max_batch or tile_batch)),
+        run_in_strips(run, height, width, region, write_rows, tiling, tiles_per_call(tile_batch, max_batch),
                       step)  # fmt: skip
     return output
