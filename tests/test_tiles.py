@@ -22,7 +22,7 @@ def test_tiles_cover_the_axis_and_the_weights_sum_to_one(length, size, overlap):
     np.testing.assert_allclose(total, 1.0, atol=1e-6)
 
 
-@pytest.mark.parametrize(("length", "computed"), [(385, 418), (577, 610), (4000, 4356)])
+@pytest.mark.parametrize(("length", "computed"), [(385, 418), (577, 610), (736, 768), (4000, 4356)])
 def test_tiles_are_as_even_as_they_go_so_little_is_computed_twice(length, computed):
     """A photo a little larger than a tile is not cut into one whole tile and a mostly repeated one."""
     starts, span = tile_starts(length, 384, 32), tile_span(length, 384, 32)
