@@ -6,6 +6,7 @@ outputs first and keep the results already in place unless `--overwrite`.
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -120,9 +121,7 @@ def _deblur_here(jobs, backend, precision, iterations, checkpoint, tile, workers
                 tiles.n = done
                 tiles.refresh()
 
-            def deblur_one(photo):
-                return deblurrer.deblur_photo(photo, tile_progress)
-
+            deblur_one = functools.partial(deblurrer.deblur_photo, progress=tile_progress)
             summary = deblur_files(deblur_one, jobs, workers, quality, on_done=progress.update)
     return summary, f"{deblurrer.backend} {deblurrer.precision}"
 
