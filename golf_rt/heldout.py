@@ -3,7 +3,8 @@
 256x256 crops of natural photos that are not training images (scikit-image's rocket and
 motorcycle, matplotlib's grace_hopper, scikit-learn's china and flower), blurred with 9-23 px
 kernels from the *spline* trajectory model (training uses the shake model), Gaussian noise
-sigma 0.01, quantised to 8 bits. Files are found inside the installed packages; nothing is
+sigma 0.01, quantised to 8 bits. The straight-streak set blurs the same photos with straight
+streaks of 5-21 px at any angle (`STREAK_BLUR`), the blur a short exposure of a sweep leaves. Files are found inside the installed packages; nothing is
 downloaded, and no package is imported just to find them.
 """
 
@@ -28,6 +29,8 @@ HELDOUT_PHOTOS = (
     ("sklearn", "datasets/images/flower.jpg"),
 )
 HELDOUT_BLUR = BlurSpec(extent=(9, 23), model="spline", noise_sigma=(0.01, 0.01), quantize=True)
+STREAK_BLUR = BlurSpec(extent=(5, 21), model="streak", noise_sigma=(0.01, 0.01), quantize=True)
+HELDOUT_SETS = {"camera-shake": HELDOUT_BLUR, "streak": STREAK_BLUR}
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ def available_photos() -> list[Path]:
     return [p for p in (_package_file(pkg, rel) for pkg, rel in HELDOUT_PHOTOS) if p is not None]
 
 
-def heldout_pairs(crops_per_photo: int = 4, size: int = 256, seed: int = 2024) -> list[Pair]:
+def heldout_pairs(crops_per_photo: int = 4, size: int = 256, seed: int = 2024,
+                  blur: BlurSpec = HELDOUT_BLUR) -> list[Pair]:  # fmt: skip
     """Deterministic held-out pairs: `crops_per_photo` random crops of every available photo."""
     photos = available_photos()
     if not photos:
@@ -63,7 +67,7 @@ def heldout_pairs(crops_per_photo: int = 4, size: int = 256, seed: int = 2024) -
         for k in range(crops_per_photo):
             top, left = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
             sharp = np.ascontiguousarray(image[top : top + size, left : left + size])
-            blurry, _ = degrade(sharp, rng, HELDOUT_BLUR)
+            blurry, _ = degrade(sharp, rng, blur)
             pairs.append(Pair(f"{photo.stem}_{k}", np.clip(blurry, 0, 1), sharp))
     return pairs
 

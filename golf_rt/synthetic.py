@@ -6,6 +6,9 @@ impulsive jerks, after Boracchi and Foi 2012), held-out evaluation from `spline_
 (a smoothed random walk through control points), so that evaluation measures generalisation
 to blur the model never saw. "wide-shake" is the shake model over Boracchi and Foi's full range
 of shakiness, from straight sweeps to tangled paths, for training on a broad kernel model.
+"streak" is the narrow family most photos show: a straight streak of a given length at any
+angle (a short exposure of a hand's sweep or of a moving subject), anti-aliased, sometimes
+slightly bent or swept at an uneven speed; for streaks the extent is the streak's length.
 
 Border convention, used everywhere: the sharp image is reflect-padded by half the kernel
 size, convolved, and cropped back, so blurry and sharp images have the same size and align.
@@ -18,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-TRAJECTORY_MODELS = ("shake", "wide-shake", "random-walk", "mixed", "spline")
+TRAJECTORY_MODELS = ("shake", "wide-shake", "random-walk", "mixed", "spline", "streak")
 HELD_OUT_MODELS = ("spline",)  # evaluation only: training never draws from these
 TRAINING_MODELS = tuple(m for m in TRAJECTORY_MODELS if m not in HELD_OUT_MODELS)
 MIXED_MODELS = ("shake", "wide-shake", "random-walk")  # what "mixed" draws from, equally often
@@ -74,6 +77,8 @@ def trajectory(rng: np.random.Generator, model: str) -> np.ndarray:
     """A camera path from the named model; "mixed" picks one of MIXED_MODELS first."""
     if model not in TRAJECTORY_MODELS:
         raise ValueError(f"unknown trajectory model {model!r}; choose one of {TRAJECTORY_MODELS}")
+    if model == "streak":
+        raise ValueError("streaks are kernels, not camera paths: use camera_shake_kernel or straight_streak")
     if model == "mixed":
         model = MIXED_MODELS[rng.integers(len(MIXED_MODELS))]
     if model == "spline":
@@ -117,10 +122,53 @@ def rasterize(path: np.ndarray, extent: int) -> np.ndarray:
     return (kernel / kernel.sum()).astype(np.float32)
 
 
+def streak_kernel(length: float, angle: float, bend: float = 0.0, uneven: float = 0.0) -> np.ndarray:
+    """An anti-aliased straight streak `length` px long at `angle` radians, as a normalised kernel.
+
+    bend: how far the middle of the streak leaves the straight line, as a share of its length
+    (a quadratic arc); uneven: the exposure's speed changes linearly by this share from start
+    to end, so one end of the streak is denser than the other (0: even speed).
+    """
+    if length < 1:
+        raise ValueError(f"streak length must be at least 1 px, got {length}")
+    t = np.linspace(0.0, 1.0, max(64, int(8 * length)))
+    if uneven:  # position against time for a speed going linearly from 1 - uneven/2 to 1 + uneven/2
+        t = (1 - uneven / 2) * t + uneven / 2 * t**2
+    along = (t - 0.5) * (length - 1)
+    across = bend * length * 4 * t * (1 - t) if bend else np.zeros_like(t)
+    direction = np.exp(1j * angle)
+    return _splat(direction * (along + 1j * across))
+
+
+def straight_streak(rng: np.random.Generator, extent: tuple[int, int], variations: bool = True) -> np.ndarray:
+    """A streak of a length drawn in `extent` px at any angle; with `variations`, half bend or vary in speed."""
+    length, angle = rng.uniform(extent[0], extent[1]), rng.uniform(0, np.pi)
+    bend = uneven = 0.0
+    if variations and rng.uniform() < 0.5:
+        bend, uneven = rng.uniform(-0.08, 0.08), rng.uniform(-0.8, 0.8)
+    return streak_kernel(length, angle, bend, uneven)
+
+
+def _splat(path: np.ndarray) -> np.ndarray:
+    """Bilinear splat of a path centred on the middle of the smallest odd square that holds it."""
+    xs, ys = path.real - (path.real.max() + path.real.min()) / 2, path.imag - (path.imag.max() + path.imag.min()) / 2
+    half = int(np.ceil(max(np.abs(xs).max(), np.abs(ys).max()))) + 1
+    size = 2 * half + 1
+    xs, ys = xs + half, ys + half
+    kernel = np.zeros((size, size), dtype=np.float64)
+    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
+    fx, fy = xs - x0, ys - y0
+    for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        np.add.at(kernel, (np.clip(y0 + dy, 0, size - 1), np.clip(x0 + dx, 0, size - 1)), w)
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
 def camera_shake_kernel(
     rng: np.random.Generator, extent: tuple[int, int] = (5, 31), model: str = "shake"
 ) -> np.ndarray:
     """A motion-blur kernel whose trajectory spans a random extent in the given px range."""
+    if model == "streak":
+        return straight_streak(rng, extent)
     path = trajectory(rng, model)
     return rasterize(path, int(rng.integers(extent[0], extent[1] + 1)))
 

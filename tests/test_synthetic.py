@@ -129,3 +129,57 @@ def test_mixed_draws_from_every_training_model_and_never_the_held_out_one(monkey
         synthetic.camera_shake_kernel(rng, (5, 9), "mixed")
     assert set(drawn) == {"shake_trajectory", "random_walk_trajectory"}
     assert "spline" not in synthetic.TRAINING_MODELS and "mixed" in synthetic.TRAINING_MODELS
+
+
+@pytest.mark.parametrize("angle", [0.0, np.pi / 2, np.pi / 4, 1.1])
+def test_a_straight_streak_is_a_line_of_its_length_at_its_angle(angle):
+    kernel = synthetic.streak_kernel(15, angle)
+    assert kernel.shape[0] == kernel.shape[1] and kernel.shape[0] % 2 == 1
+    assert kernel.sum() == pytest.approx(1.0, abs=1e-5)
+    ys, xs = np.nonzero(kernel > 1e-4)
+    centre = kernel.shape[0] // 2
+    # the mass is centred (the blur does not shift the image) and spread along the direction
+    weights = kernel[ys, xs]
+    assert np.average(xs, weights=weights) == pytest.approx(centre, abs=0.05)
+    assert np.average(ys, weights=weights) == pytest.approx(centre, abs=0.05)
+    along = (xs - centre) * np.cos(angle) + (ys - centre) * np.sin(angle)
+    across = -(xs - centre) * np.sin(angle) + (ys - centre) * np.cos(angle)
+    assert np.abs(across).max() < 1.5  # a line, anti-aliased over neighbouring pixels
+    spread = np.sqrt(np.average(along**2, weights=weights))
+    assert spread == pytest.approx(14 / np.sqrt(12), rel=0.06)  # an even box 15 px long, end to end
+
+
+def test_a_horizontal_streak_is_a_box_with_anti_aliased_ends():
+    row = synthetic.streak_kernel(9, 0.0)[5]
+    assert np.count_nonzero(row > 0.1) == 7 and np.ptp(row[2:9]) < 1e-3
+    assert 0 < row[1] < row[2] and 0 < row[9] < row[8]
+
+
+def test_uneven_speed_makes_one_end_denser_and_a_bend_leaves_the_line():
+    even, uneven = synthetic.streak_kernel(15, 0.0), synthetic.streak_kernel(15, 0.0, uneven=0.8)
+    middle = uneven.shape[0] // 2
+    assert uneven[middle, 2] > 1.5 * uneven[middle, -3]
+    assert np.allclose(even[middle, 2], even[middle, -3])
+    bent = synthetic.streak_kernel(21, 0.0, bend=0.08)
+    assert np.count_nonzero(bent.sum(axis=1) > 1e-3) >= 3
+
+
+def test_streak_lengths_fill_the_extent_and_the_model_is_a_training_one():
+    rng = np.random.default_rng(3)
+    sizes = [synthetic.camera_shake_kernel(rng, (5, 21), "streak").shape[0] for _ in range(200)]
+    assert min(sizes) <= 7 and max(sizes) >= 21
+    assert "streak" in synthetic.TRAINING_MODELS
+    with pytest.raises(ValueError, match="streaks are kernels"):
+        synthetic.trajectory(rng, "streak")
+    with pytest.raises(ValueError, match="at least 1 px"):
+        synthetic.streak_kernel(0.5, 0.0)
+
+
+def test_the_streak_heldout_set_blurs_the_same_photos_with_straight_streaks():
+    from golf_rt.heldout import STREAK_BLUR
+
+    streaks, shakes = heldout_pairs(crops_per_photo=1, blur=STREAK_BLUR), heldout_pairs(crops_per_photo=1)
+    assert [p.name for p in streaks] == [p.name for p in shakes]
+    assert all(np.array_equal(a.blurry, b.blurry) for a, b in zip(streaks, heldout_pairs(1, blur=STREAK_BLUR)))
+    assert not np.array_equal(streaks[0].blurry, shakes[0].blurry)
+    assert STREAK_BLUR.extent == (5, 21) and STREAK_BLUR.noise_sigma == (0.01, 0.01) and STREAK_BLUR.quantize

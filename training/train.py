@@ -35,6 +35,7 @@ from torch import nn
 from golf_rt import checkpoint
 from golf_rt.contract import DEFAULT_ITERATIONS, F_FILTERS, G_FILTERS
 from golf_rt.environment import cpu_cores, device_name
+from golf_rt.heldout import HELDOUT_SETS
 from golf_rt.model_facts import gflop
 from golf_rt.networks import GolfOptimizer, build_f, build_g
 from golf_rt.synthetic import BlurSpec
@@ -144,12 +145,14 @@ class Run:
 
         if config.data.startswith("gopro:"):
             self.sources, notes = None, ()
-            self.validation = gopro_validation(config.data.split(":", 1)[1], config.val_crop, config.val_blurred)
+            self.validations = {"gopro": gopro_validation(config.data.split(":", 1)[1], config.val_crop,
+                                                          config.val_blurred)}  # fmt: skip
         else:
             self.sources = image_sources(config.data, config.photos, config.validation)
             notes = self.sources.notes
-            self.validation = validation_set(self.sources.validation, config.val_crop, config.val_blurred,
-                                             config.val_sharp)  # fmt: skip
+            self.validations = {name: validation_set(self.sources.validation, config.val_crop, config.val_blurred,
+                                                     config.val_sharp, blur=HELDOUT_SETS[name])
+                                for name in config.val_blur}  # fmt: skip
         for note in notes:
             self.log.write("note", message=note)
         self.kernels, self.leaves = None, []
@@ -173,7 +176,8 @@ class Run:
             self.metadata["init"] = {"sha256": checkpoint.file_sha256(init), **checkpoint.read_metadata(init)}
         self.startup = self.log.write(
             "startup", device=device_name(self.device.type == "cuda"), config=dataclasses.asdict(config),
-            validation=getattr(self.sources, "validation_source", config.data), validation_crops=len(self.validation),
+            validation=getattr(self.sources, "validation_source", config.data), validation_blur=list(self.validations),
+            validation_crops=len(next(iter(self.validations.values()))),
             photos=len(self.sources.training) if self.sources else 0, dead_leaves=len(self.leaves), kernels=bank,
             kernel_size=0 if self.kernels is None else int(self.kernels.shape[-1]), channels_last=layout,
             memory_format_step_seconds=formats, resumed=self.state is not None,
@@ -206,6 +210,20 @@ class Run:
             return blurry[:n].to(self.device), sharp[:n].to(self.device)
 
         return draw
+
+    def scores(self, stage: str) -> dict[str, float]:
+        """Gains on the first validation set (they choose checkpoints), then the others' prefixed by their name.
+
+        F is scored alone while a G is still to be trained after it; with G taken as it is from
+        --init, F is scored under that G, as it will be used.
+        """
+        g_kept = self.config.init is not None and "G" not in self.config.stages
+        iterations = DEFAULT_ITERATIONS if stage == "G" or g_kept else 0
+        (_, first), *others = self.validations.items()
+        scores = score_gains(self.model, first, self.device, iterations)
+        for blur, data in others:
+            scores.update({f"{blur}:{k}": v for k, v in score_gains(self.model, data, self.device, iterations).items()})
+        return scores
 
     def label(self, stage: str) -> str:
         """The checkpoint's stage: the stages this run has trained so far, F+G after both."""
@@ -262,7 +280,7 @@ class Run:
             if self.rank == 0:
                 meta = {**self.metadata, "stage": self.label(name), "step": result.steps}
                 if last["scored"] != result.steps:
-                    scores = score_gains(model, self.validation, self.device, 0 if name == "F" else DEFAULT_ITERATIONS)
+                    scores = self.scores(name)
                     better = not result.best or scores["val_score"] > result.best["val_score"]
                     if better:
                         result.best, result.best_step = scores, result.steps

@@ -14,6 +14,7 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
+from golf_rt.heldout import HELDOUT_SETS
 from golf_rt.networks import PADDINGS, RESIDUAL_SCALES
 from golf_rt.synthetic import HELD_OUT_MODELS, TRAINING_MODELS
 from training.gpu_timing import PRECISIONS
@@ -26,6 +27,7 @@ CHOICES = {
     "residual_scale": RESIDUAL_SCALES, "validation": ("unseen", "native"), "amp": ("none", "bf16"),
     "memory_format": ("auto", "channels_last", "contiguous"), "pairs_on": ("cpu", "device"),
 }  # fmt: skip
+LIST_CHOICES = {"val_blur": tuple(HELDOUT_SETS)}  # settings that take several of their choices
 
 
 HELP = {
@@ -43,6 +45,7 @@ HELP = {
     "procedural_images": "dead-leaves images made at start-up (device pairs)",
     "scale_range": "photo zoom-out (cpu pairs; device pairs crop at native scale)",
     "validation": "unseen: the validation photos of --photos; native: the training photos",
+    "val_blur": "blur of the validation crops: the first chooses checkpoints, the others are logged beside it",
     "val_every": "steps between validations (seconds with --minutes)",
     "log_every": "steps between progress records (seconds with --minutes)",
     "memory_format": "auto: time both on CUDA, keep the faster",
@@ -85,6 +88,7 @@ class TrainConfig:
     procedural_images: int | None = 8
     scale_range: tuple[float, float] = (0.5, 1.0)
     validation: str = "native"
+    val_blur: tuple[str, ...] = ("camera-shake",)
     val_every: tuple[float, float] = (250, 250)
     log_every: float = 50
     val_crop: int = 128
@@ -105,6 +109,8 @@ class TrainConfig:
             if value is not None and value not in choices:
                 held_out = f" ({', '.join(HELD_OUT_MODELS)}: held out)" if name == "trajectory" else ""
                 raise ValueError(f"{name} must be one of {', '.join(choices)}{held_out}, got {value!r}")
+        if not self.val_blur or any(name not in HELDOUT_SETS for name in self.val_blur):
+            raise ValueError(f"val_blur must name one or more of {', '.join(HELDOUT_SETS)}, got {self.val_blur!r}")
         if self.lambda_p > 0 and not self.vgg_weights:
             raise ValueError("the perceptual loss needs --vgg-weights (torchvision's vgg11_bn state dict); "
                              "or train with --lambda-p 0")  # fmt: skip
@@ -210,7 +216,8 @@ def parser(prog: str = "python -m training.train", preset: str = "cpu") -> argpa
             result.add_argument(flag, type=kind, nargs="+", metavar=("F", "G"), help=f"{words} (one value or F's, G's)")
         elif hint.startswith("tuple"):
             nargs = "+" if "..." in hint else 2
-            result.add_argument(flag, type=kind, nargs=nargs, choices=CHOICES.get(item.name), help=HELP.get(item.name))
+            choices = CHOICES.get(item.name) or LIST_CHOICES.get(item.name)
+            result.add_argument(flag, type=kind, nargs=nargs, choices=choices, help=HELP.get(item.name))
         else:
             result.add_argument(flag, type=kind, choices=CHOICES.get(item.name), help=HELP.get(item.name))
     return result

@@ -17,7 +17,7 @@ import torch
 
 from golf_rt.heldout import HELDOUT_BLUR
 from golf_rt.metrics import psnr, to_uint8
-from golf_rt.synthetic import add_noise, degrade
+from golf_rt.synthetic import BlurSpec, add_noise, degrade
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ class ValidationSet:
 
 
 def validation_set(photos: list[np.ndarray], crop: int = 128, blurred: int = 24, sharp: int = 8,
-                   seed: int = 10_000) -> ValidationSet:  # fmt: skip
-    """Deterministic crops, photo i % len(photos) for crop i."""
+                   seed: int = 10_000, blur: BlurSpec = HELDOUT_BLUR) -> ValidationSet:  # fmt: skip
+    """Deterministic crops, photo i % len(photos) for crop i, blurred by `blur` (the held-out spline blur)."""
     if not photos:
         raise ValueError("validation needs at least one photo")
     rng = np.random.default_rng(seed)
@@ -45,9 +45,9 @@ def validation_set(photos: list[np.ndarray], crop: int = 128, blurred: int = 24,
         top, left = rng.integers(0, h - crop + 1), rng.integers(0, w - crop + 1)
         target = np.ascontiguousarray(image[top : top + crop, left : left + crop])
         if i < blurred:
-            degraded, _ = degrade(target, rng, HELDOUT_BLUR)
+            degraded, _ = degrade(target, rng, blur)
         else:
-            degraded = add_noise(target, rng, HELDOUT_BLUR.noise_sigma[0], HELDOUT_BLUR.quantize)
+            degraded = add_noise(target, rng, blur.noise_sigma[0], blur.quantize)
         inputs.append(np.clip(degraded, 0, 1).transpose(2, 0, 1))
         targets.append(target.transpose(2, 0, 1))
     return ValidationSet(torch.from_numpy(np.stack(inputs)), torch.from_numpy(np.stack(targets)), blurred)
