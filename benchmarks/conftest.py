@@ -111,7 +111,7 @@ def _synchronized(run: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarr
 
 def extra_info(benchmark, case: Case) -> dict:
     """The case, the device it ran on, software versions and the statistics in ms, p95 included."""
-    from golf_rt.environment import cpu_identity, device_name, gpus, software_versions
+    from golf_rt.machine.environment import cpu_identity, device_name, gpus, software_versions
 
     info = {key: value for key, value in asdict(case).items() if key not in ("model_file", "on_gpu")}
     info.update(
@@ -139,7 +139,7 @@ def extra_info(benchmark, case: Case) -> dict:
 
 def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
     """Add golf-rt's own view of the machine (CPU model and cores, GPUs via NVML) and the checkpoint."""
-    from golf_rt.environment import cpu_identity, gpus, software_versions
+    from golf_rt.machine.environment import cpu_identity, gpus, software_versions
 
     machine_info["golf_rt"] = {"cpu": cpu_identity(), "gpus": list(gpus()), "versions": software_versions()}
     if _CHECKPOINT:
@@ -159,10 +159,10 @@ def real_image(height: int, width: int, seed: int = 0) -> np.ndarray:
     """
     from PIL import Image
 
-    from golf_rt.heldout import HELDOUT_BLUR, available_photos
-    from golf_rt.image_files import load_image
-    from golf_rt.pixels import rgb_float_from, to_uint8
-    from golf_rt.synthetic import dead_leaves, degrade
+    from golf_rt.images.files import load_image
+    from golf_rt.images.pixels import rgb_float_from, to_uint8
+    from golf_rt.images.synthetic import dead_leaves, degrade
+    from golf_rt.quality.heldout import HELDOUT_BLUR, available_photos
 
     rng = np.random.default_rng(seed)
     photos = available_photos()
@@ -197,7 +197,7 @@ def bench_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
 
     Random weights are seeded, so the file and its cached ONNX exports are the same from run to run.
     """
-    import golf_rt.checkpoint as checkpoint
+    import golf_rt.model.checkpoint as checkpoint
 
     if os.environ.get("GOLF_RT_BENCH_CHECKPOINT"):
         _CHECKPOINT.append(Path(os.environ["GOLF_RT_BENCH_CHECKPOINT"]))
@@ -206,7 +206,7 @@ def bench_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
         _CHECKPOINT.append(checkpoint.default_checkpoint_path())
         return None
     pytest.importorskip("torch")
-    from golf_rt.networks import seeded_random_model
+    from golf_rt.model.networks import seeded_random_model
 
     folder = tmp_path_factory.mktemp("bench")
     path = checkpoint.save(seeded_random_model(0, ITERATIONS), folder / "bench.safetensors", {})
@@ -221,9 +221,9 @@ def onnx_file(bench_checkpoint: Path | None) -> Callable[..., Path]:
     Files in GOLF_RT_BENCH_ONNX_DIR are copied to where `ensure_onnx` looks first, so that every
     runner made with `create_runner(..., checkpoint=bench_checkpoint)` uses them.
     """
-    from golf_rt.checkpoint import file_sha256, resolve
-    from golf_rt.onnx_files import cached_models_dir
-    from golf_rt.onnx_supply import ensure_onnx
+    from golf_rt.artifacts.names import cached_models_dir
+    from golf_rt.artifacts.supply import ensure_onnx
+    from golf_rt.model.checkpoint import file_sha256, resolve
 
     given = os.environ.get("GOLF_RT_BENCH_ONNX_DIR")
     if given:

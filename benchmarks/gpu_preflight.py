@@ -27,7 +27,7 @@ MODULES = {
     "skimage": "scikit-image (training photos, held-out photos, PSNR and SSIM)",
     "safetensors": "safetensors (checkpoints)",
     "tqdm": "tqdm (training.evaluate's progress)",
-    "png": "pypng (golf_rt.image_files reads scikit-image's 16-bit chessboard_RGB.png with it; where it is not "
+    "png": "pypng (golf_rt.images.files reads scikit-image's 16-bit chessboard_RGB.png with it; where it is not "
     "installed, carry its wheel: MODEL_CARD.md, GPU run)",
     "typer": "typer (the golf-rt command line: `golf-rt report`)",
     "pytest": "pytest (the GPU tests)",

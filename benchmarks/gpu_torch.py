@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    import golf_rt.checkpoint as checkpoint
+    import golf_rt.model.checkpoint as checkpoint
     from training.gpu_timing import markdown, result_document, time_model, time_runner
 
     if not torch.cuda.is_available():

@@ -26,9 +26,9 @@ def _paths() -> dict[str, tuple[str, str, Callable[[np.ndarray], np.ndarray]]]:
     import onnxruntime as ort
     import openvino as ov
 
+    from golf_rt.artifacts.supply import ensure_onnx
     from golf_rt.backends import create_runner
-    from golf_rt.deblurrer import Deblurrer
-    from golf_rt.onnx_supply import ensure_onnx
+    from golf_rt.deblur.deblurrer import Deblurrer
 
     path = str(ensure_onnx("fused", ITERATIONS))
     default = Deblurrer()
@@ -57,9 +57,9 @@ def _paths() -> dict[str, tuple[str, str, Callable[[np.ndarray], np.ndarray]]]:
 
 
 def main() -> None:
-    from golf_rt.backends.precision_table import measured_rows, read_table
-    from golf_rt.environment import cpu_peak_gflops, device_name
-    from golf_rt.model_facts import gflop
+    from golf_rt.artifacts.precision_table import measured_rows, read_table
+    from golf_rt.machine.environment import cpu_peak_gflops, device_name
+    from golf_rt.model.facts import gflop
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)

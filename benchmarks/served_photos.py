@@ -24,8 +24,8 @@ import numpy as np
 from benchmarks.load import server_rss_mib, start
 from benchmarks.sizes import shape_of
 from golf_rt.client import GolfClient
-from golf_rt.deblurrer import Deblurrer
-from golf_rt.metrics import psnr
+from golf_rt.deblur.deblurrer import Deblurrer
+from golf_rt.quality.metrics import psnr
 from golf_rt.triton.repository import RepositorySpec
 
 

@@ -30,12 +30,12 @@ FLOP_PER_PIXEL = 108.1e9 / (256 * 256)
 _CHILD = r"""
 import json, resource, sys, time
 import numpy as np
-from golf_rt.deblurrer import Deblurrer
+from golf_rt.deblur.deblurrer import Deblurrer
 side = int(sys.argv[1]); width = int(sys.argv[2]); tile = int(sys.argv[3])
 deblurrer = Deblurrer(tile=tile)
 deblurrer.deblur(np.zeros((256, 256, 3), np.uint8))
 if tile:  # this photo's tile shape is compiled once per process, as in a folder of such photos: not timed
-    from golf_rt.tiles import tile_span
+    from golf_rt.images.tiles import tile_span
     overlap = deblurrer.tiling.overlap
     deblurrer.deblur(np.zeros((tile_span(side, tile, overlap), tile_span(width, tile, overlap), 3), np.uint8))
 rest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=None)
     parser.add_argument("--tile", type=int, default=TILE_SIZE, help="Tile side (0: whole images).")
     args = parser.parse_args(argv)
-    from golf_rt.environment import device_name
+    from golf_rt.machine.environment import device_name
 
     peak, int8_peak = sgemm_gflops(), int8_gemm_gops()
     rows = []

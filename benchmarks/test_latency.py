@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from golf_rt.backend_catalog import backend_record, paths
+from golf_rt.catalog import backend_record, paths
 
 from .conftest import ITERATIONS, SIZE_IDS, SIZES, Case, measure
 
@@ -23,7 +23,7 @@ PATH_IDS = [
 
 def _skip_unless_available(backend: str, device: str, precision: str) -> None:
     from golf_rt.backends import precisions_here
-    from golf_rt.environment import cuda_device_count
+    from golf_rt.machine.environment import cuda_device_count
 
     if device != "cpu" and not cuda_device_count():
         pytest.skip("no NVIDIA GPU here")
@@ -40,8 +40,8 @@ def _skip_unless_available(backend: str, device: str, precision: str) -> None:
 
 def _runner(backend: str, device: str, precision: str, part: str, checkpoint, onnx_file):
     """(runner, the model file it runs) for one path; the runner is active. Every backend runs every part."""
+    from golf_rt.artifacts.supply import ensure_onnx
     from golf_rt.backends import create_runner
-    from golf_rt.onnx_supply import ensure_onnx
 
     if backend == "torch":
         return create_runner(backend, precision, ITERATIONS, checkpoint, part, device=device).activate(), None
@@ -90,7 +90,7 @@ def test_one_g_step(benchmark, path, bench_checkpoint, onnx_file, images):
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_golf_rt_default(benchmark, size, bench_checkpoint, onnx_file, images):
     """`Deblurrer()` with every default: the backend and precision "auto" picks here."""
-    from golf_rt.deblurrer import Deblurrer
+    from golf_rt.deblur.deblurrer import Deblurrer
 
     onnx_file("fused")  # exported into the cache where the Deblurrer looks, for a checkpoint that ships none
     benchmark.group = f"full model {size[0]}x{size[1]}"
@@ -104,7 +104,7 @@ def test_golf_rt_default(benchmark, size, bench_checkpoint, onnx_file, images):
 def test_f_then_g_unrolled(benchmark, onnx_file, images):
     """What Triton's default ensemble runs, without Triton: F, then G x3 in one graph, both on OpenVINO."""
     pytest.importorskip("openvino")
-    from golf_rt.backends.openvino_runner import OpenVinoRunner
+    from golf_rt.backends.openvino.runner import OpenVinoRunner
 
     benchmark.group = f"full model {SIZES[0][0]}x{SIZES[0][1]}"
     f, g = OpenVinoRunner(onnx_file("f")).activate(), OpenVinoRunner(onnx_file("g_unrolled")).activate()  # fp32

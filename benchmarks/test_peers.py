@@ -23,7 +23,7 @@ def test_peer_torch_eager(benchmark, device, size, bench_checkpoint, images):
     torch = pytest.importorskip("torch")
     if device == "cuda" and not torch.cuda.is_available():
         pytest.skip("no CUDA device for torch here")
-    import golf_rt.checkpoint as checkpoint
+    import golf_rt.model.checkpoint as checkpoint
 
     model = checkpoint.load(bench_checkpoint, ITERATIONS).to(device).eval()
 

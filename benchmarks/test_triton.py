@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from golf_rt.backend_catalog import TRITON_RUNTIMES
+from golf_rt.catalog import TRITON_RUNTIMES
 
 from .conftest import QUICK, SIZE_IDS, SIZES, Case, measure
 

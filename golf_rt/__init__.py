@@ -41,7 +41,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     """`golf_rt.Deblurrer` without importing the backends machinery at `import golf_rt`."""
     if name == "Deblurrer":
-        from golf_rt.deblurrer import Deblurrer
+        from golf_rt.deblur.deblurrer import Deblurrer
 
         return Deblurrer
     raise AttributeError(f"module 'golf_rt' has no attribute {name!r}")

@@ -32,7 +32,7 @@ MAX_PIXELS = 300_000_000
 """Largest image golf-rt reads or deblurs, in pixels (300 MP: a 100 MP panorama fits three times):
 a guard against decompression bombs, not a memory bound, since images larger than a tile are
 deblurred in tiles and memory does not grow with the photo beyond its own pixels. The variable
-GOLF_RT_MAX_PIXELS changes it (`golf_rt.pixels.max_pixels`)."""
+GOLF_RT_MAX_PIXELS changes it (`golf_rt.images.pixels.max_pixels`)."""
 MAX_SIDE = int(MAX_PIXELS**0.5)
 """Side of the largest square image (17,320)."""
 SERVED_MAX_PIXELS = 3707 * 3707
@@ -40,7 +40,7 @@ SERVED_MAX_PIXELS = 3707 * 3707
 CPU): the server runs what it is sent whole; `GolfClient` sends larger photos as tiles."""
 
 TILE_SIZE = 384
-"""Side of the square tiles a large image is deblurred in (`golf_rt.tiles`): memory and engine
+"""Side of the square tiles a large image is deblurred in (`golf_rt.images.tiles`): memory and engine
 shapes are bounded by the tile, not the photo. An image no larger than one tile runs whole."""
 TILE_OVERLAP = 32
 """Pixels that neighbouring tiles share; their outputs are blended linearly across it."""
@@ -56,7 +56,7 @@ an export must match PyTorch within the fp32 one before it is kept. int8's worst
 far off where calibration saw no such input (the shipped model: 0.03); what it costs on average
 is what the PSNR budget below judges."""
 HARD_TOLERANCE = {"fp32": 0.05, "fp16": 0.1, "bf16": 0.25, "int8": 0.5}
-"""Largest absolute difference from fp32 PyTorch on the hard inputs (`golf_rt.hard_inputs`): on a
+"""Largest absolute difference from fp32 PyTorch on the hard inputs (`golf_rt.quality.hard_inputs`): on a
 1-pixel checkerboard Instance Norm divides by a near-zero variance, so even two fp32 runtimes
 differ there (ONNX Runtime 0.027, OpenVINO 0.047 with the shipped model); fp16 (0.050) costs no
 more than that, bf16 0.114, int8 0.055. Natural images stay within `TOLERANCE`."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from golf_rt.extras import require
+from golf_rt.machine.extras import require
 
 LOGGER = logging.getLogger(__name__)
 
@@ -33,12 +33,12 @@ class DemoResult:
 
 def sample_pair(size: int = 256, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(blurry, sharp) float32 H x W x 3 in [0, 1]: a held-out photo crop, else a dead-leaves image."""
-    from golf_rt.heldout import available_photos, heldout_pairs
+    from golf_rt.quality.heldout import available_photos, heldout_pairs
 
     if available_photos():
         pair = heldout_pairs(crops_per_photo=1, size=size, seed=2024 + seed)[0]
         return pair.blurry, pair.sharp
-    from golf_rt.synthetic import BlurSpec, dead_leaves, degrade
+    from golf_rt.images.synthetic import BlurSpec, dead_leaves, degrade
 
     rng = np.random.default_rng(seed)
     sharp = dead_leaves(rng, size)
@@ -56,7 +56,7 @@ def run_demo(
     """Serve the model (from `checkpoint`, None = shipped) on loopback, deblur one sample, stop the server."""
     from golf_rt.client import GolfClient
     from golf_rt.images import save_image
-    from golf_rt.metrics import psnr, to_uint8
+    from golf_rt.quality.metrics import psnr, to_uint8
     from golf_rt.triton.ports import free_ports
     from golf_rt.triton.repository import cached_repository
     from golf_rt.triton.server import TritonServer

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from golf_rt.backends.gpu_door import gpu_visible
-from golf_rt.environment import cuda_device_count, installed
+from golf_rt.backends.gpu.door import gpu_visible
+from golf_rt.machine.environment import cuda_device_count, installed
 
 needs_torch = pytest.mark.skipif(not installed("torch"), reason="torch is not installed")
 needs_cuda_torch = pytest.mark.skipif(
@@ -59,7 +59,7 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_model():
     """F and G with random weights and a small non-zero last layer, so the model is not the identity."""
     pytest.importorskip("torch", reason="the test model is built with torch")
-    from golf_rt.networks import seeded_random_model
+    from golf_rt.model.networks import seeded_random_model
 
     return seeded_random_model(0, 3)
 
@@ -67,7 +67,7 @@ def tiny_model():
 @pytest.fixture(scope="session")
 def checkpoint_path(tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`tiny_model` saved as a checkpoint."""
-    from golf_rt import checkpoint
+    from golf_rt.model import checkpoint
 
     return checkpoint.save(tiny_model, tmp_path_factory.mktemp("ckpt") / "tiny.safetensors", {})
 
@@ -75,7 +75,7 @@ def checkpoint_path(tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Pat
 @pytest.fixture(scope="session")
 def onnx_files(checkpoint_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The four ONNX files of the checkpoint, exported and verified once per session."""
-    from golf_rt.export import export_onnx
+    from golf_rt.artifacts.export import export_onnx
 
     return export_onnx(checkpoint_path, 3, tmp_path_factory.mktemp("onnx"))
 
@@ -83,15 +83,15 @@ def onnx_files(checkpoint_path: Path, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="session")
 def cached_onnx(checkpoint_path: Path, onnx_files: dict[str, Path]) -> Path:
     """The same files placed where `ensure_onnx` looks for this checkpoint, so runners need no new export."""
-    from golf_rt.checkpoint import file_sha256
-    from golf_rt.onnx_files import cached_models_dir
+    from golf_rt.artifacts.names import cached_models_dir
+    from golf_rt.model.checkpoint import file_sha256
 
     folder = cached_models_dir(file_sha256(checkpoint_path))
     folder.mkdir(parents=True, exist_ok=True)
     for path in onnx_files.values():
         shutil.copy(path, folder / path.name)
     if installed("nncf"):  # int8 files from a small calibration set: seconds, not the minute of the default
-        from golf_rt.quantize import int8_onnx_files
+        from golf_rt.artifacts.quantize import int8_onnx_files
 
         int8_onnx_files(onnx_files, folder, 3, folder / "f.onnx", images=4, size=64)
     return folder
@@ -100,7 +100,7 @@ def cached_onnx(checkpoint_path: Path, onnx_files: dict[str, Path]) -> Path:
 @pytest.fixture(scope="session")
 def blurry_batch() -> np.ndarray:
     """Two blurred natural-like 40x56 images as a 2 x 3 x H x W float32 batch."""
-    from golf_rt.synthetic import BlurSpec, dead_leaves, degrade
+    from golf_rt.images.synthetic import BlurSpec, dead_leaves, degrade
 
     rng = np.random.default_rng(7)
     images = []

@@ -20,7 +20,7 @@ EXAMPLE_URL = "http://127.0.0.1:8000"
 """The server address the examples show; tests point it at their own server."""
 EXAMPLE_IMAGE = "blurry.png"
 """The file the examples deblur, written by `write_example_image` into the folder they run in."""
-IN_PROCESS = ("golf_rt.deblurrer",)
+IN_PROCESS = ("golf_rt.deblur.deblurrer",)
 THROUGH_A_SERVER = ("golf_rt.client", "golf_rt.client.golf_client")
 """Every module with docstring examples, by what its examples need: tests/test_examples.py runs the
 first, tests/triton/test_examples.py the second against a real server."""
@@ -45,7 +45,7 @@ def modules_with_examples() -> set[str]:
 def write_example_image(folder: Path, height: int = 64, width: int = 80) -> np.ndarray:
     """A blurred, noisy, 8-bit dead-leaves picture saved as `folder/blurry.png`; returns its pixels."""
     from golf_rt.images import save_image
-    from golf_rt.synthetic import BlurSpec, dead_leaves, degrade
+    from golf_rt.images.synthetic import BlurSpec, dead_leaves, degrade
 
     rng = np.random.default_rng(11)
     blurry, _ = degrade(dead_leaves(rng, max(height, width), shapes=150), rng, BlurSpec(extent=(7, 15), quantize=True))

@@ -1,6 +1,6 @@
 """Engine sidecars for the TensorRT tests: one set of plausible values, changed per test."""
 
-from golf_rt.tensorrt_engines import DEFAULT_PROFILES, Machine, Sidecar
+from golf_rt.artifacts.engines import DEFAULT_PROFILES, Machine, Sidecar
 
 H100 = Machine("10.8.0.43", "NVIDIA H100 80GB HBM3", "9.0", "12.8")
 

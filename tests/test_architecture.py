@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from golf_rt.backend_catalog import BACKENDS
+from golf_rt.catalog import BACKENDS
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("golf_rt", "training")
@@ -118,12 +118,12 @@ def _backend_lists(path: Path) -> list[int]:
     return lines
 
 
-PACKAGE_LISTS = {"golf_rt/export.py": "the Python packages exporting needs (torch, onnx, onnxruntime...)"}
+PACKAGE_LISTS = {"golf_rt/artifacts/export.py": "the Python packages exporting needs (torch, onnx, onnxruntime...)"}
 """Literal lists that name packages which share a backend's name, not backends."""
 
 
 def test_backends_are_listed_only_in_the_record():
-    """`backend_catalog.RECORDS` is the one list: every other list of backends is derived from it."""
+    """`catalog.RECORDS` is the one list: every other list of backends is derived from it."""
     listed = {}
     for package in ("golf_rt", "benchmarks"):
         for path in (ROOT / package).rglob("*.py"):
@@ -131,4 +131,6 @@ def test_backends_are_listed_only_in_the_record():
             if name not in PACKAGE_LISTS and (lines := _backend_lists(path)):
                 listed[name] = lines
     assert listed == {}
-    assert _backend_lists(ROOT / "golf_rt" / "export.py"), "the check sees a literal list naming two backends"
+    assert _backend_lists(ROOT / "golf_rt" / "artifacts" / "export.py"), (
+        "the check sees a literal list naming two backends"
+    )

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from golf_rt.atomic_files import atomic_path, remove_temporaries, writable_folder, write_bytes_atomically
 from golf_rt.errors import OutputError
+from golf_rt.machine.atomic_files import atomic_path, remove_temporaries, writable_folder, write_bytes_atomically
 
 
 def test_a_finished_write_replaces_the_file_and_leaves_no_temporary(tmp_path):

@@ -2,9 +2,9 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
 
-from golf_rt import checkpoint  # noqa: E402
 from golf_rt.errors import CheckpointError  # noqa: E402
-from golf_rt.networks import GolfOptimizer, build_f, build_g  # noqa: E402
+from golf_rt.model import checkpoint  # noqa: E402
+from golf_rt.model.networks import GolfOptimizer, build_f, build_g  # noqa: E402
 
 
 def perturbed_model() -> GolfOptimizer:

@@ -36,7 +36,7 @@ def test_a_configuration_error_is_one_line_too(tmp_path):
 
 
 def test_an_unexpected_exception_keeps_its_traceback():
-    result = golf_rt("import golf_rt.model_facts as facts; facts.summary = lambda: 1 / 0", "info")
+    result = golf_rt("import golf_rt.model.facts as facts; facts.summary = lambda: 1 / 0", "info")
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "ZeroDivisionError" in result.stderr
 

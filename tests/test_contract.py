@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from golf_rt import contract
-from golf_rt.environment import installed
+from golf_rt.machine.environment import installed
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "onnxruntime", "openvino", "tensorrt")
@@ -31,7 +31,7 @@ def test_importing_the_package_loads_no_inference_library(module: str):
 
 
 def test_the_model_facts_agree_with_the_contract():
-    from golf_rt.model_facts import PAPER, parameters, summary
+    from golf_rt.model.facts import PAPER, parameters, summary
 
     assert parameters(contract.F_FILTERS) == PAPER["params"]["F"]
     assert parameters(contract.G_FILTERS) == PAPER["params"]["G"]
@@ -42,7 +42,7 @@ def test_the_model_facts_agree_with_the_contract():
 
 @pytest.mark.skipif(not installed("torch"), reason="torch is not installed")
 def test_the_networks_build_what_the_contract_says():
-    from golf_rt import networks
+    from golf_rt.model import networks
 
     assert (networks.F_FILTERS, networks.G_FILTERS) == (contract.F_FILTERS, contract.G_FILTERS)
     assert networks.DEFAULT_ITERATIONS == contract.DEFAULT_ITERATIONS

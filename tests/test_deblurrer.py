@@ -5,7 +5,7 @@ from PIL import Image
 import golf_rt
 from golf_rt.backends import available_backends
 from golf_rt.contract import TOLERANCE
-from golf_rt.deblurrer import AUTO_ORDER, Deblurrer, auto_backend
+from golf_rt.deblur.deblurrer import AUTO_ORDER, Deblurrer, auto_backend
 from golf_rt.errors import BackendUnavailableError, ConfigurationError, InvalidImageError
 
 from .conftest import needs_torch
@@ -20,7 +20,7 @@ def test_auto_takes_the_first_available_backend_of_the_static_order():
 
 
 def test_the_default_is_the_measured_auto_precision_and_an_explicit_one_wins(cached_onnx):
-    from golf_rt.backends.precision_table import auto_precision
+    from golf_rt.artifacts.precision_table import auto_precision
 
     deblurrer = Deblurrer()
     assert deblurrer.precision == auto_precision(deblurrer.backend).precision
@@ -30,7 +30,7 @@ def test_the_default_is_the_measured_auto_precision_and_an_explicit_one_wins(cac
 
 
 def test_no_backend_for_a_precision_is_explained(monkeypatch):
-    monkeypatch.setattr("golf_rt.deblurrer.available_backends", lambda: {"torch": ("fp32",)})
+    monkeypatch.setattr("golf_rt.deblur.deblurrer.available_backends", lambda: {"torch": ("fp32",)})
     with pytest.raises(BackendUnavailableError, match="no backend here runs fp16; available: torch"):
         auto_backend("fp16")
 
@@ -84,7 +84,7 @@ def test_bad_precision_is_named():
 def test_auto_order_skips_a_backend_for_the_fallback():
     """Images outside TensorRT's profiles go to the next backend of the order; torch on CUDA comes before the CPUs."""
     from golf_rt.backends import precisions_here
-    from golf_rt.deblurrer import GPU_ORDER, auto_order
+    from golf_rt.deblur.deblurrer import GPU_ORDER, auto_order
 
     assert auto_order() == (GPU_ORDER if "cuda" in precisions_here("torch") else AUTO_ORDER)
     here = [b for b in auto_order() if b in available_backends()]

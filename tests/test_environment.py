@@ -6,7 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pytest
 
-from golf_rt import environment
+from golf_rt.machine import environment
 
 
 def _proc_cpuinfo_model() -> str | None:
@@ -86,7 +86,7 @@ def test_peak_rates_follow_the_cpu_flags_and_the_clock():
 
 def test_describe_lists_the_gpus_and_imports_no_inference_library():
     code = (
-        "import sys, golf_rt.environment as e; e.describe(); e.gpus(); "
+        "import sys, golf_rt.machine.environment as e; e.describe(); e.gpus(); "
         "print(sorted(m for m in ('torch', 'tensorrt') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

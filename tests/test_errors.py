@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import golf_rt
-from golf_rt import errors, extras
+from golf_rt import errors
 from golf_rt.backends import create_runner
 from golf_rt.backends.base import Runner
 from golf_rt.client import GolfClientError
@@ -23,7 +23,8 @@ from golf_rt.errors import (
     InvalidImageError,
     MissingPackageError,
 )
-from golf_rt.paths import shipped_models_dir
+from golf_rt.machine import extras
+from golf_rt.machine.paths import shipped_models_dir
 
 
 class Failing(Runner):
@@ -74,20 +75,20 @@ def test_unknown_choices_are_configuration_errors_that_list_the_choices(make) ->
 @pytest.mark.parametrize(
     ("runner", "options", "message"),
     [
-        ("openvino_runner.OpenVinoRunner", {"threads": 0}, "threads"),
-        ("openvino_runner.OpenVinoRunner", {"shape_cache": -1}, "shape_cache"),
-        ("onnxruntime_runner.OnnxRuntimeRunner", {"threads": 0}, "threads"),
+        ("openvino.runner.OpenVinoRunner", {"threads": 0}, "threads"),
+        ("openvino.runner.OpenVinoRunner", {"shape_cache": -1}, "shape_cache"),
+        ("onnxruntime.runner.OnnxRuntimeRunner", {"threads": 0}, "threads"),
     ],
 )
 def test_bad_runner_options_are_configuration_errors(runner: str, options: dict, message: str) -> None:
-    module, name = runner.split(".")
+    module, name = runner.rsplit(".", 1)
     kind = getattr(importlib.import_module(f"golf_rt.backends.{module}"), name)
     with pytest.raises(ConfigurationError, match=message):
         kind(shipped_models_dir() / "g.onnx", **options)
 
 
 def test_verify_without_scikit_image_names_the_extra(monkeypatch) -> None:
-    from golf_rt.verify import verify_backends
+    from golf_rt.quality.verify import verify_backends
 
     _hide(monkeypatch, "skimage")
     with pytest.raises(
@@ -98,7 +99,7 @@ def test_verify_without_scikit_image_names_the_extra(monkeypatch) -> None:
 
 
 def test_a_runner_without_its_runtime_names_the_extra(monkeypatch) -> None:
-    from golf_rt.backends.openvino_runner import OpenVinoRunner
+    from golf_rt.backends.openvino.runner import OpenVinoRunner
 
     _hide(monkeypatch, "openvino")
     runner = OpenVinoRunner(shipped_models_dir() / "g.onnx")

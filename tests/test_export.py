@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from golf_rt import __version__
-from golf_rt.checkpoint import file_sha256
+from golf_rt.artifacts.names import read_onnx_metadata
 from golf_rt.contract import INPUT_NAME, OUTPUT_NAME
 from golf_rt.errors import ExportError
-from golf_rt.onnx_files import read_onnx_metadata
+from golf_rt.model.checkpoint import file_sha256
 
 from .conftest import needs_torch
 
@@ -58,8 +58,8 @@ def test_files_run_at_any_batch_and_size(onnx_files):
 
 
 def test_verification_detects_a_wrong_model(onnx_files, checkpoint_path):
-    from golf_rt import checkpoint
-    from golf_rt.export import TOLERANCE, max_difference_from_torch, verification_inputs
+    from golf_rt.artifacts.export import TOLERANCE, max_difference_from_torch, verification_inputs
+    from golf_rt.model import checkpoint
 
     model = checkpoint.load(checkpoint_path)
     assert max_difference_from_torch(onnx_files["g"], model.g, verification_inputs()) <= TOLERANCE
@@ -67,22 +67,22 @@ def test_verification_detects_a_wrong_model(onnx_files, checkpoint_path):
 
 
 def test_export_of_a_missing_checkpoint_is_a_checkpoint_error(tmp_path):
+    from golf_rt.artifacts.export import export_onnx
     from golf_rt.errors import CheckpointError
-    from golf_rt.export import export_onnx
 
     with pytest.raises(CheckpointError):
         export_onnx(tmp_path / "missing.safetensors", 3, tmp_path)
 
 
 def test_unknown_part_is_refused(checkpoint_path, tmp_path):
-    from golf_rt.export import onnx_from_checkpoint
+    from golf_rt.artifacts.export import onnx_from_checkpoint
 
     with pytest.raises((ExportError, ValueError), match="part"):
         onnx_from_checkpoint(checkpoint_path, "h", 3, tmp_path)
 
 
 def test_fp16_onnx_keeps_io_and_instance_norm_fp32(onnx_files, tmp_path):
-    from golf_rt.export import fp16_onnx_from_onnx
+    from golf_rt.artifacts.export import fp16_onnx_from_onnx
 
     path = fp16_onnx_from_onnx(onnx_files["fused"], tmp_path / "fused_x3_fp16.onnx")
     model = onnx.load(str(path))
@@ -101,7 +101,7 @@ def test_fp16_onnx_keeps_io_and_instance_norm_fp32(onnx_files, tmp_path):
 
 def test_fp16_onnx_accuracy_on_the_cpu(onnx_files, tmp_path, blurry_batch, reference_output):
     """FP16 compute with FP32 Instance Norm stays close to the fp32 reference."""
-    from golf_rt.export import fp16_onnx_from_onnx
+    from golf_rt.artifacts.export import fp16_onnx_from_onnx
 
     path = fp16_onnx_from_onnx(onnx_files["fused"], tmp_path / "fused_x3_fp16.onnx")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import gpu_preflight
-from golf_rt.environment import cuda_device_count
+from golf_rt.machine.environment import cuda_device_count
 from training import photos
 
 ROOT = Path(__file__).resolve().parents[1]

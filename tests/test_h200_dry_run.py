@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.gpu_preflight import MODULES, OPTIONAL
-from golf_rt.environment import cuda_device_count
+from golf_rt.machine.environment import cuda_device_count
 
 ROOT = Path(__file__).resolve().parents[1]
 H200_IMPORTS = ROOT / "tests" / "fixtures" / "h200"

@@ -3,8 +3,8 @@
 import numpy as np
 
 from golf_rt.contract import HARD_TOLERANCE, TOLERANCE
-from golf_rt.hard_inputs import hard_inputs
-from golf_rt.verify import VerifyRow
+from golf_rt.quality.hard_inputs import hard_inputs
+from golf_rt.quality.verify import VerifyRow
 
 
 def test_hard_inputs_are_valid_images_of_the_named_kinds():

@@ -9,9 +9,9 @@ from PIL import Image
 from golf_rt.backends.base import validate_batch
 from golf_rt.contract import MAX_SIDE
 from golf_rt.errors import InvalidImageError
-from golf_rt.image_arrays import prepare
-from golf_rt.image_files import save_image
-from golf_rt.pixels import rgb_float_from, rgb_from, to_integer, to_uint8
+from golf_rt.images.arrays import prepare
+from golf_rt.images.files import save_image
+from golf_rt.images.pixels import rgb_float_from, rgb_from, to_integer, to_uint8
 
 RNG = np.random.default_rng(0)
 RGB8 = RNG.integers(0, 256, (9, 11, 3), dtype=np.uint8)
@@ -111,7 +111,7 @@ def test_batch_of_different_sizes_is_refused_with_the_sizes_as_width_x_height():
 
 
 def test_a_photo_too_small_is_named_width_x_height(tmp_path: Path):
-    from golf_rt.image_files import load_image
+    from golf_rt.images.files import load_image
 
     wide = save_image(tmp_path / "strip.png", np.zeros((2, 6, 3), np.uint8))  # 6 wide, 2 high
     with pytest.raises(InvalidImageError, match=r"strip.png is 6x2 \(width x height\)"):
@@ -209,7 +209,7 @@ def test_image_arrays_needs_no_torch_or_runtime():
     import sys
 
     code = (
-        "import sys, golf_rt.image_arrays, golf_rt.image_files\n"
+        "import sys, golf_rt.images.arrays, golf_rt.images.files\n"
         "assert not {'torch', 'onnxruntime', 'openvino'} & set(sys.modules), sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -14,7 +14,7 @@ from PIL import Image, ImageOps
 
 from golf_rt.contract import MAX_PIXELS
 from golf_rt.errors import InvalidImageError
-from golf_rt.image_files import (
+from golf_rt.images.files import (
     DEFAULT_JPEG_QUALITY,
     ImageFile,
     find_images,
@@ -241,7 +241,7 @@ def test_unreadable_file_is_named(tmp_path: Path):
     path = save_image(tmp_path / "secret.png", RGB8)
     path.chmod(0)
     code = (
-        "import sys\nfrom golf_rt.image_files import load_image\n"
+        "import sys\nfrom golf_rt.images.files import load_image\n"
         "try:\n    load_image(sys.argv[1])\nexcept Exception as exc:\n    print(type(exc).__name__, exc)\n"
     )
     as_user = []

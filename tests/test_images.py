@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
-from golf_rt import image_arrays, image_files, images, pixels
+from golf_rt import images
+from golf_rt.images import arrays as image_arrays
+from golf_rt.images import files as image_files
+from golf_rt.images import pixels
 
 
 def test_images_offers_the_array_and_file_functions_themselves():
@@ -14,13 +17,13 @@ def test_images_offers_the_array_and_file_functions_themselves():
 
 
 def test_metrics_rounds_with_the_image_conversion():
-    from golf_rt.metrics import to_uint8
+    from golf_rt.quality.metrics import to_uint8
 
     assert to_uint8 is pixels.to_uint8
 
 
 def test_border_band_psnr_separates_a_frame_from_the_interior():
-    from golf_rt.metrics import border_and_interior_psnr, psnr
+    from golf_rt.quality.metrics import border_and_interior_psnr, psnr
 
     target = np.full((64, 64, 3), 128, np.uint8)
     output = target.copy()

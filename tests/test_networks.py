@@ -2,8 +2,8 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
 
-from golf_rt import model_facts  # noqa: E402
-from golf_rt.networks import GolfOptimizer, GUnrolled, build_f, build_g, count_parameters, gradient_rms  # noqa: E402
+from golf_rt.model import facts as model_facts  # noqa: E402
+from golf_rt.model.networks import GolfOptimizer, GUnrolled, build_f, build_g, count_parameters, gradient_rms  # noqa: E402
 
 
 def test_parameter_counts_match_the_paper():
@@ -89,7 +89,7 @@ def test_invalid_iteration_counts_are_refused():
 
 
 def test_seeded_random_model_is_reproducible_and_not_the_identity():
-    from golf_rt.networks import seeded_random_model
+    from golf_rt.model.networks import seeded_random_model
 
     a, b = seeded_random_model(1), seeded_random_model(1)
     x = torch.rand(1, 3, 16, 16)

@@ -2,8 +2,10 @@ import shutil
 
 import pytest
 
-from golf_rt import onnx_files, onnx_supply, paths
+from golf_rt.artifacts import names as onnx_files
+from golf_rt.artifacts import supply as onnx_supply
 from golf_rt.errors import BackendUnavailableError, CheckpointError, ConfigurationError
+from golf_rt.machine import paths
 
 from .conftest import needs_torch
 
@@ -53,7 +55,7 @@ def test_a_damaged_cached_file_is_made_again(checkpoint_path, cached_onnx, damag
     else:
         path.write_bytes((paths.shipped_models_dir() / "g.onnx").read_bytes())
     assert onnx_supply.ensure_onnx("g", 3, checkpoint_path, fp16=True) == path
-    from golf_rt.checkpoint import file_sha256
+    from golf_rt.model.checkpoint import file_sha256
 
     assert onnx_files.read_onnx_metadata(path)["golf_rt.checkpoint_sha256"] == file_sha256(checkpoint_path)
     assert len(path.read_bytes()) == len(whole)
@@ -65,6 +67,6 @@ def test_without_torch_a_missing_export_says_what_to_do(checkpoint_path, cached_
     shutil.copy(checkpoint_path, other)
     with open(other, "ab") as handle:  # a different hash, so nothing is cached for it
         handle.write(b" ")
-    monkeypatch.setattr("golf_rt.environment.installed", lambda module: module != "torch")
+    monkeypatch.setattr("golf_rt.machine.environment.installed", lambda module: module != "torch")
     with pytest.raises(BackendUnavailableError, match="needs torch"):
         onnx_supply.ensure_onnx("fused", 3, other)

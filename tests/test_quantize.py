@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from golf_rt.artifacts.names import read_onnx_metadata
+from golf_rt.artifacts.supply import ensure_onnx
 from golf_rt.contract import INPUT_NAME
 from golf_rt.errors import ConfigurationError
-from golf_rt.onnx_files import read_onnx_metadata
-from golf_rt.onnx_supply import ensure_onnx
-from golf_rt.paths import shipped_models_dir
+from golf_rt.machine.paths import shipped_models_dir
 
 nncf = pytest.importorskip("nncf", reason="quantising needs NNCF (the quantize extra)")
 ort = pytest.importorskip("onnxruntime", reason="running the files needs onnxruntime")
 
-from golf_rt.quantize import calibration_inputs, f_outputs, int8_onnx_from_onnx  # noqa: E402
+from golf_rt.artifacts.quantize import calibration_inputs, f_outputs, int8_onnx_from_onnx  # noqa: E402
 
 
 def _run(path, batch):
@@ -64,7 +64,7 @@ def test_the_shipped_int8_model_deblurs_within_the_budget_of_fp32():
         pytest.skip("no int8 files ship in golf_rt/models")
     pytest.importorskip("skimage", reason="the held-out photos come with scikit-image")
     ov = pytest.importorskip("openvino", reason="int8 runs on OpenVINO")
-    from golf_rt.heldout import heldout_pairs
+    from golf_rt.quality.heldout import heldout_pairs
 
     pairs = heldout_pairs(crops_per_photo=1, size=128)
     batch = np.stack([p.blurry.transpose(2, 0, 1) for p in pairs]).astype(np.float32)

@@ -21,11 +21,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from golf_rt.deblur_files import FileJob, plan_jobs, prepare_output
-from golf_rt.environment import installed
+from golf_rt.deblur.folder import FileJob, plan_jobs, prepare_output
+from golf_rt.deblur.ray import FileResult, WorkerSettings, _DeblurWorker, deblur_files_on_ray
 from golf_rt.errors import ConfigurationError, MissingPackageError
-from golf_rt.image_files import read_image, save_image
-from golf_rt.ray_batch import FileResult, WorkerSettings, _DeblurWorker, deblur_files_on_ray
+from golf_rt.images.files import read_image, save_image
+from golf_rt.machine.environment import installed
 
 PINNED = ("--backend", "onnxruntime", "--precision", "fp32")
 SETTINGS = WorkerSettings("onnxruntime", "fp32")
@@ -56,7 +56,7 @@ def golf_rt(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 
 def test_import_golf_rt_and_the_deblur_command_load_no_ray():
-    code = "import sys, golf_rt, golf_rt.ray_batch, golf_rt.commands.deblur; print('ray' in sys.modules)"
+    code = "import sys, golf_rt, golf_rt.deblur.ray, golf_rt.commands.deblur; print('ray' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 
 

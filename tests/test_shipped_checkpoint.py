@@ -3,10 +3,10 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
 
-from golf_rt import checkpoint  # noqa: E402
-from golf_rt.heldout import heldout_pairs  # noqa: E402
-from golf_rt.metrics import psnr, to_uint8  # noqa: E402
-from golf_rt.networks import GolfOptimizer, build_f, build_g, count_parameters  # noqa: E402
+from golf_rt.model import checkpoint  # noqa: E402
+from golf_rt.model.networks import GolfOptimizer, build_f, build_g, count_parameters  # noqa: E402
+from golf_rt.quality.heldout import heldout_pairs  # noqa: E402
+from golf_rt.quality.metrics import psnr, to_uint8  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not checkpoint.default_checkpoint_path().is_file(), reason="no shipped checkpoint in golf_rt/weights"

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from golf_rt.checkpoint import default_checkpoint_path, file_sha256
+from golf_rt.artifacts.names import read_onnx_metadata
 from golf_rt.contract import INPUT_NAME
-from golf_rt.onnx_files import read_onnx_metadata
-from golf_rt.paths import shipped_models_dir
+from golf_rt.machine.paths import shipped_models_dir
+from golf_rt.model.checkpoint import default_checkpoint_path, file_sha256
 
 from .conftest import needs_torch
 
@@ -31,7 +31,7 @@ def test_shipped_files_match_a_fresh_export(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     from onnx import numpy_helper
 
-    from golf_rt.export import export_onnx
+    from golf_rt.artifacts.export import export_onnx
 
     iterations = int(read_onnx_metadata(next(p for p in EXPORTED if p.stem.startswith("fused")))["golf_rt.iterations"])
     fresh = {p.name: p for p in export_onnx(None, iterations, tmp_path).values()}

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from golf_rt import synthetic
-from golf_rt.heldout import HELDOUT_BLUR, heldout_pairs
+from golf_rt.images import synthetic
+from golf_rt.quality.heldout import HELDOUT_BLUR, heldout_pairs
 
 
 @pytest.mark.parametrize("model", synthetic.TRAJECTORY_MODELS)
@@ -176,7 +176,7 @@ def test_streak_lengths_fill_the_extent_and_the_model_is_a_training_one():
 
 
 def test_the_streak_heldout_set_blurs_the_same_photos_with_straight_streaks():
-    from golf_rt.heldout import STREAK_BLUR
+    from golf_rt.quality.heldout import STREAK_BLUR
 
     streaks, shakes = heldout_pairs(crops_per_photo=1, blur=STREAK_BLUR), heldout_pairs(crops_per_photo=1)
     assert [p.name for p in streaks] == [p.name for p in shakes]

@@ -3,8 +3,7 @@ from dataclasses import replace
 
 import pytest
 
-from golf_rt.errors import ConfigurationError, EngineMismatchError, InvalidImageError, ModelFileError
-from golf_rt.tensorrt_engines import (
+from golf_rt.artifacts.engines import (
     DEFAULT_PROFILES,
     BuildOptions,
     Machine,
@@ -22,6 +21,7 @@ from golf_rt.tensorrt_engines import (
     tensorrt_ep_profile_options,
     write_sidecar,
 )
+from golf_rt.errors import ConfigurationError, EngineMismatchError, InvalidImageError, ModelFileError
 from tests.sidecars import H100, sidecar
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from golf_rt.errors import ConfigurationError
-from golf_rt.tiles import WHOLE, Tiling, axis_weights, run_in_tiles, tile_span, tile_starts, tiling_from
+from golf_rt.images.tiles import WHOLE, Tiling, axis_weights, run_in_tiles, tile_span, tile_starts, tiling_from
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_tilings_are_checked():
 
 
 def test_strips_read_one_row_of_tiles_and_hand_on_final_rows_in_order():
-    from golf_rt.tiles import run_in_strips
+    from golf_rt.images.tiles import run_in_strips
 
     photo = np.random.default_rng(2).random((3, 300, 170), dtype=np.float32)
     events, written = [], np.full(photo.shape, np.nan, np.float32)

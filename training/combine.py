@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 
-from golf_rt import checkpoint
 from golf_rt.contract import DEFAULT_ITERATIONS
 from golf_rt.errors import CheckpointError
-from golf_rt.networks import GolfOptimizer
+from golf_rt.model import checkpoint
+from golf_rt.model.networks import GolfOptimizer
 from training import photos as photo_sets
 from training.validation import score_gains, unseen_validation_set
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from golf_rt import checkpoint
-from golf_rt.heldout import Pair, heldout_pairs, with_heldout_noise
-from golf_rt.networks import GolfNet
+from golf_rt.model import checkpoint
+from golf_rt.model.networks import GolfNet
+from golf_rt.quality.heldout import Pair, heldout_pairs, with_heldout_noise
 
 INPUTS = ("blurry", "sharp_noisy", "blurry_half_contrast")
 

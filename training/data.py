@@ -16,10 +16,10 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from golf_rt.heldout import HELDOUT_BLUR
-from golf_rt.image_files import IMAGE_SUFFIXES, load_image
-from golf_rt.pixels import rgb_float_from
-from golf_rt.synthetic import BlurSpec, dead_leaves, degrade
+from golf_rt.images.files import IMAGE_SUFFIXES, load_image
+from golf_rt.images.pixels import rgb_float_from
+from golf_rt.images.synthetic import BlurSpec, dead_leaves, degrade
+from golf_rt.quality.heldout import HELDOUT_BLUR
 from training import photos as photo_sets
 from training.validation import ValidationSet
 

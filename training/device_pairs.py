@@ -2,7 +2,7 @@
 
 Every sharp image (photos, pre-made dead-leaves images) is uploaded once into one flat pixel
 buffer; a batch of crops is a single gather whose index grid already holds each crop's random
-position and dihedral transform (rot90 and flips). Blur follows `golf_rt.synthetic.degrade`
+position and dihedral transform (rot90 and flips). Blur follows `golf_rt.images.synthetic.degrade`
 exactly: a kernel from the bank, itself turned by a random dihedral transform, applied with the
 project's border convention (reflect-pad by half the kernel, convolve, crop back) through an
 FFT, then Gaussian noise and 8-bit rounding; a share of the crops stays unblurred (noise and
@@ -39,7 +39,7 @@ class PairConfig:
 
 
 def blur(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-    """Blur N x C x H x W images, image n by kernel n (N x K x K, K odd), as `golf_rt.synthetic.blur`.
+    """Blur N x C x H x W images, image n by kernel n (N x K x K, K odd), as `golf_rt.images.synthetic.blur`.
 
     Reflect-padding by p = K // 2 gives an N' = H + 2p image whose circular convolution with the
     kernel equals the linear one on the rows and columns 2p..N'-1 that the convention keeps, so

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from golf_rt import checkpoint
-from golf_rt.heldout import Pair, heldout_pairs, with_heldout_noise
-from golf_rt.metrics import psnr, ssim, to_uint8
+from golf_rt.model import checkpoint
+from golf_rt.quality.heldout import Pair, heldout_pairs, with_heldout_noise
+from golf_rt.quality.metrics import psnr, ssim, to_uint8
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from golf_rt import checkpoint
-from golf_rt.heldout import Pair, heldout_pairs, with_heldout_noise
-from golf_rt.metrics import border_and_interior_psnr, psnr, ssim, to_uint8
+from golf_rt.model import checkpoint
+from golf_rt.quality.heldout import Pair, heldout_pairs, with_heldout_noise
+from golf_rt.quality.metrics import border_and_interior_psnr, psnr, ssim, to_uint8
 
 WORST_LOSS_DB = 0.5
 SHARP_LOSS_DB = 1.0

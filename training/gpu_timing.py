@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from golf_rt.contract import DEFAULT_ITERATIONS, F_FILTERS, G_FILTERS
-from golf_rt.model_facts import gflop
+from golf_rt.model.facts import gflop
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 SCHEMA = 1  # the extra_info layout of benchmarks/conftest.py that golf_rt.report reads
@@ -197,7 +197,7 @@ def time_runner(checkpoint: str | Path | None, device: torch.device, sizes: Sequ
     forward (channels_last, cuDNN's autotuner on, TF32 off for fp32; a CUDA-graph replay with
     `cuda_graph=True`) and the wait for the GPU, by the wall clock. `checkpoint` None: the shipped one.
     """
-    from golf_rt.backends.torch_runner import TorchRunner
+    from golf_rt.backends.torch.runner import TorchRunner
 
     on_gpu = device.type == "cuda"
     graphed = cuda_graph and on_gpu
@@ -260,7 +260,7 @@ def label(timing: Timing) -> str:
 
 def result_document(timings: Sequence[Timing], checkpoint: Path, note: str) -> dict:
     """A pytest-benchmark JSON document holding one golf-rt result per timing."""
-    from golf_rt.environment import cpu_identity, cpu_name, device_name, gpus, software_versions
+    from golf_rt.machine.environment import cpu_identity, cpu_name, device_name, gpus, software_versions
     from golf_rt.report.sizes import checkpoint_sizes
 
     identity = {"cpu": cpu_identity(), "gpus": list(gpus()), "versions": software_versions()}

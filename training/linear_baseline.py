@@ -15,8 +15,8 @@ import argparse
 import numpy as np
 from tqdm import tqdm
 
-from golf_rt.heldout import heldout_pairs
-from golf_rt.metrics import psnr, ssim, to_uint8
+from golf_rt.quality.heldout import heldout_pairs
+from golf_rt.quality.metrics import psnr, ssim, to_uint8
 from training.data import SyntheticPairs, native_config, skimage_images
 
 PAD = 64  # reflect padding against wrap-around, as wide as the largest kernels' support

@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from golf_rt.synthetic import camera_shake_kernel, dead_leaves
+from golf_rt.images.synthetic import camera_shake_kernel, dead_leaves
 
 logger = logging.getLogger(__name__)
 CHUNK = 32  # kernels per task: large enough to hide the pool's messaging, small enough to stop on time

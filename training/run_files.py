@@ -2,7 +2,7 @@
 
 `state.safetensors` is the run's one checkpoint dict: F and G weights and Adam's moments as
 tensors; step, stage, finished stages, schedule progress, best score, config and Adam's settings
-as JSON in its header. It is a golf-rt checkpoint (`golf_rt.checkpoint.load` reads its networks),
+as JSON in its header. It is a golf-rt checkpoint (`golf_rt.model.checkpoint.load` reads its networks),
 written whole or not at all, and reading it never unpickles anything. `best.safetensors` holds
 the best validated networks with how they were made.
 """
@@ -17,9 +17,9 @@ from typing import Any
 
 import torch
 
-from golf_rt import checkpoint
 from golf_rt.errors import CheckpointError
-from golf_rt.networks import GolfOptimizer
+from golf_rt.model import checkpoint
+from golf_rt.model.networks import GolfOptimizer
 
 STATE, BEST, LOG = "state.safetensors", "best.safetensors", "log.jsonl"
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from golf_rt.heldout import heldout_pairs, with_heldout_noise
+from golf_rt.quality.heldout import heldout_pairs, with_heldout_noise
 from training.evaluate import Report, evaluate, write_figure
 from training.gpu_timing import Timing, result_document, time_model
 from training.gpu_timing import markdown as timing_markdown

@@ -23,10 +23,10 @@ import numpy as np
 from PIL import Image
 
 from golf_rt.backends import create_runner
-from golf_rt.heldout import HELDOUT_BLUR
-from golf_rt.metrics import psnr, to_uint8
-from golf_rt.synthetic import degrade
-from golf_rt.tiles import WHOLE, Tiling, run_in_tiles
+from golf_rt.images.synthetic import degrade
+from golf_rt.images.tiles import WHOLE, Tiling, run_in_tiles
+from golf_rt.quality.heldout import HELDOUT_BLUR
+from golf_rt.quality.metrics import psnr, to_uint8
 from training.photos import unpack_packages
 
 TILE_PHOTOS = (

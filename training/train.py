@@ -32,13 +32,13 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from golf_rt import checkpoint
 from golf_rt.contract import DEFAULT_ITERATIONS, F_FILTERS, G_FILTERS
-from golf_rt.environment import cpu_cores, device_name
-from golf_rt.heldout import HELDOUT_SETS
-from golf_rt.model_facts import gflop
-from golf_rt.networks import GolfOptimizer, build_f, build_g
-from golf_rt.synthetic import BlurSpec
+from golf_rt.images.synthetic import BlurSpec
+from golf_rt.machine.environment import cpu_cores, device_name
+from golf_rt.model import checkpoint
+from golf_rt.model.facts import gflop
+from golf_rt.model.networks import GolfOptimizer, build_f, build_g
+from golf_rt.quality.heldout import HELDOUT_SETS
 from training.data import (
     GoProPairs,
     SyntheticConfig,

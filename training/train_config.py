@@ -14,9 +14,9 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-from golf_rt.heldout import HELDOUT_SETS
-from golf_rt.networks import PADDINGS, RESIDUAL_SCALES
-from golf_rt.synthetic import HELD_OUT_MODELS, TRAINING_MODELS
+from golf_rt.images.synthetic import HELD_OUT_MODELS, TRAINING_MODELS
+from golf_rt.model.networks import PADDINGS, RESIDUAL_SCALES
+from golf_rt.quality.heldout import HELDOUT_SETS
 from training.gpu_timing import PRECISIONS
 from training.losses import LOSSES
 

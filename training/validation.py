@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from golf_rt.heldout import HELDOUT_BLUR
-from golf_rt.metrics import psnr, to_uint8
-from golf_rt.synthetic import BlurSpec, add_noise, degrade
+from golf_rt.images.synthetic import BlurSpec, add_noise, degrade
+from golf_rt.quality.heldout import HELDOUT_BLUR
+from golf_rt.quality.metrics import psnr, to_uint8
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ unrolled or the fused model), and `precisions_here()`.
 What can run here has one source: each module's `precisions_here()`, a mapping from the devices
 that backend can use on this machine to the precisions it runs there ({} where it cannot run).
 `available_backends`, `backends_here` (what `golf-rt info` prints), `create_runner`,
-`golf-rt verify`, the benchmarks and `precision="auto"` (`golf_rt.backends.precision_table`)
+`golf-rt verify`, the benchmarks and `precision="auto"` (`golf_rt.artifacts.precision_table`)
 all ask it.
 
 Adding a precision (say "int8"): name it in `golf_rt.contract.PRECISIONS` with its tolerance,
@@ -23,12 +23,12 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from golf_rt.backend_catalog import BACKENDS, backend_record
 from golf_rt.backends.base import Runner, validate_batch
+from golf_rt.catalog import BACKENDS, backend_record
 from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS, TOLERANCE
-from golf_rt.environment import installed, package_version
 from golf_rt.errors import BackendUnavailableError, ConfigurationError
-from golf_rt.extras import missing_package_error
+from golf_rt.machine.environment import installed, package_version
+from golf_rt.machine.extras import missing_package_error
 
 AUTO = "auto"
 """The precision that means: the fastest one measured within the accuracy budget for this backend here."""
@@ -69,7 +69,7 @@ def available_backends() -> dict[str, tuple[str, ...]]:
 
 def backends_here(checkpoint: str | Path | None = None, iterations: int = DEFAULT_ITERATIONS) -> dict[str, dict]:
     """Each backend golf-rt knows: installed version, devices with their precisions, and what "auto" picks."""
-    from golf_rt.backends.precision_table import auto_precision
+    from golf_rt.artifacts.precision_table import auto_precision
 
     report: dict[str, dict] = {}
     for backend in BACKENDS:
@@ -120,7 +120,7 @@ def create_runner(
 ) -> Runner:
     """A runner for `part` of `checkpoint` (None = shipped) on `backend` at `precision`.
 
-    "auto" takes the precision `golf_rt.backends.precision_table.auto_precision` picks for this
+    "auto" takes the precision `golf_rt.artifacts.precision_table.auto_precision` picks for this
     backend here. `options` go to the backend's runner: `onnx_path` replaces the ONNX lookup,
     `threads`, `device` (torch, onnxruntime), `hint`/`streams`/`shape_cache` (OpenVINO),
     `engine_path` (TensorRT).
@@ -131,7 +131,7 @@ def create_runner(
     if backend not in available_backends():
         raise _unavailable(backend)
     if precision == AUTO:
-        from golf_rt.backends.precision_table import auto_precision
+        from golf_rt.artifacts.precision_table import auto_precision
 
         of_file = getattr(module, "precisions_of_file", None)  # a given file may run only some precisions
         allowed = of_file(options["onnx_path"]) if of_file and options.get("onnx_path") else None

@@ -83,7 +83,7 @@ class Runner(abc.ABC):
     concurrent_calls: ClassVar[bool] = False
     """Whether the runtime object runs calls from several threads at once safely."""
     tile_batch: ClassVar[int] = 1
-    """Tiles per call when an image is deblurred in tiles (`golf_rt.tiles`): 1 on a CPU, more on a GPU."""
+    """Tiles per call when an image is deblurred in tiles (`golf_rt.images.tiles`): 1 on a CPU, more on a GPU."""
     fixed_tile_shape: bool = False
     """Whether every tile should be the full tile size (one engine shape, one CUDA graph), not as even as they go."""
     max_batch: int | None = None

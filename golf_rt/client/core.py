@@ -30,9 +30,9 @@ from golf_rt.client.endpoint import (
 from golf_rt.client.errors import retry_delay_or_raise
 from golf_rt.contract import GPU_TILE_BATCH, MODEL_NAME, OUTPUT_NAME
 from golf_rt.errors import ConfigurationError
-from golf_rt.extras import require
-from golf_rt.tiles import Tiling, run_in_tiles, tiling_from
-from golf_rt.tls_files import readable_pem
+from golf_rt.images.tiles import Tiling, run_in_tiles, tiling_from
+from golf_rt.machine.extras import require
+from golf_rt.machine.tls_files import readable_pem
 
 
 @dataclass(frozen=True)

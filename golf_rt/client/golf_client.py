@@ -27,7 +27,7 @@ from golf_rt.client.endpoint import RetryPolicy
 from golf_rt.client.errors import GolfClientError, SharedMemoryUnavailableError
 from golf_rt.contract import GPU_TILE_BATCH, MODEL_NAME
 from golf_rt.errors import ConfigurationError
-from golf_rt.tiles import Tiling
+from golf_rt.images.tiles import Tiling
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,7 +58,7 @@ class GolfClient(ClientFace):
         """`shared_memory`: True/False, or None to use it for large images when the server is local.
 
         `tile`: photos larger than one tile (default `golf_rt.contract.TILE_SIZE`) are sent as tiles,
-        `tiles_per_request` at a time, and blended here (`golf_rt.tiles`): requests stay small and
+        `tiles_per_request` at a time, and blended here (`golf_rt.images.tiles`): requests stay small and
         within message limits, the server's memory is bounded by the tile whatever the photo, and
         Triton batches the tiles of concurrent requests together. `tile=0` sends every image whole.
 

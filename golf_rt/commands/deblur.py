@@ -1,6 +1,6 @@
 """`golf-rt deblur`: image files and folders into a folder, with progress, a timing summary and per-file failures.
 
-In this process by default, or on a Ray cluster with `--ray` (`golf_rt.ray_batch`); both plan the
+In this process by default, or on a Ray cluster with `--ray` (`golf_rt.deblur.ray`); both plan the
 outputs first and keep the results already in place unless `--overwrite`.
 """
 
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from golf_rt.backend_catalog import backend_help, precision_help
+from golf_rt.catalog import backend_help, precision_help
 from golf_rt.contract import DEFAULT_ITERATIONS, TILE_SIZE
 
 if TYPE_CHECKING:
-    from golf_rt.deblur_files import RunSummary
+    from golf_rt.deblur.folder import RunSummary
 
 
 def deblur(
@@ -56,9 +56,9 @@ def deblur(
     gpus_per_worker: float = typer.Option(0.0, min=0.0, help="With --ray: GPUs each worker reserves."),
 ) -> None:
     """Deblur images into a folder; a file that fails is named at the end and the others still run (exit 1)."""
-    from golf_rt.deblur_files import plan_jobs, prepare_output, skipped_files, unfinished_jobs
-    from golf_rt.image_files import subfolders
-    from golf_rt.ray_batch import WorkerSettings
+    from golf_rt.deblur.folder import plan_jobs, prepare_output, skipped_files, unfinished_jobs
+    from golf_rt.deblur.ray import WorkerSettings
+    from golf_rt.images.files import subfolders
 
     jobs = plan_jobs(inputs, output, recursive, compare)
     left_out = skipped_files(inputs, output, recursive)
@@ -105,8 +105,8 @@ def _deblur_here(jobs, backend, precision, iterations, checkpoint, tile, workers
     """The run in this process: one model, reading and writing overlapped; the summary and what ran it."""
     from tqdm import tqdm
 
-    from golf_rt.deblur_files import deblur_files
-    from golf_rt.deblurrer import Deblurrer
+    from golf_rt.deblur.deblurrer import Deblurrer
+    from golf_rt.deblur.folder import deblur_files
 
     deblurrer = Deblurrer(backend, precision, iterations, checkpoint, tile=tile)
     why = _not_the_fastest(backend, precision, deblurrer.backend)
@@ -130,7 +130,7 @@ def _deblur_on_ray(jobs, address, workers, batch_size, gpus_per_worker, settings
     """The run on Ray workers, with progress as their results come back; the summary and what ran it."""
     from tqdm import tqdm
 
-    from golf_rt.ray_batch import FileResult, deblur_files_on_ray
+    from golf_rt.deblur.ray import FileResult, deblur_files_on_ray
 
     engines: set[str] = set()
     started, first = time.perf_counter(), []
@@ -156,7 +156,7 @@ def _deblur_on_ray(jobs, address, workers, batch_size, gpus_per_worker, settings
 def _not_the_fastest(backend: str, precision: str, chosen: str) -> str | None:
     """Why `--backend auto` took `chosen` rather than the fastest backend here (it lacks `precision`), or None."""
     from golf_rt.backends import available_backends
-    from golf_rt.deblurrer import auto_order
+    from golf_rt.deblur.deblurrer import auto_order
 
     here = available_backends()
     fastest = next((name for name in auto_order() if name in here), chosen)

@@ -16,8 +16,8 @@ def export(
     output: Path = typer.Option(Path("onnx"), "--output", "-o", help="Folder for the ONNX files."),
 ) -> None:
     """Write f.onnx, g.onnx, g_x{N}.onnx and fused_x{N}.onnx, each verified against PyTorch."""
-    from golf_rt.atomic_files import writable_folder
-    from golf_rt.export import export_onnx
+    from golf_rt.artifacts.export import export_onnx
+    from golf_rt.machine.atomic_files import writable_folder
 
     for part, path in export_onnx(checkpoint, iterations, writable_folder(output)).items():
         typer.echo(f"{part:11s} {path}")
@@ -42,8 +42,8 @@ def build_engine(
     ),
 ) -> None:
     """Build TensorRT engines (fused, F, G unrolled) with profiles, a timing cache and JSON sidecars."""
-    from golf_rt.backends.gpu_door import STANDIN_VARIABLE, tensorrt_here
-    from golf_rt.tensorrt_engines import DEFAULT_PROFILES, BuildOptions, Profile, engine_sources
+    from golf_rt.artifacts.engines import DEFAULT_PROFILES, BuildOptions, Profile, engine_sources
+    from golf_rt.backends.gpu.door import STANDIN_VARIABLE, tensorrt_here
 
     profiles = tuple(Profile.parse(text) for text in profile) if profile else DEFAULT_PROFILES
     options = BuildOptions("fp16" if fp16 else "fp32", profiles, timing_cache, version_compatible=version_compatible)
@@ -52,7 +52,7 @@ def build_engine(
             "build-engine needs an NVIDIA GPU with TensorRT installed, and this machine has none "
             f"(a dry run on the CPU stand-in: {STANDIN_VARIABLE}=1)"
         )
-    from golf_rt.backends.tensorrt_loader import engines_from_onnx_files
+    from golf_rt.backends.tensorrt.loader import engines_from_onnx_files
 
     sources = engine_sources(onnx_dir, iterations)
     for part, path in engines_from_onnx_files(sources, output, iterations, options).items():

@@ -13,8 +13,8 @@ from golf_rt.contract import DEFAULT_ITERATIONS
 def info_report(checkpoint: Path | None = None) -> dict:
     """Everything `golf-rt info` prints, as one dictionary (the default iterations of G)."""
     from golf_rt.backends import backends_here
-    from golf_rt.environment import describe
-    from golf_rt.model_facts import summary
+    from golf_rt.machine.environment import describe
+    from golf_rt.model.facts import summary
     from golf_rt.version import __version__
 
     machine = describe()

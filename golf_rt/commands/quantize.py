@@ -21,9 +21,9 @@ def quantize(
     size: int = typer.Option(256, min=32, help="Calibration image side in pixels."),
 ) -> None:
     """Write f_int8, g_int8, g_x{N}_int8 and fused_x{N}_int8.onnx: int8 convolutions, float norms."""
-    from golf_rt.atomic_files import writable_folder
-    from golf_rt.onnx_supply import ensure_onnx
-    from golf_rt.quantize import int8_onnx_files
+    from golf_rt.artifacts.quantize import int8_onnx_files
+    from golf_rt.artifacts.supply import ensure_onnx
+    from golf_rt.machine.atomic_files import writable_folder
 
     if output is not None:
         writable_folder(output)

@@ -14,7 +14,7 @@ def report(
     output: Path = typer.Option(Path("report"), "--output", "-o", help="Folder for report.md and latency.png."),
 ) -> None:
     """Merge benchmark results into Tables 4, 5 and 3 of the paper, a peers table and a PNG chart."""
-    from golf_rt.atomic_files import writable_folder
+    from golf_rt.machine.atomic_files import writable_folder
     from golf_rt.report import write_report
 
     for kind, path in write_report(results, writable_folder(output)).items():

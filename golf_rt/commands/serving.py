@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from golf_rt.backend_catalog import TRITON_RUNTIMES, precision_help
+from golf_rt.catalog import TRITON_RUNTIMES, precision_help
 from golf_rt.contract import DEFAULT_ITERATIONS, MODEL_NAME
 from golf_rt.errors import ConfigurationError, ServerError
 
@@ -38,7 +38,7 @@ def repository(
     ),
 ) -> None:
     """Write a Triton model repository whose public model `golf` takes BLURRY and returns SHARP."""
-    from golf_rt.atomic_files import writable_folder
+    from golf_rt.machine.atomic_files import writable_folder
     from golf_rt.triton.repository import RepositorySpec, write_configs, write_repository
 
     writable_folder(output)

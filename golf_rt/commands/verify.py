@@ -21,9 +21,9 @@ def verify(
     ),
 ) -> None:
     """Every available backend/precision against fp32 PyTorch on held-out validation pairs."""
-    from golf_rt.atomic_files import writable_folder, write_bytes_atomically
-    from golf_rt.backends.precision_table import write_table as write_precision_table
-    from golf_rt.verify import (
+    from golf_rt.artifacts.precision_table import write_table as write_precision_table
+    from golf_rt.machine.atomic_files import writable_folder, write_bytes_atomically
+    from golf_rt.quality.verify import (
         PSNR_BUDGET_DB,
         rows_to_json,
         rows_to_markdown,

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from golf_rt.environment import installed
+from golf_rt.machine.environment import installed
 from golf_rt.report.results import Result
 
 logger = logging.getLogger(__name__)

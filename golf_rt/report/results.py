@@ -64,7 +64,9 @@ class Result:
     quick: bool = False
     model_file: str | None = None
     model_bytes: int | None = None
-    peak_gflops: dict[str, float] | None = None  # the CPU's, by precision (`golf_rt.environment.cpu_peak_gflops`)
+    peak_gflops: dict[str, float] | None = (
+        None  # the CPU's, by precision (`golf_rt.machine.environment.cpu_peak_gflops`)
+    )
 
     def __post_init__(self) -> None:
         missing = [key for key in STATS if key not in self.ms]

@@ -3,16 +3,16 @@
 Table 4: max/min/mean ms of the full model per device and path; Table 5: our times next to the
 runtimes the paper quotes for other methods (labelled as quoted); Table 3: model sizes from the
 files; peers: speed-ups over plain libraries with default options, and achieved GFLOP/s with
-the fraction of the CPU's peak at the path's precision (`golf_rt.environment.cpu_peak_gflops`).
+the fraction of the CPU's peak at the path's precision (`golf_rt.machine.environment.cpu_peak_gflops`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from golf_rt.backend_catalog import PEERS
+from golf_rt.catalog import PEERS
 from golf_rt.contract import F_FILTERS, G_FILTERS
-from golf_rt.model_facts import PAPER, gflop
+from golf_rt.model.facts import PAPER, gflop
 from golf_rt.report.results import Result, ResultFile, device_year
 from golf_rt.report.sizes import MIB
 

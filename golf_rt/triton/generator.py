@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from golf_rt.atomic_files import write_bytes_atomically
+from golf_rt.machine.atomic_files import write_bytes_atomically
 from golf_rt.triton.config import (
     DynamicBatching,
     EnsembleConfig,

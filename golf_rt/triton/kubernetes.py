@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from golf_rt.atomic_files import write_bytes_atomically
 from golf_rt.contract import API_KEY_ENV, MODEL_NAME
 from golf_rt.errors import ConfigurationError
-from golf_rt.extras import require
+from golf_rt.machine.atomic_files import write_bytes_atomically
+from golf_rt.machine.extras import require
 from golf_rt.triton.config import EnsembleConfig
 from golf_rt.triton.repository import RepositorySpec, model_configs
 from golf_rt.triton.server_config import ServerConfig

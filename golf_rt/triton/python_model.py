@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from golf_rt.backend_catalog import TRITON_RUNTIMES as RUNTIMES
 from golf_rt.backends.base import Runner, validate_batch
+from golf_rt.catalog import TRITON_RUNTIMES as RUNTIMES
 from golf_rt.contract import INPUT_NAME, OUTPUT_NAME, SERVED_MAX_PIXELS
 from golf_rt.errors import ConfigurationError, GolfError, InferenceError, InvalidImageError
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from golf_rt.errors import ServerError
-from golf_rt.extras import require
+from golf_rt.machine.extras import require
 
 
 def pytriton_distribution() -> tuple[Path, Path]:

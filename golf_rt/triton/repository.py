@@ -24,8 +24,9 @@ import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from golf_rt.atomic_files import atomic_path, write_bytes_atomically
-from golf_rt.backend_catalog import TRITON_RUNTIMES
+from golf_rt.artifacts.names import onnx_file_name
+from golf_rt.artifacts.supply import ensure_onnx
+from golf_rt.catalog import TRITON_RUNTIMES
 from golf_rt.contract import (
     DEFAULT_ITERATIONS,
     GPU_TILE_BATCH,
@@ -36,8 +37,7 @@ from golf_rt.contract import (
     SERVED_MAX_PIXELS,
 )
 from golf_rt.errors import ConfigurationError
-from golf_rt.onnx_files import onnx_file_name
-from golf_rt.onnx_supply import ensure_onnx
+from golf_rt.machine.atomic_files import atomic_path, write_bytes_atomically
 from golf_rt.triton.config import (
     DynamicBatching,
     EnsembleConfig,
@@ -140,7 +140,7 @@ def _ensemble_steps(spec: RepositorySpec) -> tuple[EnsembleStep, ...]:
 
 def model_file_name(spec: RepositorySpec, part: str) -> str:
     """The file a model directory's version folder holds: the ONNX file (cpu) or the FP16 plan (gpu)."""
-    from golf_rt.tensorrt_engines import engine_file_name
+    from golf_rt.artifacts.engines import engine_file_name
 
     return (
         onnx_file_name(part, spec.iterations, int8=spec.int8)
@@ -155,7 +155,7 @@ def _check_plans(spec: RepositorySpec, plans: list[Path]) -> RepositorySpec:
     Triton refuses a plan any of whose profiles cannot hold max_batch_size, and every model of a
     repository should take the same shapes: say so now, not when the server loads them.
     """
-    from golf_rt.tensorrt_engines import read_sidecar
+    from golf_rt.artifacts.engines import read_sidecar
 
     sidecars = [read_sidecar(plan) for plan in plans]
     for plan, sidecar in zip(plans, sidecars, strict=True):
@@ -189,7 +189,7 @@ def gpu_memory_lines(spec: RepositorySpec, sidecars: dict) -> list[str]:
     Triton makes one execution context per instance and listed profile, each sized for its profile
     when the plan was built (`profile_memory_bytes`), before any weights or I/O buffers.
     """
-    from golf_rt.environment import gpus
+    from golf_rt.machine.environment import gpus
 
     lines, total = [], 0
     for name, sidecar in sidecars.items():
@@ -289,7 +289,7 @@ def resolve_precision(spec: RepositorySpec, checkpoint: str | Path | None = None
     """`spec` with a cpu "auto" precision replaced by what auto picks for its runtime and `checkpoint` here."""
     if spec.target != "cpu" or spec.precision != "auto":
         return spec
-    from golf_rt.backends.precision_table import auto_precision
+    from golf_rt.artifacts.precision_table import auto_precision
 
     return replace(spec, precision=auto_precision(spec.runtime, checkpoint, spec.iterations).precision)
 
@@ -327,7 +327,7 @@ def write_repository(
 
 def cached_repository(spec: RepositorySpec | None = None, checkpoint: str | Path | None = None) -> Path:
     """A CPU repository in the cache, keyed by spec, checkpoint and golf-rt version; built on first use."""
-    from golf_rt.paths import cache_dir
+    from golf_rt.machine.paths import cache_dir
     from golf_rt.version import __version__
 
     spec = resolve_precision(spec or RepositorySpec(), checkpoint)

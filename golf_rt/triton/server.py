@@ -29,7 +29,7 @@ from types import TracebackType
 
 from golf_rt.contract import API_KEY_HEADER
 from golf_rt.errors import OutputError, ServerError
-from golf_rt.paths import cache_dir
+from golf_rt.machine.paths import cache_dir
 from golf_rt.triton.ports import port_in_use
 from golf_rt.triton.pytriton_wheel import backend_dir_from_pytriton, server_environment, tritonserver_binary
 from golf_rt.triton.server_config import ServerConfig

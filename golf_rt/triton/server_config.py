@@ -19,7 +19,7 @@ from pathlib import Path
 
 from golf_rt.contract import API_KEY_HEADER, LOOPBACK_HOSTS, MODEL_NAME
 from golf_rt.errors import ConfigurationError
-from golf_rt.tls_files import readable_pem
+from golf_rt.machine.tls_files import readable_pem
 
 MODEL_CONTROL_MODES = ("none", "poll", "explicit")
 RESTRICTED_APIS = ("metadata", "inference", "shared-memory", "model-config", "model-repository", "statistics",

@@ -1,6 +1,6 @@
 """golf-rt's GPU code run against the CPU stand-in of the device (GOLF_RT_GPU_STANDIN=1).
 
-Everything above `golf_rt.backends.gpu_door` is real: engine caches and sidecars, profile choice,
+Everything above `golf_rt.backends.gpu.door` is real: engine caches and sidecars, profile choice,
 buffers, locks, threads, fallback, deactivation. Each test names the failure it guards against.
 """
 
@@ -12,10 +12,10 @@ import threading
 import numpy as np
 import pytest
 
-from golf_rt.backends.gpu_door import gpu, standin_active
+from golf_rt.artifacts.engines import BuildOptions, Profile, read_sidecar
+from golf_rt.backends.gpu.door import gpu, standin_active
 from golf_rt.errors import InferenceError, StandInError
-from golf_rt.image_files import load_image, save_image
-from golf_rt.tensorrt_engines import BuildOptions, Profile, read_sidecar
+from golf_rt.images.files import load_image, save_image
 from tests.threads import results_from_threads
 
 pytest.importorskip("onnxruntime", reason="the GPU stand-in runs engines with ONNX Runtime")
@@ -48,7 +48,7 @@ def finished(target, timeout: float = 120) -> bool:
 
 def test_tensorrt_deblurrer_deblurs_is_shared_by_threads_and_closes(standin):
     """The runner took its own lock inside the base class's: the first deblur and close() hung."""
-    from golf_rt.deblurrer import Deblurrer
+    from golf_rt.deblur.deblurrer import Deblurrer
 
     image, results = photo(120, 160), {}
     deblurrer = Deblurrer(backend="tensorrt")
@@ -62,7 +62,7 @@ def test_tensorrt_deblurrer_deblurs_is_shared_by_threads_and_closes(standin):
 
 def test_tensorrt_runner_matches_onnx_runtime_on_the_same_file(standin, onnx_files, blurry_batch, reference_output):
     from golf_rt.backends import TOLERANCE
-    from golf_rt.backends.tensorrt_runner import TensorRTRunner, engines_from_onnx_files
+    from golf_rt.backends.tensorrt.runner import TensorRTRunner, engines_from_onnx_files
 
     engines = engines_from_onnx_files({"fused": onnx_files["fused"]}, None, 3, BuildOptions("fp32", CUSTOM))
     with TensorRTRunner(engines["fused"]) as runner:
@@ -70,7 +70,7 @@ def test_tensorrt_runner_matches_onnx_runtime_on_the_same_file(standin, onnx_fil
 
 
 def test_large_photos_go_through_in_tiles_within_the_one_profile(standin):
-    from golf_rt.deblurrer import Deblurrer
+    from golf_rt.deblur.deblurrer import Deblurrer
 
     with Deblurrer(backend="tensorrt", tile=128) as deblurrer:
         profile = deblurrer.runner.profiles[0]
@@ -85,7 +85,7 @@ def test_large_photos_go_through_in_tiles_within_the_one_profile(standin):
 
 
 def test_auto_steps_down_when_the_gpu_is_held_by_another_process(standin, caplog):
-    from golf_rt.deblurrer import Deblurrer
+    from golf_rt.deblur.deblurrer import Deblurrer
 
     standin.busy = True
     with caplog.at_level("WARNING"):
@@ -96,7 +96,7 @@ def test_auto_steps_down_when_the_gpu_is_held_by_another_process(standin, caplog
 
 
 def test_auto_steps_down_when_the_engine_build_runs_out_of_memory(standin, caplog):
-    from golf_rt.deblurrer import Deblurrer
+    from golf_rt.deblur.deblurrer import Deblurrer
 
     standin.memory_limit_bytes = 64 << 20
     with caplog.at_level("WARNING"):
@@ -106,8 +106,8 @@ def test_auto_steps_down_when_the_engine_build_runs_out_of_memory(standin, caplo
 
 def test_engines_built_with_other_profiles_are_used_not_rebuilt(standin):
     """build-engine --profile wrote the cache's one file; the next runner rebuilt it with the defaults."""
-    from golf_rt.backends.tensorrt_runner import engines_from_onnx_files, runner_for_checkpoint
-    from golf_rt.onnx_supply import ensure_onnx
+    from golf_rt.artifacts.supply import ensure_onnx
+    from golf_rt.backends.tensorrt.runner import engines_from_onnx_files, runner_for_checkpoint
 
     built = engines_from_onnx_files({"fused": ensure_onnx("fused", 3)}, None, 3, BuildOptions("fp32", CUSTOM))
     stamp = built["fused"].stat().st_mtime_ns
@@ -119,7 +119,7 @@ def test_engines_built_with_other_profiles_are_used_not_rebuilt(standin):
 
 
 def test_sidecar_records_device_memory_per_profile(standin, onnx_files, tmp_path):
-    from golf_rt.backends.tensorrt_runner import engine_from_onnx
+    from golf_rt.backends.tensorrt.runner import engine_from_onnx
 
     two = (*CUSTOM, Profile((1, 3, 8, 8), (1, 3, 128, 128), (1, 3, 256, 256)))
     engine = engine_from_onnx(onnx_files["f"], tmp_path / "f_fp32.plan", BuildOptions("fp32", two))
@@ -129,7 +129,7 @@ def test_sidecar_records_device_memory_per_profile(standin, onnx_files, tmp_path
 
 
 def test_a_failed_host_allocation_frees_its_device_half(standin, monkeypatch):
-    from golf_rt.backends.tensorrt_runner import _Buffer
+    from golf_rt.backends.tensorrt.runner import _Buffer
 
     def no_pinned_memory(nbytes):
         raise InferenceError("CUDA error: out of memory")
@@ -142,7 +142,7 @@ def test_a_failed_host_allocation_frees_its_device_half(standin, monkeypatch):
 
 
 def test_the_standin_fails_loudly_on_what_it_does_not_model(standin, onnx_files, tmp_path):
-    from golf_rt.backends.tensorrt_runner import engine_from_onnx, engine_from_path
+    from golf_rt.backends.tensorrt.runner import engine_from_onnx, engine_from_path
 
     path = engine_from_onnx(onnx_files["f"], tmp_path / "f_fp32.plan", BuildOptions("fp32", CUSTOM))
     engine = engine_from_path(path, read_sidecar(path))
@@ -161,7 +161,7 @@ def test_the_standin_fails_loudly_on_what_it_does_not_model(standin, onnx_files,
 
 
 def test_where_tensorrt_is_installed_the_standin_is_never_used(standin, monkeypatch):
-    monkeypatch.setattr("golf_rt.backends.gpu_door.installed", lambda module: module == "tensorrt")
+    monkeypatch.setattr("golf_rt.backends.gpu.door.installed", lambda module: module == "tensorrt")
     assert not standin_active()
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from golf_rt.backends import available_backends, create_runner
 from golf_rt.errors import ModelFileError
-from golf_rt.paths import shipped_models_dir
+from golf_rt.machine.paths import shipped_models_dir
 
 ONNX_BACKENDS = [b for b in ("onnxruntime", "openvino") if b in available_backends()]
 
@@ -49,7 +49,7 @@ def test_a_file_that_is_not_a_golf_rt_model_is_refused(backend, case, tmp_path):
 @pytest.mark.parametrize("backend", ONNX_BACKENDS)
 def test_a_file_whose_name_hides_its_precision_is_refused_on_load(backend, tmp_path):
     """The name says the precision before anything is opened; the file's metadata must agree when it loads."""
-    from golf_rt.onnx_files import file_precision
+    from golf_rt.artifacts.names import file_precision
 
     renamed = tmp_path / "f.onnx"
     renamed.write_bytes((shipped_models_dir() / "f_int8.onnx").read_bytes())

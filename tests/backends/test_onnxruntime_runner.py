@@ -9,13 +9,13 @@ from golf_rt.errors import BackendUnavailableError, ConfigurationError, ModelFil
 
 pytest.importorskip("onnxruntime")
 
-from golf_rt.backends.onnxruntime_runner import OnnxRuntimeRunner  # noqa: E402
+from golf_rt.backends.onnxruntime.runner import OnnxRuntimeRunner  # noqa: E402
 
 
 def test_session_is_tuned():
     import onnxruntime as ort
 
-    from golf_rt.backends.onnxruntime_runner import session_options
+    from golf_rt.backends.onnxruntime.runner import session_options
 
     options = session_options(threads=1)
     assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -23,7 +23,7 @@ def test_session_is_tuned():
 
 
 def test_precision_comes_from_the_file(onnx_files, tmp_path):
-    from golf_rt.export import fp16_onnx_from_onnx
+    from golf_rt.artifacts.export import fp16_onnx_from_onnx
 
     assert OnnxRuntimeRunner(onnx_files["g"]).precision == "fp32"
     assert OnnxRuntimeRunner(fp16_onnx_from_onnx(onnx_files["g"], tmp_path / "g_fp16.onnx")).precision == "fp16"
@@ -50,7 +50,7 @@ def test_gpu_provider_missing_is_explained(onnx_files):
 def test_precision_is_read_without_the_onnx_package(onnx_files):
     """onnx is not in the cpu and serve extras: the name says the precision, the session's metadata confirms it."""
     code = (
-        "import sys; from golf_rt.backends.onnxruntime_runner import OnnxRuntimeRunner; "
+        "import sys; from golf_rt.backends.onnxruntime.runner import OnnxRuntimeRunner; "
         f"runner = OnnxRuntimeRunner({str(onnx_files['g'])!r}).activate(); "
         "print(runner.precision, 'onnx' in sys.modules)"
     )
@@ -61,8 +61,8 @@ def test_precision_is_read_without_the_onnx_package(onnx_files):
 def test_precisions_here_are_the_providers_of_this_build():
     import onnxruntime as ort
 
-    from golf_rt.backends.gpu_door import gpu_visible
-    from golf_rt.backends.onnxruntime_runner import precisions_here
+    from golf_rt.backends.gpu.door import gpu_visible
+    from golf_rt.backends.onnxruntime.runner import precisions_here
 
     here = precisions_here()
     assert here["cpu"] == ("fp32", "fp16")
@@ -73,19 +73,19 @@ def test_gpu_providers_without_a_gpu_are_not_offered(monkeypatch):
     """onnxruntime-gpu lists its CUDA and TensorRT providers on any machine, GPU or not."""
     import onnxruntime as ort
 
-    from golf_rt.backends.onnxruntime_runner import precisions_here
+    from golf_rt.backends.onnxruntime.runner import precisions_here
 
     monkeypatch.delenv("GOLF_RT_GPU_STANDIN", raising=False)
     listed = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
     monkeypatch.setattr(ort, "get_available_providers", lambda: listed)
-    monkeypatch.setattr("golf_rt.backends.gpu_door.cuda_device_count", lambda: 0)
+    monkeypatch.setattr("golf_rt.backends.gpu.door.cuda_device_count", lambda: 0)
     assert precisions_here() == {"cpu": ("fp32", "fp16")}
 
 
 def test_tensorrt_provider_gets_the_tile_profile_keyed_caches_and_no_tf32(monkeypatch, tmp_path):
     import onnxruntime as ort
 
-    from golf_rt.backends.onnxruntime_runner import provider_options
+    from golf_rt.backends.onnxruntime.runner import provider_options
 
     monkeypatch.setenv("GOLF_RT_CACHE", str(tmp_path))
     monkeypatch.setenv("GOLF_RT_GPU_STANDIN", "1")
@@ -105,8 +105,8 @@ def test_tensorrt_provider_gets_the_tile_profile_keyed_caches_and_no_tf32(monkey
 
 
 def test_a_provider_that_fails_to_start_is_not_called_an_unreadable_file(monkeypatch, onnx_files):
-    from golf_rt.backends.gpu_door import gpu
-    from golf_rt.backends.onnxruntime_runner import session_from_onnx
+    from golf_rt.backends.gpu.door import gpu
+    from golf_rt.backends.onnxruntime.runner import session_from_onnx
 
     monkeypatch.setenv("GOLF_RT_GPU_STANDIN", "1")
     monkeypatch.setattr(gpu(), "busy", True)
@@ -119,8 +119,8 @@ def test_a_provider_that_fails_to_start_is_not_called_an_unreadable_file(monkeyp
 def test_gpu_session_really_runs_on_the_gpu(device, onnx_files, blurry_batch, reference_output):
     import onnxruntime as ort
 
-    from golf_rt.backends.gpu_door import standin_active
-    from golf_rt.backends.onnxruntime_runner import PROVIDERS
+    from golf_rt.backends.gpu.door import standin_active
+    from golf_rt.backends.onnxruntime.runner import PROVIDERS
 
     if PROVIDERS[device][0] not in ort.get_available_providers() and not standin_active():
         pytest.skip(f"this ONNX Runtime has no {PROVIDERS[device][0]} (pip install '.[gpu-onnxruntime]')")

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from golf_rt.environment import cpu_has_native_bf16
 from golf_rt.errors import BackendUnavailableError, ConfigurationError, ModelFileError
+from golf_rt.machine.environment import cpu_has_native_bf16
 
 pytest.importorskip("openvino")
 
-from golf_rt.backends.openvino_runner import OpenVinoRunner  # noqa: E402
+from golf_rt.backends.openvino.runner import OpenVinoRunner  # noqa: E402
 
 
 def test_fp32_is_asked_for_explicitly(onnx_files):

@@ -4,17 +4,17 @@ import json
 
 import pytest
 
-from golf_rt.backends import available_backends, create_runner
-from golf_rt.backends.precision_table import (
+from golf_rt.artifacts.precision_table import (
     Measured,
     auto_precision,
     read_table,
     table_path,
     write_table,
 )
-from golf_rt.checkpoint import default_checkpoint_path, file_sha256
+from golf_rt.backends import available_backends, create_runner
 from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS, PSNR_BUDGET_DB
 from golf_rt.errors import ConfigurationError
+from golf_rt.model.checkpoint import default_checkpoint_path, file_sha256
 
 from ..conftest import needs_torch
 

@@ -39,8 +39,8 @@ def test_unknown_or_unavailable_choices_are_named(checkpoint_path):
 @pytest.mark.parametrize("part", ["f", "g", "g_unrolled"])
 def test_every_runner_runs_every_part(backend, part, checkpoint_path, cached_onnx, blurry_batch):
     """The torch runner too: benchmarks and verification make every part through `create_runner`."""
-    from golf_rt import checkpoint
-    from golf_rt.export import module_for_part
+    from golf_rt.artifacts.export import module_for_part
+    from golf_rt.model import checkpoint
 
     torch = pytest.importorskip("torch")
     module = module_for_part(checkpoint.load(checkpoint_path), part, 3)

@@ -5,9 +5,9 @@ import threading
 import numpy as np
 import pytest
 
-from golf_rt.backends.gpu_door import tensorrt_here
+from golf_rt.artifacts.engines import DEFAULT_PROFILES, BuildOptions, Profile, write_sidecar
+from golf_rt.backends.gpu.door import tensorrt_here
 from golf_rt.errors import BackendUnavailableError, EngineMismatchError, ModelFileError
-from golf_rt.tensorrt_engines import DEFAULT_PROFILES, BuildOptions, Profile, write_sidecar
 from tests.sidecars import sidecar
 from tests.threads import results_from_threads
 
@@ -31,14 +31,14 @@ def fake_engine(tmp_path, **changes):
 
 
 def test_runner_reads_precision_and_profiles_from_the_sidecar_without_a_gpu(tmp_path):
-    from golf_rt.backends.tensorrt_runner import TensorRTRunner
+    from golf_rt.backends.tensorrt.runner import TensorRTRunner
 
     runner = TensorRTRunner(fake_engine(tmp_path))
     assert runner.precision == "fp16" and runner.profiles == DEFAULT_PROFILES
 
 
 def test_missing_engine_or_sidecar(tmp_path):
-    from golf_rt.backends.tensorrt_runner import TensorRTRunner
+    from golf_rt.backends.tensorrt.runner import TensorRTRunner
 
     with pytest.raises(ModelFileError, match="build-engine --output"):
         TensorRTRunner(tmp_path / "missing.plan")
@@ -49,7 +49,7 @@ def test_missing_engine_or_sidecar(tmp_path):
 
 @pytest.mark.skipif(HAS_GPU, reason="this machine has TensorRT and a GPU")
 def test_activation_without_tensorrt_is_one_clear_error(tmp_path):
-    from golf_rt.backends.tensorrt_runner import TensorRTRunner
+    from golf_rt.backends.tensorrt.runner import TensorRTRunner
 
     runner = TensorRTRunner(fake_engine(tmp_path))
     with pytest.raises(BackendUnavailableError, match="needs tensorrt|needs cuda-python|no CUDA device"):
@@ -57,7 +57,7 @@ def test_activation_without_tensorrt_is_one_clear_error(tmp_path):
 
 
 def test_engine_io_is_checked_against_the_contract():
-    from golf_rt.backends.tensorrt_loader import engine_io_problems
+    from golf_rt.backends.tensorrt.loader import engine_io_problems
 
     assert engine_io_problems([("BLURRY", "INPUT", "FLOAT"), ("SHARP", "OUTPUT", "FLOAT")]) == []
     assert engine_io_problems([("input", "INPUT", "FLOAT"), ("SHARP", "OUTPUT", "HALF")]) == [
@@ -83,7 +83,7 @@ class _Config:
 
 
 def test_a_rejected_timing_cache_is_replaced_by_an_empty_one():
-    from golf_rt.backends.gpu_tensorrt import apply_timing_cache
+    from golf_rt.backends.gpu.tensorrt_device import apply_timing_cache
 
     accepted, rejected, empty = _Config(True), _Config(False), _Config(False)
     assert apply_timing_cache(accepted, b"timings") and accepted.caches == [b"timings"]
@@ -94,7 +94,7 @@ def test_a_rejected_timing_cache_is_replaced_by_an_empty_one():
 @gpu
 @needs_gpu
 def test_engine_from_another_machine_is_refused(tmp_path):
-    from golf_rt.backends.tensorrt_runner import TensorRTRunner
+    from golf_rt.backends.tensorrt.runner import TensorRTRunner
 
     with pytest.raises(EngineMismatchError, match="not portable"):
         TensorRTRunner(fake_engine(tmp_path)).activate()
@@ -107,9 +107,9 @@ def test_built_engine_matches_pytorch_and_picks_its_profile(
     precision, onnx_files, tmp_path, blurry_batch, reference_output
 ):
     """fp32 within 1e-4 of PyTorch: TF32 (TensorRT's default) would miss it. Two profiles, chosen per shape."""
+    from golf_rt.artifacts.engines import read_sidecar
     from golf_rt.backends import TOLERANCE
-    from golf_rt.backends.tensorrt_runner import TensorRTRunner, engines_from_onnx_files
-    from golf_rt.tensorrt_engines import read_sidecar
+    from golf_rt.backends.tensorrt.runner import TensorRTRunner, engines_from_onnx_files
 
     options = BuildOptions(precision, SMALL, tmp_path / "t.cache")
     parts = {part: onnx_files[part] for part in ("fused", "f", "g_unrolled")}
@@ -129,8 +129,8 @@ def test_built_engine_matches_pytorch_and_picks_its_profile(
 @gpu
 @needs_gpu
 def test_cached_engine_is_rebuilt_when_stale_and_runs_from_threads(checkpoint_path, cached_onnx, blurry_batch):
-    from golf_rt.backends.tensorrt_runner import runner_for_checkpoint
-    from golf_rt.tensorrt_engines import read_sidecar
+    from golf_rt.artifacts.engines import read_sidecar
+    from golf_rt.backends.tensorrt.runner import runner_for_checkpoint
 
     options = BuildOptions("fp32", SMALL)
     first = runner_for_checkpoint(checkpoint_path, "fused", 3, "fp32", options=options).engine_path
@@ -156,8 +156,8 @@ def test_cached_engine_is_rebuilt_when_stale_and_runs_from_threads(checkpoint_pa
 @gpu
 @needs_gpu
 def test_version_compatible_engine_loads_and_says_so(onnx_files, tmp_path, blurry_batch):
-    from golf_rt.backends.tensorrt_runner import TensorRTRunner, engine_from_onnx
-    from golf_rt.tensorrt_engines import read_sidecar
+    from golf_rt.artifacts.engines import read_sidecar
+    from golf_rt.backends.tensorrt.runner import TensorRTRunner, engine_from_onnx
 
     engine = engine_from_onnx(
         onnx_files["f"], tmp_path / "f_fp32.plan", BuildOptions(profiles=SMALL[:1], version_compatible=True)
@@ -170,7 +170,7 @@ def test_version_compatible_engine_loads_and_says_so(onnx_files, tmp_path, blurr
 @gpu
 @needs_gpu
 def test_deblurrer_on_tensorrt_is_shared_by_threads_and_closes(cached_onnx, checkpoint_path):
-    from golf_rt.deblurrer import Deblurrer
+    from golf_rt.deblur.deblurrer import Deblurrer
 
     image = np.random.default_rng(1).integers(0, 256, (100, 140, 3), dtype=np.uint8)
     deblurrer = Deblurrer(backend="tensorrt", checkpoint=checkpoint_path, tile=64)  # fits any engine left cached
@@ -188,7 +188,7 @@ def test_build_engine_command_writes_plans_whose_sidecars_hold_device_memory(onn
     import subprocess
     import sys
 
-    from golf_rt.tensorrt_engines import read_sidecar
+    from golf_rt.artifacts.engines import read_sidecar
 
     command = [sys.executable, "-m", "golf_rt.cli", "build-engine", "--onnx-dir", str(onnx_dir_of_checkpoint),
                "--output", str(tmp_path), "--profile", "1x3x8x8:2x3x64x64:2x3x96x96"]  # fmt: skip
@@ -202,8 +202,8 @@ def test_build_engine_command_writes_plans_whose_sidecars_hold_device_memory(onn
 @gpu
 @needs_gpu
 def test_gpu_repository_reports_the_memory_of_its_contexts(onnx_dir_of_checkpoint, tmp_path, caplog):
-    from golf_rt.backends.tensorrt_runner import engines_from_onnx_files
-    from golf_rt.tensorrt_engines import engine_sources
+    from golf_rt.artifacts.engines import engine_sources
+    from golf_rt.backends.tensorrt.runner import engines_from_onnx_files
     from golf_rt.triton.repository import RepositorySpec, write_repository
 
     engines_from_onnx_files(

@@ -8,7 +8,7 @@ from golf_rt.errors import ConfigurationError
 
 torch = pytest.importorskip("torch", reason="the PyTorch runner needs torch")
 
-from golf_rt.backends.torch_runner import GraphCache, TorchRunner, cuda_settings, precisions_here  # noqa: E402
+from golf_rt.backends.torch.runner import GraphCache, TorchRunner, cuda_settings, precisions_here  # noqa: E402
 
 from ..conftest import needs_cuda_torch  # noqa: E402
 
@@ -98,7 +98,7 @@ def test_settings_of_two_threads_never_interleave():
 
 
 def test_bf16_is_offered_only_on_gpus_that_compute_it(monkeypatch):
-    monkeypatch.setattr("golf_rt.backends.torch_runner.cuda_device_count", lambda: 1)
+    monkeypatch.setattr("golf_rt.backends.torch.runner.cuda_device_count", lambda: 1)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     assert precisions_here()["cuda"] == ("fp32", "fp16")

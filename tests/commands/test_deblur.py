@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from golf_rt.image_files import load_image, read_image, save_image
+from golf_rt.images.files import load_image, read_image, save_image
 
 from ..conftest import needs_torch
 

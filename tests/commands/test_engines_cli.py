@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from golf_rt.backends.gpu_door import tensorrt_here
-from golf_rt.environment import installed
+from golf_rt.backends.gpu.door import tensorrt_here
+from golf_rt.machine.environment import installed
 
 from ..conftest import needs_torch
 

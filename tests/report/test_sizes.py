@@ -2,7 +2,7 @@ import pytest
 
 from golf_rt.contract import F_FILTERS, G_FILTERS
 from golf_rt.errors import CheckpointError
-from golf_rt.model_facts import parameters
+from golf_rt.model.facts import parameters
 from golf_rt.report.sizes import MIB, checkpoint_sizes
 
 from ..conftest import needs_torch

@@ -130,7 +130,7 @@ def test_speed_reads_as_a_fraction_of_the_cpu_peak_at_its_precision(results):
 
 
 def model_gflop_256() -> float:
-    from golf_rt.model_facts import gflop
+    from golf_rt.model.facts import gflop
 
     return gflop(F_FILTERS, 256, 256) + DEFAULT_ITERATIONS * gflop(G_FILTERS, 256, 256)
 

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from golf_rt import checkpoint
 from golf_rt.errors import CheckpointError
-from golf_rt.networks import GolfOptimizer, build_f, build_g
+from golf_rt.model import checkpoint
+from golf_rt.model.networks import GolfOptimizer, build_f, build_g
 from training.combine import combine, combined_metadata
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from golf_rt.heldout import heldout_pairs
-from golf_rt.networks import build_f, seeded_random_model
+from golf_rt.model.networks import build_f, seeded_random_model
+from golf_rt.quality.heldout import heldout_pairs
 from training.correction_strength import INPUTS, main, markdown, measure
 
 

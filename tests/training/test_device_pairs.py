@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from golf_rt.synthetic import blur as reference_blur
-from golf_rt.synthetic import camera_shake_kernel, dead_leaves
+from golf_rt.images.synthetic import blur as reference_blur
+from golf_rt.images.synthetic import camera_shake_kernel, dead_leaves
 from training.device_pairs import DevicePairs, PairConfig, blur, dihedral
 from training.procedural import centred
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from golf_rt.metrics import psnr, to_uint8
-from golf_rt.networks import seeded_random_model
+from golf_rt.model.networks import seeded_random_model
+from golf_rt.quality.metrics import psnr, to_uint8
 from training.evaluate import evaluate, load_pairs
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from golf_rt import checkpoint
+from golf_rt.model import checkpoint
 from golf_rt.report import write_report
 from training.train_config import parse_args
 

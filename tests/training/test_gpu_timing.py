@@ -3,8 +3,8 @@ import json
 import pytest
 import torch
 
-from golf_rt import checkpoint
-from golf_rt.networks import seeded_random_model
+from golf_rt.model import checkpoint
+from golf_rt.model.networks import seeded_random_model
 from golf_rt.report import load_result_files, report_markdown
 from training.gpu_timing import (
     Timing,

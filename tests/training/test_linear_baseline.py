@@ -1,6 +1,6 @@
 import numpy as np
 
-from golf_rt.synthetic import blur, camera_shake_kernel
+from golf_rt.images.synthetic import blur, camera_shake_kernel
 from training.linear_baseline import apply_filter, fit_filter
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from golf_rt.networks import GolfOptimizer, build_f, build_g
+from golf_rt.model.networks import GolfOptimizer, build_f, build_g
 from training import photos
 from training.losses import frequency_loss, pixel_loss
 from training.validation import score_gains, validation_set

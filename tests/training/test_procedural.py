@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from golf_rt.synthetic import camera_shake_kernel
+from golf_rt.images.synthetic import camera_shake_kernel
 from training.procedural import centred, kernel_size, make_procedural
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from golf_rt import checkpoint
-from golf_rt.synthetic import BlurSpec
+from golf_rt.images.synthetic import BlurSpec
+from golf_rt.model import checkpoint
 from training.data import SyntheticConfig, SyntheticPairs, folder_images
 from training.losses import pixel_loss
 from training.run_files import read_state

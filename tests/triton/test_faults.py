@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.triton, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def supervised(repository_factory) -> Iterator[Supervisor]:
     """A supervised fused-layout server logging into the (private) cache, where old logs wait to be pruned."""
-    from golf_rt.paths import cache_dir
+    from golf_rt.machine.paths import cache_dir
 
     logs = cache_dir() / "logs"
     logs.mkdir(parents=True, exist_ok=True)

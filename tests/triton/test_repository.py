@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("tritonclient", reason="tritonclient is not installed (pip install -e '.[client]')")
 
+from golf_rt.artifacts.engines import DEFAULT_PROFILES, Profile, write_sidecar  # noqa: E402
 from golf_rt.errors import ConfigurationError  # noqa: E402
-from golf_rt.tensorrt_engines import DEFAULT_PROFILES, Profile, write_sidecar  # noqa: E402
 from golf_rt.triton.parser import read_config  # noqa: E402
 from golf_rt.triton.repository import RepositorySpec, cached_repository, write_repository  # noqa: E402
 from tests.sidecars import sidecar  # noqa: E402

@@ -167,7 +167,7 @@ def test_garbage_bytes_to_the_raw_http_endpoint_get_an_error(ensemble_server, bl
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_a_photo_over_the_servers_limit_goes_as_tiles_and_matches_in_process(ensemble_server, in_process, protocol):
     """The server takes at most MAX_TEST_PIXELS per image: the client sends the photo as tiles and blends them."""
-    from golf_rt.tiles import Tiling, run_in_tiles
+    from golf_rt.images.tiles import Tiling, run_in_tiles
 
     photo = np.random.default_rng(5).integers(0, 256, (150, 230, 3), dtype=np.uint8)
     assert photo.shape[0] * photo.shape[1] > MAX_TEST_PIXELS

@@ -1,0 +1,222 @@
+"""PyTorch: the checkpoint's own modules in eager mode, fp32 on the CPU; fp32, fp16 or bf16 on a CUDA GPU.
+
+The reference every other backend is checked against, and a runner like the others: any part
+(F, one step of G, G unrolled, or the fused model).
+
+On CUDA (the GPU path where TensorRT is not installed; `Deblurrer` then puts it ahead of the CPU
+backends): the model in channels_last at the runner's precision, input and output through pinned
+host memory, cuDNN's autotuner on, and TF32 off for fp32 (PyTorch lets cuDNN use TF32 by
+default), all scoped to the runner's calls and restored after. `cuda_graph=True` captures one
+CUDA graph per input shape on first use and replays it (fewer launches for small images); the
+graphs of the last four shapes are kept (`GraphCache`), which with tiles is one shape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from golf_rt.artifacts.names import PARTS
+from golf_rt.backends.base import Runner
+from golf_rt.catalog import backend_record
+from golf_rt.contract import DEFAULT_ITERATIONS, GPU_TILE_BATCH
+from golf_rt.errors import BackendUnavailableError, ConfigurationError
+from golf_rt.machine.environment import cuda_device_count, installed
+from golf_rt.machine.extras import require
+
+DEVICES = ("cpu", "cuda")
+DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+
+def precisions_here() -> dict[str, tuple[str, ...]]:
+    """fp32, fp16 and bf16 on CUDA (first) where torch.cuda.is_available(), and fp32 on the CPU.
+
+    torch is imported only on a machine with a GPU, to tell a CUDA build from a CPU one.
+    """
+    if not installed("torch"):
+        return {}
+    if cuda_device_count() and require("torch", "the PyTorch runner").cuda.is_available():
+        torch = sys.modules["torch"]
+        emulated = () if torch.cuda.is_bf16_supported() else ("bf16",)  # Ampere and later compute it natively
+        return {device: tuple(p for p in runs if p not in emulated) for device, runs in _CAN_RUN.items()}
+    return {"cpu": _CAN_RUN["cpu"]}
+
+
+_CAN_RUN = backend_record("torch").precisions
+
+
+_SETTINGS_LOCK = threading.Lock()
+"""The backend flags are process-wide: one lock for every runner, so that two threads cannot interleave
+their save and restore and leave an fp32 call with TF32 on."""
+
+
+@contextlib.contextmanager
+def cuda_settings(torch, precision: str) -> Iterator[None]:
+    """The cuDNN autotuner on and, for fp32, TF32 off, inside the block only; the caller's settings after it."""
+    with _SETTINGS_LOCK:
+        saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark
+        torch.backends.cudnn.benchmark = True
+        if precision == "fp32":
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved[:2]
+            torch.backends.cudnn.benchmark = saved[2]
+
+
+class GraphCache:
+    """The CUDA graphs of the last `size` input shapes: older ones are dropped, so their memory returns.
+
+    With tiles most calls share one shape; a folder of photos in varied sizes would otherwise keep
+    a graph, and its memory, for every size it met.
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        if size < 1:
+            raise ConfigurationError(f"graph cache size must be at least 1, got {size}")
+        self.size = size
+        self._graphs: OrderedDict[tuple[int, ...], tuple] = OrderedDict()
+
+    def get(self, shape: tuple[int, ...], capture: Callable[[], tuple]) -> tuple:
+        """The graph of `shape`, captured by `capture()` on first use."""
+        if shape not in self._graphs:
+            self._graphs[shape] = capture()
+            while len(self._graphs) > self.size:
+                self._graphs.popitem(last=False)
+        self._graphs.move_to_end(shape)
+        return self._graphs[shape]
+
+    def shapes(self) -> list[tuple[int, ...]]:
+        return list(self._graphs)
+
+    def clear(self) -> None:
+        self._graphs.clear()
+
+
+def module_from_checkpoint(
+    checkpoint: str | Path | None = None,
+    part: str = "fused",
+    iterations: int = DEFAULT_ITERATIONS,
+    device: str = "cpu",
+) -> Any:
+    """The eval-mode torch module of `part` ("f", "g", "g_unrolled", "fused") of `checkpoint` (None = shipped)."""
+    import golf_rt.model.checkpoint as ckpt
+    from golf_rt.artifacts.export import module_for_part
+
+    torch = require("torch", "the PyTorch runner")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise BackendUnavailableError("torch has no CUDA device here; use device='cpu'")
+    return module_for_part(ckpt.load(checkpoint, iterations), part, iterations).to(device)
+
+
+class TorchRunner(Runner):
+    """One part of the model in PyTorch eager mode (with CUDA graphs on request)."""
+
+    name = "torch"
+
+    def __init__(
+        self,
+        checkpoint: str | Path | None = None,
+        iterations: int = DEFAULT_ITERATIONS,
+        device: str | None = None,
+        threads: int | None = None,
+        precision: str = "fp32",
+        part: str = "fused",
+        cuda_graph: bool = False,
+    ) -> None:
+        """`device` None: CUDA where this torch has it, else the CPU."""
+        device = device or next(iter(precisions_here()), "cpu")
+        if device not in DEVICES:
+            raise ConfigurationError(f"torch device must be 'cpu' or 'cuda', got {device!r}")
+        if threads is not None and threads < 1:
+            raise ConfigurationError(f"threads must be at least 1, got {threads}")
+        if part not in PARTS:
+            raise ConfigurationError(f"unknown model part {part!r}; choose one of {', '.join(PARTS)}")
+        if cuda_graph and device != "cuda":
+            raise ConfigurationError("cuda_graph=True needs device='cuda'")
+        super().__init__(precision, precisions_here().get(device, ()))
+        self.tile_batch = GPU_TILE_BATCH if device == "cuda" else 1
+        self.fixed_tile_shape = device == "cuda"  # one CUDA graph for every photo
+        self.checkpoint, self.iterations, self.device, self.threads = checkpoint, iterations, device, threads
+        self.part, self.cuda_graph = part, cuda_graph
+        self._model = None
+        self._graphs = GraphCache()
+
+    def _activate(self) -> None:
+        torch = require("torch", "the PyTorch runner")
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        model = module_from_checkpoint(self.checkpoint, self.part, self.iterations, self.device)
+        if self.device == "cuda":
+            model = model.to(dtype=getattr(torch, DTYPES[self.precision]), memory_format=torch.channels_last)
+        self._model = model
+
+    def _deblur(self, batch: np.ndarray) -> np.ndarray:
+        torch = sys.modules["torch"]
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "The given NumPy array is not writable")  # read, never written
+            source = torch.from_numpy(batch)
+            if self.device == "cpu":
+                return self._model(source).numpy()
+            with cuda_settings(torch, self.precision):
+                return self._deblur_cuda(torch, source)
+
+    def _deblur_cuda(self, torch, source) -> np.ndarray:
+        dtype = getattr(torch, DTYPES[self.precision])
+        x = source.pin_memory().to("cuda", non_blocking=True).to(dtype).contiguous(memory_format=torch.channels_last)
+        if self.cuda_graph:
+            static_in, static_out, graph = self._graph_for(torch, x)
+            static_in.copy_(x)
+            graph.replay()
+            output = static_out
+        else:
+            output = self._model(x)
+        host = torch.empty(source.shape, dtype=torch.float32, pin_memory=True)
+        host.copy_(output.float(), non_blocking=True)
+        torch.cuda.current_stream().synchronize()
+        return host.numpy()
+
+    def _graph_for(self, torch, x) -> tuple:
+        """The captured (input, output, graph) of this shape: warmed up on a side stream, then captured once."""
+
+        def capture() -> tuple:
+            static_in = x.clone()
+            stream = torch.cuda.Stream()
+            stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(stream):
+                for _ in range(2):
+                    self._model(static_in)
+            torch.cuda.current_stream().wait_stream(stream)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                static_out = self._model(static_in)
+            return static_in, static_out, graph
+
+        return self._graphs.get(tuple(x.shape), capture)
+
+    def _deactivate(self) -> None:
+        self._model = None
+        self._graphs.clear()
+
+    def __repr__(self) -> str:
+        return f"TorchRunner(part={self.part!r}, device={self.device!r}, precision={self.precision!r})"
+
+
+def runner_for_checkpoint(
+    checkpoint: str | Path | None = None,
+    part: str = "fused",
+    iterations: int = DEFAULT_ITERATIONS,
+    precision: str = "fp32",
+    **options: Any,
+) -> TorchRunner:
+    """The runner `create_runner("torch", ...)` makes."""
+    return TorchRunner(checkpoint, iterations, precision=precision, part=part, **options)

@@ -1,0 +1,108 @@
+"""The one record of every backend golf-rt knows: the single place a backend is named.
+
+Everything that lists backends or their precisions reads it: `golf_rt.backends` (`BACKENDS`,
+versions for `golf-rt info`, the runner module), `Deblurrer`'s "auto" order on a CPU machine and
+on a GPU machine, `golf_rt.machine.extras` (the extra that installs each), the Triton Python-backend
+runtimes, the TensorRT engine precisions, the benchmark paths and the CLI help.
+
+A record says what a backend can ever run (`precisions`, by device); what it runs on *this*
+machine is narrower and asked of its module (`precisions_here()`: no GPU, no native bf16...).
+Adding a backend is one record here and one package `golf_rt/backends/<name>/`.
+This module imports only `golf_rt.contract` and `golf_rt.errors`, so that any layer may read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from golf_rt.contract import PRECISIONS
+from golf_rt.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class BackendRecord:
+    """One backend: its packages, what it can run, and its place in "auto".
+
+    `cpu_rank` / `gpu_rank`: the place in "auto" on a machine without / with a CUDA GPU (lower is
+    tried first; None: never chosen automatically there), from measurements (see `golf_rt.deblur.deblurrer`).
+    `in_triton`: the backend runs inside Triton's Python backend on the CPU (`golf-rt repository`).
+    """
+
+    name: str
+    label: str
+    distributions: tuple[str, ...]  # pip distributions that provide it, the one to install first
+    extra: str  # the golf-rt extra that installs it
+    precisions: dict[str, tuple[str, ...]]  # device -> every precision it can run there
+    cpu_rank: int | None
+    gpu_rank: int | None
+    in_triton: bool = False
+    peer: str | None = None  # the plain library run with its defaults, as `benchmarks/test_peers.py` measures it
+
+    @property
+    def module(self) -> str:
+        """The module with its loader, runner, `precisions_here()` and `runner_for_checkpoint`."""
+        return f"golf_rt.backends.{self.name}.runner"
+
+    @property
+    def all_precisions(self) -> tuple[str, ...]:
+        """Every precision it runs on some device, in `contract.PRECISIONS` order."""
+        return tuple(p for p in PRECISIONS if any(p in runs for runs in self.precisions.values()))
+
+
+RECORDS = (
+    BackendRecord("tensorrt", "TensorRT", ("tensorrt", "tensorrt-cu12", "tensorrt-cu13"), "gpu",
+                  {"cuda": ("fp32", "fp16")}, cpu_rank=0, gpu_rank=0),
+    BackendRecord("openvino", "OpenVINO", ("openvino",), "cpu",
+                  {"cpu": ("fp32", "bf16", "int8")}, cpu_rank=1, gpu_rank=2, in_triton=True, peer="OpenVINO defaults"),
+    BackendRecord("onnxruntime", "ONNX Runtime", ("onnxruntime", "onnxruntime-gpu"), "cpu",
+                  {"cuda": ("fp32", "fp16"), "tensorrt": ("fp32", "fp16"), "cpu": ("fp32", "fp16")},
+                  cpu_rank=2, gpu_rank=3, in_triton=True, peer="ORT defaults"),
+    BackendRecord("torch", "PyTorch", ("torch",), "torch",
+                  {"cuda": ("fp32", "fp16", "bf16"), "cpu": ("fp32",)}, cpu_rank=3, gpu_rank=1, peer="torch eager"),
+)  # fmt: skip
+"""Every backend, fastest first on a CPU machine (TensorRT only runs where there is a GPU)."""
+
+BACKENDS = tuple(record.name for record in RECORDS)
+_BY_NAME = {record.name: record for record in RECORDS}
+
+
+def backend_record(name: str) -> BackendRecord:
+    """The record of backend `name`, or a ConfigurationError listing the backends."""
+    if name not in _BY_NAME:
+        raise ConfigurationError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return _BY_NAME[name]
+
+
+def auto_order(gpu: bool) -> tuple[str, ...]:
+    """The backends "auto" tries, first to last, on a machine with (`gpu`) or without a CUDA GPU."""
+    ranked = [(r.gpu_rank if gpu else r.cpu_rank, r.name) for r in RECORDS]
+    return tuple(name for rank, name in sorted((rank, name) for rank, name in ranked if rank is not None))
+
+
+CPU_ORDER = auto_order(gpu=False)
+GPU_ORDER = auto_order(gpu=True)
+TRITON_RUNTIMES = tuple(record.name for record in RECORDS if record.in_triton)
+"""The runtimes a CPU Triton repository's Python-backend models run on, the default first."""
+ENGINE_PRECISIONS = _BY_NAME["tensorrt"].precisions["cuda"]
+"""The precisions a TensorRT engine is built at."""
+PEERS = tuple((record.name, record.peer) for record in reversed(RECORDS) if record.peer)
+"""(backend, label) of each plain library golf-rt is compared with, slowest first."""
+DISTRIBUTIONS = tuple(d for record in RECORDS for d in record.distributions)
+"""Every pip distribution that provides a backend (the versions `golf-rt info` reports)."""
+
+
+def paths(device: str | None = None) -> list[tuple[str, str, str]]:
+    """Every (backend, device, precision) golf-rt can run anywhere, or on `device`: the benchmark paths."""
+    return [(r.name, d, p) for r in RECORDS for d, runs in r.precisions.items() for p in runs if device in (None, d)]
+
+
+def backend_help(auto: bool = True) -> str:
+    """The CLI help listing the backends: "auto, tensorrt, openvino, onnxruntime or torch"."""
+    names = ("auto", *BACKENDS) if auto else BACKENDS
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def precision_help(backends: tuple[str, ...] = BACKENDS) -> str:
+    """The CLI help listing each backend's precisions: "auto, or openvino: fp32/bf16/int8; ..."."""
+    listed = "; ".join(f"{name} {'/'.join(backend_record(name).all_precisions)}" for name in backends)
+    return f"auto (the fastest measured within the accuracy budget; see `golf-rt info`), or per backend: {listed}"

@@ -1,0 +1,186 @@
+"""`Deblurrer`: the one-line way to deblur images in-process with the fastest path here.
+
+backend="auto" takes the first available backend of `AUTO_ORDER` that runs the asked precision
+(any, for precision="auto"); precision="auto" then takes that backend's fastest precision within
+the accuracy budget, from the table measured with the model (`golf_rt.artifacts.precision_table`).
+The order is static, from measurements, not a race at start-up (which would cost seconds and
+give different backends on a busy machine):
+
+- TensorRT, when there is an NVIDIA GPU: a GPU beats every CPU path by an order of magnitude;
+  a shape outside its engines' optimization profiles goes to the next backend here instead;
+- PyTorch on CUDA, when there is a GPU and torch has CUDA (TensorRT not installed);
+- OpenVINO on the CPU: 1.15-1.3x faster than ONNX Runtime at fp32 and 2.2x at bf16 on an
+  AVX512-BF16 processor (F + 3 G at 1x3x256x256, `benchmarks/test_cpu_backends.py`);
+- ONNX Runtime, then PyTorch eager (the slowest, and a 700 MB install).
+
+A backend that is installed but cannot start (TensorRT without Polygraphy or cuda-python, a GPU
+held by another process, out of memory while an engine builds) is logged and skipped: "auto"
+steps down to the next one. A backend named explicitly raises instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import golf_rt.images as images
+from golf_rt.backends import AUTO, Runner, available_backends, create_runner, validate_batch
+from golf_rt.catalog import CPU_ORDER, GPU_ORDER
+from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS
+from golf_rt.errors import (
+    BackendUnavailableError,
+    ConfigurationError,
+    EngineMismatchError,
+    ExportError,
+    InferenceError,
+    ShapeOutsideProfilesError,
+)
+from golf_rt.images.arrays import Photo, checked_photo, is_one_image
+from golf_rt.images.tiles import Progress, Tiling, run_in_strips, run_in_tiles, tiles_per_call, tiling_from
+
+logger = logging.getLogger(__name__)
+
+AUTO_ORDER = CPU_ORDER
+"""The order without PyTorch on CUDA; `GPU_ORDER` (PyTorch on the GPU before every CPU backend) with it."""
+STEP_DOWN = (BackendUnavailableError, EngineMismatchError, ExportError, InferenceError)
+"""Why a backend may fail to start though it is installed (no Polygraphy or cuda-python, a GPU held
+by another process, out of memory while an engine builds): "auto" then starts the next one."""
+
+
+def auto_order() -> tuple[str, ...]:
+    """AUTO_ORDER, or GPU_ORDER where the torch runner has CUDA here."""
+    from golf_rt.backends import precisions_here
+
+    return GPU_ORDER if "cuda" in precisions_here("torch") else AUTO_ORDER
+
+
+def auto_backends(precision: str = AUTO, skip: tuple[str, ...] = ()) -> list[str]:
+    """The backends available here that run `precision` ("auto": any), fastest first, but those in `skip`."""
+    here = {name: runs for name, runs in available_backends().items() if name not in skip}
+    found = [b for b in auto_order() if b in here and (precision == AUTO or precision in here[b])]
+    if not found:
+        offered = ", ".join(f"{name} ({'/'.join(p)})" for name, p in here.items()) or "none"
+        raise BackendUnavailableError(f"no backend here runs {precision}; available: {offered}")
+    return found
+
+
+def auto_backend(precision: str = AUTO, skip: tuple[str, ...] = ()) -> str:
+    """The fastest backend available here that runs `precision` ("auto": any precision), but those in `skip`."""
+    return auto_backends(precision, skip)[0]
+
+
+def start_first(candidates: list[str], precision: str, iterations: int, checkpoint: Any, **options: Any) -> Runner:
+    """The first of `candidates` whose runner can be made and activated here; each failure is logged."""
+    failures = []
+    for backend in candidates:
+        try:
+            runner = create_runner(backend, precision, iterations, checkpoint, **options)
+            return runner.activate()
+        except STEP_DOWN as exc:
+            logger.warning("%s could not start here (%s); trying the next backend", backend, exc)
+            failures.append(f"{backend}: {exc}")
+    raise BackendUnavailableError("no backend could start here: " + "; ".join(failures))
+
+
+class Deblurrer:
+    """Deblur numpy arrays, PIL images, paths or batches of them; results come back as given.
+
+    Images larger than a tile (`tile`, default `golf_rt.contract.TILE_SIZE`) are deblurred in
+    tiles, so memory stays bounded whatever their size; `tile=0` runs every image whole.
+
+    >>> deblurrer = Deblurrer()
+    >>> sharp = deblurrer.deblur("blurry.png")
+    """
+
+    def __init__(
+        self,
+        backend: str = "auto",
+        precision: str = AUTO,
+        iterations: int = DEFAULT_ITERATIONS,
+        checkpoint: str | Path | None = None,
+        tile: int | Tiling | None = None,
+        **options: Any,
+    ) -> None:
+        if precision != AUTO and precision not in PRECISIONS:
+            raise ConfigurationError(f"unknown precision {precision!r}; choose one of {', '.join((*PRECISIONS, AUTO))}")
+        self.tiling = tiling_from(tile)
+        self.iterations, self.checkpoint = iterations, checkpoint
+        self._fallback: Runner | None = None
+        self._fallback_args = (precision, iterations, checkpoint) if backend == "auto" else None
+        if backend == "auto":
+            self.runner: Runner = start_first(auto_backends(precision), precision, iterations, checkpoint, **options)
+        else:
+            self.runner = create_runner(backend, precision, iterations, checkpoint, **options)
+        self.backend, self.precision = self.runner.name, self.runner.precision
+        if self.runner.fixed_tile_shape:
+            self.tiling = replace(self.tiling, even=False)
+        logger.info("deblurring with %s at %s, %d iterations of G", self.backend, self.precision, iterations)
+
+    def deblur(self, image: images.ImageLike, progress: Progress | None = None) -> Any:
+        """One image or a batch of equal-size images, returned in the caller's kind (see golf_rt.images).
+
+        One image larger than a tile goes through in bands of rows (`deblur_photo`), so that only
+        the image, its result and one band of tiles are held, whatever its size.
+        """
+        if is_one_image(image):
+            return self.deblur_photo(checked_photo(image), progress)
+        prepared = images.prepare(image)
+        return prepared.restore(self.deblur_batch(prepared.batch, progress, check_inputs=False))
+
+    def deblur_photo(self, photo: Photo, progress: Progress | None = None) -> Any:
+        """One checked photo (`image_arrays.checked_photo`), whole, or in bands of rows where larger than a tile."""
+        if not self.tiling.splits(photo.height, photo.width):
+            prepared = photo.prepared()
+            return prepared.restore(self.deblur_batch(prepared.batch, progress, check_inputs=False))
+        result = photo.new_result()
+        run_in_strips(self._run, photo.height, photo.width, photo.region,
+                      lambda top, rows: photo.write_rows(result, top, rows), self.tiling,
+                      tiles_per_call(self.runner.tile_batch, self.runner.max_batch),
+                      progress)  # fmt: skip
+        return photo.finish(result)
+
+    def deblur_batch(self, batch: Any, progress: Progress | None = None, check_inputs: bool = True) -> Any:
+        """An N x 3 x H x W float32 batch in [0, 1] -> the same shape, in tiles where larger than one.
+
+        The batch is checked once, here (`check_inputs=False`: the caller did, as `prepare` does),
+        never again per tile. `progress(done, total)` is called after each batch of tiles.
+        """
+        batch = validate_batch(batch, check_values=check_inputs)
+        return run_in_tiles(self._run, batch, self.tiling, self.runner.tile_batch, self.runner.max_batch, progress)
+
+    def _run(self, batch: Any) -> Any:
+        try:
+            return self.runner.deblur(batch, check_inputs=False)
+        except ShapeOutsideProfilesError as exc:
+            if self._fallback_args is None:
+                raise
+            return self._fallback_runner(exc).deblur(batch, check_inputs=False)
+
+    def _fallback_runner(self, why: Exception) -> Runner:
+        """The next backend of the auto order, for the shapes TensorRT's engines do not take (made once)."""
+        if self._fallback is None:
+            precision, iterations, checkpoint = self._fallback_args
+            self._fallback = start_first(auto_backends(precision, skip=(self.backend,)), precision, iterations,
+                                         checkpoint)  # fmt: skip
+            logger.warning("%s; deblurring such images with %s %s", why, self._fallback.name, self._fallback.precision)
+        return self._fallback
+
+    def close(self) -> None:
+        self.runner.deactivate()
+        if self._fallback is not None:
+            self._fallback.deactivate()
+
+    def __enter__(self) -> Deblurrer:
+        self.runner.activate()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"Deblurrer(backend={self.backend!r}, precision={self.precision!r}, iterations={self.iterations}, "
+            f"tile={self.tiling.size})"
+        )
