@@ -19,15 +19,23 @@ import numpy as np
 
 from golf_rt.client.core import ClientFace, check_concurrency
 from golf_rt.client.errors import GolfClientError
+from golf_rt.errors import ConfigurationError
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 class AsyncGolfClient(ClientFace):
-    """An asyncio client of the `golf` model; one connection pool, many requests in flight."""
+    """An asyncio client of the `golf` model; one connection pool, many requests in flight.
+
+    It takes `GolfClient`'s settings (`ClientFace`): `url` first, the others by keyword.
+    """
 
     _client: Any = None  # the tritonclient aio connection, made on the first request
+
+    def _open(self) -> None:
+        if self.shared_memory:
+            raise ConfigurationError("AsyncGolfClient sends tensors in its requests; use GolfClient for shared memory")
 
     def _connection(self) -> Any:
         if self._client is None:

@@ -37,15 +37,16 @@ from golf_rt.machine.tls_files import readable_pem
 
 @dataclass(frozen=True)
 class ClientTLS:
-    """TLS for a client's connections, files checked on construction.
+    """TLS for a client's connections (`GolfClient(url, tls=ClientTLS(root_certificates="ca.pem"))`).
 
+    The files are checked on construction. `ClientTLS()` trusts the system's CAs.
     `root_certificates`: PEM CA that signed the server's certificate (None: the system's CAs).
     `private_key` and `certificate_chain`: this client's certificate, for a server that demands one.
     """
 
-    root_certificates: Path | None = None
-    private_key: Path | None = None
-    certificate_chain: Path | None = None
+    root_certificates: str | Path | None = None
+    private_key: str | Path | None = None
+    certificate_chain: str | Path | None = None
 
     def __post_init__(self) -> None:
         for name in ("root_certificates", "private_key", "certificate_chain"):
@@ -149,28 +150,43 @@ class ClientCore:
 
 
 class ClientFace:
-    """The settings both clients take, checked once into their `ClientCore` and readable as attributes.
+    """The one signature of both clients: `url` first, every other setting by keyword.
 
-    Nothing connects until the first request; each argument is documented on `GolfClient`.
+    The settings are checked once into a `ClientCore` and readable as attributes; nothing connects
+    until the first request.
     """
 
     def __init__(
         self,
         url: str = "http://127.0.0.1:8000",
+        *,
         model: str = MODEL_NAME,
         timeout: float = 60.0,
         retries: int | RetryPolicy = 3,
         api_key: str | None = None,
         tile: int | Tiling | None = None,
         tiles_per_request: int = GPU_TILE_BATCH,
-        ssl: bool = False,
-        root_certificates: str | Path | None = None,
-        private_key: str | Path | None = None,
-        certificate_chain: str | Path | None = None,
+        shared_memory: bool | None = None,
+        tls: ClientTLS | None = None,
     ) -> None:
-        files = (root_certificates, private_key, certificate_chain)
-        if not ssl and any(f is not None for f in files):
-            raise ConfigurationError("certificates are used only over TLS: pass ssl=True with them")
+        """`url`: `http://host:8000`, `grpc://host:8001` or `host:port` (HTTP); `model`: the served model.
+
+        `timeout`: seconds per request. `retries`: a `RetryPolicy`, or the number of tries of the
+        default one. `api_key`: sent in the `golf-api-key` header (default: GOLF_RT_API_KEY, else none).
+
+        `tile`: photos larger than one tile (default `golf_rt.contract.TILE_SIZE`) are sent as tiles,
+        `tiles_per_request` at a time, and blended here (`golf_rt.images.tiles`): requests stay small and
+        within message limits, the server's memory is bounded by the tile whatever the photo, and
+        Triton batches the tiles of concurrent requests together. `tile=0` sends every image whole.
+
+        `shared_memory`: True/False, or None to use it for large images when the server is local
+        (`GolfClient` only; `AsyncGolfClient` always sends tensors in its requests).
+
+        `tls`: a `ClientTLS` to speak TLS (gRPC to `golf-rt serve --tls-cert`, or HTTP through a TLS
+        ingress); None: plaintext. A missing or unreadable certificate file is a ConfigurationError.
+        """
+        if tls is not None and not isinstance(tls, ClientTLS):
+            raise ConfigurationError(f"tls must be a ClientTLS or None, got {type(tls).__name__}")
         self.core = core = ClientCore(
             endpoint=endpoint_from_url(url),
             model=model,
@@ -179,11 +195,18 @@ class ClientFace:
             api_key=api_key_from(api_key),
             tiling=tiling_from(tile),
             tiles_per_request=tiles_per_request,
-            tls=ClientTLS(*files) if ssl else None,
+            tls=tls,
         )
+        if shared_memory and not core.endpoint.is_local:
+            raise ConfigurationError(f"shared memory needs a server on this machine, not {core.endpoint.host}")
         self.endpoint, self.model, self.timeout = core.endpoint, core.model, core.timeout
         self.retry, self.retries = core.retry, core.retry.attempts
         self.tiling, self.tiles_per_request = core.tiling, core.tiles_per_request
+        self.shared_memory, self.tls = shared_memory, tls
+        self._open()
+
+    def _open(self) -> None:
+        """Set up what the face needs before its first request (threads' state, say); nothing connects."""
 
 
 def check_concurrency(concurrency: int) -> None:

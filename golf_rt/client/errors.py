@@ -95,8 +95,8 @@ def _tls_errors() -> tuple[type[BaseException], ...]:
 _CUT_TLS_STREAMS = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
 """A TLS connection closed under a request: the server (or its ingress) went away, as with a plain one."""
 _TLS_HINT = (
-    "check ssl=True, root_certificates= (the CA that signed the server's certificate) and, for a server that "
-    "demands one, private_key= and certificate_chain="
+    "check tls=ClientTLS(root_certificates=...) (the CA that signed the server's certificate) and, for a server "
+    "that demands one, ClientTLS's private_key= and certificate_chain="
 )
 
 
@@ -125,7 +125,7 @@ def client_error_from(exc: BaseException, where: str) -> GolfClientError | None:
     if "handshake failed" in message.lower() or "ssl_error" in message.lower():
         return TlsHandshakeError(f"the TLS handshake with {where} failed ({message}); {_TLS_HINT}")
     if status in _UNREACHABLE_STATUSES:
-        hint = "; a server that speaks TLS closes plaintext connections like this: pass ssl=True" if (
+        hint = "; a server that speaks TLS closes plaintext connections like this: pass tls=ClientTLS(...)" if (
             "Socket closed" in message) else ""  # fmt: skip
         return ServerUnreachableError(f"cannot reach the Triton server at {where} ({message}); is it running?{hint}")
     if status in _TIMEOUT_STATUSES:

@@ -16,18 +16,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 import numpy as np
 
 from golf_rt.client.core import ClientFace, check_concurrency
-from golf_rt.client.endpoint import RetryPolicy
 from golf_rt.client.errors import GolfClientError, SharedMemoryUnavailableError
-from golf_rt.contract import GPU_TILE_BATCH, MODEL_NAME
-from golf_rt.errors import ConfigurationError
-from golf_rt.images.tiles import Tiling
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,43 +33,13 @@ gRPC 7.98 vs 8.13 s on 2 CPU cores); small images gain nothing from it."""
 
 
 class GolfClient(ClientFace):
-    """A synchronous client of the `golf` model; safe to share between threads."""
+    """A synchronous client of the `golf` model; safe to share between threads.
 
-    def __init__(
-        self,
-        url: str = "http://127.0.0.1:8000",
-        model: str = MODEL_NAME,
-        timeout: float = 60.0,
-        shared_memory: bool | None = None,
-        retries: int | RetryPolicy = 3,
-        api_key: str | None = None,
-        tile: int | Tiling | None = None,
-        tiles_per_request: int = GPU_TILE_BATCH,
-        ssl: bool = False,
-        root_certificates: str | Path | None = None,
-        private_key: str | Path | None = None,
-        certificate_chain: str | Path | None = None,
-    ) -> None:
-        """`shared_memory`: True/False, or None to use it for large images when the server is local.
+    `GolfClient(url, *, model, timeout, retries, api_key, tile, tiles_per_request, shared_memory, tls)`:
+    the settings are `ClientFace`'s, the same as `AsyncGolfClient`'s.
+    """
 
-        `tile`: photos larger than one tile (default `golf_rt.contract.TILE_SIZE`) are sent as tiles,
-        `tiles_per_request` at a time, and blended here (`golf_rt.images.tiles`): requests stay small and
-        within message limits, the server's memory is bounded by the tile whatever the photo, and
-        Triton batches the tiles of concurrent requests together. `tile=0` sends every image whole.
-
-        `retries`: a `RetryPolicy`, or the number of tries of the default one. `api_key`: sent in the
-        `golf-api-key` header (default: GOLF_RT_API_KEY, else none).
-
-        `ssl=True`: TLS (gRPC to `golf-rt serve --tls-cert`, or HTTP through a TLS ingress);
-        `root_certificates`: the PEM CA that signed the server's certificate (default: the
-        system's); `private_key` and `certificate_chain`: this client's PEM certificate, for a
-        server started with `--tls-client-ca`. A missing or unreadable file is a ConfigurationError.
-        """
-        super().__init__(url, model, timeout, retries, api_key, tile, tiles_per_request, ssl, root_certificates,
-                         private_key, certificate_chain)  # fmt: skip
-        if shared_memory and not self.endpoint.is_local:
-            raise ConfigurationError(f"shared memory needs a server on this machine, not {self.endpoint.host}")
-        self.shared_memory = shared_memory
+    def _open(self) -> None:
         self._shared_memory_refused = False
         self._local = threading.local()
         self._lock = threading.Lock()

@@ -132,7 +132,7 @@ class ServerConfig:
 
     @property
     def grpc_url(self) -> str:
-        """URL for `GolfClient` over gRPC (with `ssl=True` when `tls`)."""
+        """URL for `GolfClient` over gRPC (with `tls=ClientTLS(...)` when `tls`)."""
         return f"grpc://{self.client_host}:{self.grpc_port}"
 
     @property

@@ -197,3 +197,27 @@ def test_tls_failures_are_typed_and_a_cut_tls_stream_is_retried_like_a_plain_one
     assert isinstance(client_error_from(handshake, "u"), TlsHandshakeError)
     assert isinstance(client_error_from(ssl.SSLEOFError("EOF occurred in violation of protocol"), "u"),
                       ServerUnreachableError)  # fmt: skip
+
+
+def test_both_faces_take_the_url_then_the_same_keywords_only() -> None:
+    import inspect
+
+    from golf_rt.client import AsyncGolfClient
+
+    sync, aio = inspect.signature(GolfClient), inspect.signature(AsyncGolfClient)
+    assert sync == aio
+    first, *rest = sync.parameters.values()
+    assert first.name == "url" and first.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert rest and all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in rest)
+    with pytest.raises(TypeError):
+        GolfClient("http://127.0.0.1:8000", "golf")  # type: ignore[misc]
+
+
+def test_tls_is_one_typed_setting_and_shared_memory_the_sync_face_s() -> None:
+    from golf_rt.client import AsyncGolfClient, ClientTLS
+
+    assert GolfClient("grpc://127.0.0.1:8001", tls=ClientTLS()).core.tls == ClientTLS()
+    with pytest.raises(ConfigurationError, match="tls must be a ClientTLS"):
+        GolfClient("grpc://127.0.0.1:8001", tls=True)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="use GolfClient for shared memory"):
+        AsyncGolfClient("grpc://127.0.0.1:8001", shared_memory=True)

@@ -121,7 +121,7 @@ def test_serve_beyond_loopback_without_tls_is_refused_before_anything_starts(tmp
 @pytest.mark.triton
 def test_serve_with_tls_flags_serves_grpc_over_tls(repository_factory, tmp_path: Path, blurry_batch) -> None:
     pytest.importorskip("cryptography", reason="cryptography makes the test certificates (the dev extra installs it)")
-    from golf_rt.client import GolfClient
+    from golf_rt.client import ClientTLS, GolfClient
 
     from .tls_certificates import write_certificates
 
@@ -139,7 +139,7 @@ def test_serve_with_tls_flags_serves_grpc_over_tls(repository_factory, tmp_path:
         while time.monotonic() < deadline and "Ctrl-C" not in "".join(lines) and process.poll() is None:
             lines.append(process.stdout.readline())
         assert f"grpc:    grpc://127.0.0.1:{grpc} (TLS)" in "".join(lines), "".join(lines)
-        with GolfClient(f"grpc://127.0.0.1:{grpc}", ssl=True, root_certificates=pki.ca) as client:
+        with GolfClient(f"grpc://127.0.0.1:{grpc}", tls=ClientTLS(root_certificates=pki.ca)) as client:
             assert client.deblur_batch(blurry_batch).shape == blurry_batch.shape
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0

@@ -17,6 +17,7 @@ pytest.importorskip("cryptography", reason="cryptography makes the test certific
 
 from golf_rt.client import (  # noqa: E402
     AsyncGolfClient,
+    ClientTLS,
     GolfClient,
     ServerUnreachableError,
     TlsHandshakeError,
@@ -56,7 +57,10 @@ def mutual_tls_server(repository_factory, pki: TlsFiles) -> Iterator[TritonServe
 
 def test_grpc_over_tls_gives_what_plaintext_gives(tls_server, pki, blurry_batch) -> None:
     config = tls_server.config
-    with GolfClient(config.http_url) as plain, GolfClient(config.grpc_url, ssl=True, root_certificates=pki.ca) as tls:
+    with (
+        GolfClient(config.http_url) as plain,
+        GolfClient(config.grpc_url, tls=ClientTLS(root_certificates=pki.ca)) as tls,
+    ):
         expected = plain.deblur_batch(blurry_batch)
         served = tls.deblur_batch(blurry_batch)
         assert tls.ready()
@@ -66,7 +70,7 @@ def test_grpc_over_tls_gives_what_plaintext_gives(tls_server, pki, blurry_batch)
 
 def test_async_client_over_tls_gives_what_plaintext_gives(tls_server, pki, blurry_batch) -> None:
     async def run() -> np.ndarray:
-        async with AsyncGolfClient(tls_server.config.grpc_url, ssl=True, root_certificates=pki.ca) as client:
+        async with AsyncGolfClient(tls_server.config.grpc_url, tls=ClientTLS(root_certificates=pki.ca)) as client:
             return await client.deblur_batch(blurry_batch)
 
     with GolfClient(tls_server.config.http_url) as plain:
@@ -76,19 +80,19 @@ def test_async_client_over_tls_gives_what_plaintext_gives(tls_server, pki, blurr
 def test_plaintext_grpc_to_the_tls_port_is_refused_with_a_typed_error(tls_server, blurry_batch) -> None:
     with GolfClient(tls_server.config.grpc_url, **QUICK) as client, pytest.raises(ServerUnreachableError) as info:
         client.deblur_batch(blurry_batch)
-    assert "ssl=True" in str(info.value)
+    assert "tls=ClientTLS" in str(info.value)
 
 
 def test_a_server_certificate_from_another_ca_is_not_trusted(tls_server, pki, blurry_batch) -> None:
     url = tls_server.config.grpc_url
-    with GolfClient(url, ssl=True, root_certificates=pki.other_ca, **QUICK) as client:
+    with GolfClient(url, tls=ClientTLS(root_certificates=pki.other_ca), **QUICK) as client:
         with pytest.raises(TlsHandshakeError, match="CERTIFICATE_VERIFY_FAILED"):
             client.deblur_batch(blurry_batch)
 
 
 def test_tls_client_to_a_plaintext_server_is_a_handshake_error(ensemble_server, pki, blurry_batch) -> None:
     url = ensemble_server.config.grpc_url
-    with GolfClient(url, ssl=True, root_certificates=pki.ca, **QUICK) as client, pytest.raises(TlsHandshakeError):
+    with GolfClient(url, tls=ClientTLS(root_certificates=pki.ca), **QUICK) as client, pytest.raises(TlsHandshakeError):
         client.deblur_batch(blurry_batch)
 
 
@@ -96,12 +100,12 @@ def test_mutual_tls_serves_a_client_with_a_certificate_and_refuses_one_without(
     mutual_tls_server, pki, blurry_batch
 ) -> None:
     config = mutual_tls_server.config
-    own = {"private_key": pki.client_key, "certificate_chain": pki.client_cert}
-    with GolfClient(config.grpc_url, ssl=True, root_certificates=pki.ca, **own) as client:
+    own = ClientTLS(root_certificates=pki.ca, private_key=pki.client_key, certificate_chain=pki.client_cert)
+    with GolfClient(config.grpc_url, tls=own) as client:
         served = client.deblur_batch(blurry_batch)
     with GolfClient(config.http_url) as plain:
         np.testing.assert_array_equal(served, plain.deblur_batch(blurry_batch))
-    with GolfClient(config.grpc_url, ssl=True, root_certificates=pki.ca, **QUICK) as anonymous:
+    with GolfClient(config.grpc_url, tls=ClientTLS(root_certificates=pki.ca), **QUICK) as anonymous:
         with pytest.raises((TlsHandshakeError, ServerUnreachableError)):
             anonymous.deblur_batch(blurry_batch)
 
@@ -109,14 +113,14 @@ def test_mutual_tls_serves_a_client_with_a_certificate_and_refuses_one_without(
 @pytest.mark.parametrize("face", [GolfClient, AsyncGolfClient])
 def test_client_certificate_files_are_checked_before_connecting(face, pki, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="root_certificates: cannot read .*missing.pem"):
-        face("grpc://127.0.0.1:8001", ssl=True, root_certificates=tmp_path / "missing.pem")
+        face("grpc://127.0.0.1:8001", tls=ClientTLS(root_certificates=tmp_path / "missing.pem"))
     (tmp_path / "not.pem").write_text("hello")
     with pytest.raises(ConfigurationError, match="not a PEM file"):
-        face("grpc://127.0.0.1:8001", ssl=True, root_certificates=tmp_path / "not.pem")
+        face("grpc://127.0.0.1:8001", tls=ClientTLS(root_certificates=tmp_path / "not.pem"))
     with pytest.raises(ConfigurationError, match="both private_key= and certificate_chain="):
-        face("grpc://127.0.0.1:8001", ssl=True, private_key=pki.client_key)
-    with pytest.raises(ConfigurationError, match="pass ssl=True"):
-        face("grpc://127.0.0.1:8001", root_certificates=pki.ca)
+        face("grpc://127.0.0.1:8001", tls=ClientTLS(private_key=pki.client_key))
+    with pytest.raises(ConfigurationError, match="tls must be a ClientTLS"):
+        face("grpc://127.0.0.1:8001", tls=pki.ca)
 
 
 def test_http_through_a_tls_ingress_gives_what_plaintext_gives(ensemble_server, pki, blurry_batch) -> None:
@@ -127,13 +131,13 @@ def test_http_through_a_tls_ingress_gives_what_plaintext_gives(ensemble_server, 
         url = f"http://127.0.0.1:{ingress.port}"
 
         async def run() -> np.ndarray:
-            async with AsyncGolfClient(url, ssl=True, root_certificates=pki.ca) as client:
+            async with AsyncGolfClient(url, tls=ClientTLS(root_certificates=pki.ca)) as client:
                 return await client.deblur_batch(blurry_batch)
 
-        with GolfClient(url, ssl=True, root_certificates=pki.ca) as client:
+        with GolfClient(url, tls=ClientTLS(root_certificates=pki.ca)) as client:
             served = client.deblur_batch(blurry_batch)
         served_async = asyncio.run(run())
-        with GolfClient(url, ssl=True, root_certificates=pki.other_ca, **QUICK) as stranger:
+        with GolfClient(url, tls=ClientTLS(root_certificates=pki.other_ca), **QUICK) as stranger:
             with pytest.raises(TlsHandshakeError):
                 stranger.deblur_batch(blurry_batch)
     with GolfClient(ensemble_server.config.http_url) as plain:
