@@ -9,7 +9,6 @@ from __future__ import annotations
 from golf_rt.errors import (
     BackendUnavailableError,
     CheckpointError,
-    ConfigError,
     ConfigurationError,
     EngineMismatchError,
     ExportError,
@@ -17,14 +16,17 @@ from golf_rt.errors import (
     InferenceError,
     InvalidImageError,
     MissingPackageError,
+    ModelFileError,
+    OutputError,
     ServerError,
+    ShapeOutsideProfilesError,
+    StandInError,
 )
 from golf_rt.version import __version__
 
 __all__ = [
     "BackendUnavailableError",
     "CheckpointError",
-    "ConfigError",
     "ConfigurationError",
     "Deblurrer",
     "EngineMismatchError",
@@ -33,7 +35,11 @@ __all__ = [
     "InferenceError",
     "InvalidImageError",
     "MissingPackageError",
+    "ModelFileError",
+    "OutputError",
     "ServerError",
+    "ShapeOutsideProfilesError",
+    "StandInError",
     "__version__",
 ]
 

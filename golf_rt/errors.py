@@ -27,10 +27,6 @@ class ConfigurationError(GolfError, ValueError):
     """An argument or configuration value is unknown, out of range or inconsistent."""
 
 
-ConfigError = ConfigurationError
-"""The earlier name of `ConfigurationError`, kept for existing callers."""
-
-
 class InvalidImageError(GolfError, ValueError):
     """An input image cannot be deblurred as given (shape, dtype, values, size or file)."""
 

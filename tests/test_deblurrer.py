@@ -4,8 +4,9 @@ from PIL import Image
 
 import golf_rt
 from golf_rt.backends import available_backends
+from golf_rt.catalog import CPU_ORDER
 from golf_rt.contract import TOLERANCE
-from golf_rt.deblur.deblurrer import AUTO_ORDER, Deblurrer, auto_backend
+from golf_rt.deblur.deblurrer import Deblurrer, auto_backend
 from golf_rt.errors import BackendUnavailableError, ConfigurationError, InvalidImageError
 
 from .conftest import needs_torch
@@ -15,8 +16,8 @@ pytestmark = needs_torch
 
 def test_auto_takes_the_first_available_backend_of_the_static_order():
     here = available_backends()
-    assert auto_backend("fp32") == next(b for b in AUTO_ORDER if b in here)
-    assert auto_backend() == next(b for b in AUTO_ORDER if b in here)
+    assert auto_backend("fp32") == next(b for b in CPU_ORDER if b in here)
+    assert auto_backend() == next(b for b in CPU_ORDER if b in here)
 
 
 def test_the_default_is_the_measured_auto_precision_and_an_explicit_one_wins(cached_onnx):
@@ -84,9 +85,10 @@ def test_bad_precision_is_named():
 def test_auto_order_skips_a_backend_for_the_fallback():
     """Images outside TensorRT's profiles go to the next backend of the order; torch on CUDA comes before the CPUs."""
     from golf_rt.backends import precisions_here
-    from golf_rt.deblur.deblurrer import GPU_ORDER, auto_order
+    from golf_rt.catalog import GPU_ORDER
+    from golf_rt.deblur.deblurrer import auto_order
 
-    assert auto_order() == (GPU_ORDER if "cuda" in precisions_here("torch") else AUTO_ORDER)
+    assert auto_order() == (GPU_ORDER if "cuda" in precisions_here("torch") else CPU_ORDER)
     here = [b for b in auto_order() if b in available_backends()]
     assert auto_backend(skip=(here[0],)) == here[1]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME  # noqa: F401 - still importable from here
+from golf_rt.contract import DEFAULT_ITERATIONS
 from golf_rt.errors import ConfigurationError, ModelFileError
 from golf_rt.machine.extras import require
 from golf_rt.machine.paths import cache_dir

@@ -1,6 +1,6 @@
 """`Deblurrer`: the one-line way to deblur images in-process with the fastest path here.
 
-backend="auto" takes the first available backend of `AUTO_ORDER` that runs the asked precision
+backend="auto" takes the first available backend of `auto_order()` that runs the asked precision
 (any, for precision="auto"); precision="auto" then takes that backend's fastest precision within
 the accuracy budget, from the table measured with the model (`golf_rt.artifacts.precision_table`).
 The order is static, from measurements, not a race at start-up (which would cost seconds and
@@ -42,18 +42,16 @@ from golf_rt.images.tiles import Progress, Tiling, run_in_strips, run_in_tiles, 
 
 logger = logging.getLogger(__name__)
 
-AUTO_ORDER = CPU_ORDER
-"""The order without PyTorch on CUDA; `GPU_ORDER` (PyTorch on the GPU before every CPU backend) with it."""
 STEP_DOWN = (BackendUnavailableError, EngineMismatchError, ExportError, InferenceError)
 """Why a backend may fail to start though it is installed (no Polygraphy or cuda-python, a GPU held
 by another process, out of memory while an engine builds): "auto" then starts the next one."""
 
 
 def auto_order() -> tuple[str, ...]:
-    """AUTO_ORDER, or GPU_ORDER where the torch runner has CUDA here."""
+    """CPU_ORDER, or GPU_ORDER (PyTorch on the GPU before every CPU backend) where the torch runner has CUDA here."""
     from golf_rt.backends import precisions_here
 
-    return GPU_ORDER if "cuda" in precisions_here("torch") else AUTO_ORDER
+    return GPU_ORDER if "cuda" in precisions_here("torch") else CPU_ORDER
 
 
 def auto_backends(precision: str = AUTO, skip: tuple[str, ...] = ()) -> list[str]:

@@ -55,7 +55,6 @@ LOGGER = logging.getLogger(__name__)
 TARGETS = ("cpu", "gpu")
 LAYOUTS = ("ensemble", "fused")
 ENSEMBLE_STYLES = ("steps", "unrolled")
-PUBLIC_MODEL = MODEL_NAME
 CPU_MAX_BATCH = 8
 GPU_MAX_BATCH = GPU_TILE_BATCH
 """The largest batch of `golf-rt build-engine`'s default optimization profile (4 tiles of 384x384)."""
@@ -120,7 +119,7 @@ class RepositorySpec:
 def _part_models(spec: RepositorySpec) -> dict[str, str]:
     """Model name -> golf-rt part ("f", "g", "g_unrolled", "fused") for the models that hold weights."""
     if spec.layout == "fused":
-        return {PUBLIC_MODEL: "fused"}
+        return {MODEL_NAME: "fused"}
     if spec.ensemble_style == "steps":
         return {"golf_f": "f", "golf_g": "g"}
     return {"golf_f": "f", f"golf_g_x{spec.iterations}": "g_unrolled"}
@@ -247,7 +246,7 @@ def model_configs(spec: RepositorySpec) -> tuple[ModelConfig, ...]:
     if spec.layout == "fused":
         return weights
     ensemble = EnsembleConfig(
-        name=PUBLIC_MODEL,
+        name=MODEL_NAME,
         max_batch_size=spec.max_batch_size,
         inputs=(TensorSpec(INPUT_NAME),),
         outputs=(TensorSpec(OUTPUT_NAME),),
@@ -341,7 +340,7 @@ def cached_repository(spec: RepositorySpec | None = None, checkpoint: str | Path
     for path in files:
         digest.update(Path(path).read_bytes())
     folder = cache_dir() / f"repository-{digest.hexdigest()[:16]}"
-    if (folder / PUBLIC_MODEL / "config.pbtxt").is_file():
+    if (folder / MODEL_NAME / "config.pbtxt").is_file():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".repository-", dir=folder.parent))
