@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from .cli_helpers import golf_rt
 from .conftest import needs_torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,12 +68,7 @@ def test_quick_mode_runs_every_benchmark_once(quick_results):
 def test_report_from_quick_results(quick_results, tmp_path):
     results, run = quick_results
     assert run.returncode == 0, run.stdout[-4000:]
-    report = subprocess.run(
-        [sys.executable, "-m", "golf_rt.cli", "report", str(results), "-o", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    report = golf_rt("report", str(results), "-o", str(tmp_path), timeout=300)
     assert report.returncode == 0, report.stderr
     markdown = (tmp_path / "report.md").read_text()
     assert "## Table 4: full model (F + G x3), one 1x3x64x64 image" in markdown

@@ -27,6 +27,8 @@ from golf_rt.errors import ConfigurationError, MissingPackageError
 from golf_rt.images.files import read_image, save_image
 from golf_rt.machine.environment import installed
 
+from .cli_helpers import golf_rt
+
 PINNED = ("--backend", "onnxruntime", "--precision", "fp32")
 SETTINGS = WorkerSettings("onnxruntime", "fp32")
 needs_ray = pytest.mark.skipif(
@@ -48,11 +50,6 @@ def small_photos(folder: Path, count: int) -> Path:
         else:
             save_image(folder / f"{i:03d}.png", pixels)
     return folder
-
-
-def golf_rt(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "golf_rt.cli", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=cwd)
 
 
 def test_import_golf_rt_and_the_deblur_command_load_no_ray():
@@ -106,8 +103,9 @@ def test_a_retried_batch_counts_files_written_since_the_run_started_and_keeps_ol
 def test_ray_local_writes_what_golf_rt_deblur_writes(tmp_path):
     inputs = small_photos(tmp_path / "in", 200)
     (inputs / "broken.png").write_bytes(b"not an image")
-    here = golf_rt("deblur", str(inputs), "-o", str(tmp_path / "here"), *PINNED)
-    on_ray = golf_rt("deblur", "in", "-o", "ray", *PINNED, "--ray", "local", "--batch-size", "8", cwd=tmp_path)
+    here = golf_rt("deblur", str(inputs), "-o", str(tmp_path / "here"), *PINNED, timeout=900)
+    ray_args = ("--ray", "local", "--batch-size", "8")
+    on_ray = golf_rt("deblur", "in", "-o", "ray", *PINNED, *ray_args, cwd=tmp_path, timeout=900)
     assert here.returncode == on_ray.returncode == 1, on_ray.stderr
     assert "200 images in" in on_ray.stdout and "images/s" in on_ray.stdout
     assert "with 2 Ray workers (onnxruntime fp32) at local" in on_ray.stdout
@@ -117,7 +115,7 @@ def test_ray_local_writes_what_golf_rt_deblur_writes(tmp_path):
     for name in written:
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
     assert read_image(tmp_path / "ray" / "003.jpg").metadata["exif"] == read_image(inputs / "003.jpg").metadata["exif"]
-    resumed = golf_rt("deblur", str(inputs), "-o", str(tmp_path / "ray"), *PINNED, "--ray", "local")
+    resumed = golf_rt("deblur", str(inputs), "-o", str(tmp_path / "ray"), *PINNED, "--ray", "local", timeout=900)
     assert resumed.returncode == 1 and resumed.stdout.startswith("0 images in")  # only the broken file is tried again
     assert "kept 200 results already in" in resumed.stdout and "1 of 1 images failed" in resumed.stderr
 

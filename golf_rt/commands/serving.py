@@ -24,17 +24,19 @@ def repository(
     runtime: str = typer.Option(TRITON_RUNTIMES[0], help=f"CPU runtime inside Triton: {' or '.join(TRITON_RUNTIMES)}."),
     precision: str = typer.Option("auto", help=f"CPU runtime precision: {precision_help(TRITON_RUNTIMES)}."),
     threads: int = typer.Option(0, help="CPU threads per model instance (0 = all cores)."),
-    max_batch_size: int | None = typer.Option(None, help="Largest batch Triton may form [cpu 8, gpu 4]."),
+    max_batch_size: int | None = typer.Option(None, help=r"Largest batch Triton may form \[cpu 8, gpu 4]."),
     output: Path = typer.Option(Path("model_repository"), help="Folder to write."),
     checkpoint: Path | None = typer.Option(None, help="Checkpoint (default: the shipped model)."),
     models: Path | None = typer.Option(None, help="Folder of ONNX files (cpu) or plans (gpu, from build-engine)."),
     configs_only: bool = typer.Option(False, "--configs-only", help="Write configs and model.py, no model files."),
     kubernetes: Path | None = typer.Option(None, help="Also write Kubernetes manifests for Triton replicas here."),
     replicas: int | None = typer.Option(None, help="With --kubernetes: replicas (the autoscaler's minimum) [2]."),
-    namespace: str | None = typer.Option(None, help="With --kubernetes: namespace [default]."),
-    image: str | None = typer.Option(None, help="With --kubernetes: image [gpu: NVIDIA's Triton, cpu: golf-rt-triton]"),
+    namespace: str | None = typer.Option(None, help=r"With --kubernetes: namespace \[default]."),
+    image: str | None = typer.Option(
+        None, help=r"With --kubernetes: image \[gpu: NVIDIA's Triton, cpu: golf-rt-triton]"
+    ),
     model_store: str | None = typer.Option(
-        None, help="With --kubernetes: pvc://CLAIM[/SUBPATH] or s3:// gs:// as:// URL [pvc://golf-rt-models]."
+        None, help=r"With --kubernetes: pvc://CLAIM\[/SUBPATH] or s3:// gs:// as:// URL \[pvc://golf-rt-models]."
     ),
 ) -> None:
     """Write a Triton model repository whose public model `golf` takes BLURRY and returns SHARP."""
@@ -90,7 +92,7 @@ def serve(
     restart: bool = typer.Option(
         True, help="Start the server again when it dies (at once; with backoff while restarts fail)."
     ),
-    max_restarts: int | None = typer.Option(None, help="Give up after this many restarts [default: never]."),
+    max_restarts: int | None = typer.Option(None, help=r"Give up after this many restarts \[default: never]."),
     tls_cert: Path | None = typer.Option(None, help="PEM certificate: gRPC speaks TLS (Triton has none on HTTP)."),
     tls_key: Path | None = typer.Option(None, help="PEM private key of --tls-cert."),
     tls_client_ca: Path | None = typer.Option(

@@ -4,7 +4,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,14 +13,10 @@ from PIL import Image
 
 from golf_rt.images.files import load_image, read_image, save_image
 
+from ..cli_helpers import golf_rt, golf_rt_command
 from ..conftest import needs_torch
 
 RNG = np.random.default_rng(0)
-
-
-def golf_rt(*args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    command = [*prefix, sys.executable, "-m", "golf_rt.cli", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
 def without_root_file_access() -> tuple[str, ...]:
@@ -151,7 +146,7 @@ def test_ctrl_c_leaves_every_written_result_whole(checkpoint_path, cached_onnx, 
     inputs, output = tmp_path / "in", tmp_path / "out"
     for i in range(150):  # minutes of work on a busy machine, so Ctrl-C lands mid-run
         save_image(inputs / f"{i:03d}.png", rgb(128, 128))
-    command = [sys.executable, "-m", "golf_rt.cli", "deblur", str(inputs), "-o", str(output)]
+    command = golf_rt_command("deblur", str(inputs), "-o", str(output))
     process = subprocess.Popen([*command, "--checkpoint", str(checkpoint_path)], stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
     while not list(output.glob("*.png")) and process.poll() is None and time.monotonic() < deadline:

@@ -1,19 +1,14 @@
 """The commands through the real `golf-rt` entry point (`python -m golf_rt.cli`), as a user runs them."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from golf_rt.backends.gpu.door import tensorrt_here
 from golf_rt.machine.environment import installed
 
+from ..cli_helpers import golf_rt
 from ..conftest import needs_torch
-
-
-def golf_rt(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "golf_rt.cli", *args], capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.skipif(tensorrt_here(), reason="this machine can build engines (or stands in for a GPU)")

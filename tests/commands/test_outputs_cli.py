@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+
+from ..cli_helpers import golf_rt
 
 COMMANDS = [
     ("export", "--output", "/proc/golf-rt-test"),
@@ -18,9 +17,7 @@ COMMANDS = [
 
 @pytest.mark.parametrize("args", COMMANDS, ids=[c[0] for c in COMMANDS])
 def test_an_unwritable_output_is_one_line_and_exit_1(args, tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "golf_rt.cli", *args], capture_output=True, text=True, timeout=120, cwd=tmp_path
-    )
+    result = golf_rt(*args, cwd=tmp_path, timeout=120)
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("error: ") and "/proc/golf-rt-test" in result.stderr
     assert "Traceback" not in result.stderr

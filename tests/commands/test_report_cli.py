@@ -1,13 +1,7 @@
 """`golf-rt report` through the real entry point."""
 
-import subprocess
-import sys
-
+from ..cli_helpers import golf_rt
 from ..report.conftest import CPU_SAMPLE, GPU_SAMPLE
-
-
-def golf_rt(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "golf_rt.cli", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_report_merges_two_machines_into_one_folder(tmp_path):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from golf_rt.triton.parser import read_config  # noqa: E402
 from golf_rt.triton.ports import free_ports  # noqa: E402
 from golf_rt.triton.workdirs import process_group_running  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..cli_helpers import golf_rt, golf_rt_command, golf_rt_env  # noqa: E402
 
 
 def test_repository_command_writes_configs_that_parse(tmp_path: Path) -> None:
@@ -47,10 +45,9 @@ def test_gpu_repository_without_plans_says_how_to_get_them(tmp_path: Path) -> No
 @pytest.mark.triton
 def test_serve_with_a_log_file_it_cannot_write_is_one_error_line(tmp_path: Path) -> None:
     http, grpc, metrics = (str(p) for p in free_ports(3))
-    command = [sys.executable, "-m", "golf_rt.cli", "serve", "--repository", str(tmp_path), "--log-file",
-               "/proc/nope/x.log", "--http-port", http, "--grpc-port", grpc, "--metrics-port", metrics]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    args = ["--repository", str(tmp_path), "--log-file", "/proc/nope/x.log", "--http-port", http, "--grpc-port", grpc,
+            "--metrics-port", metrics]  # fmt: skip
+    result = golf_rt("serve", *args, env=golf_rt_env(), timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: cannot write the server log /proc/nope")
 
@@ -60,9 +57,9 @@ def test_serve_with_a_log_file_it_cannot_write_is_one_error_line(tmp_path: Path)
 def test_serve_prints_urls_and_stops_cleanly_on_sigterm(repository_factory, tmp_path: Path) -> None:
     http, grpc, metrics = (str(p) for p in free_ports(3))
     log = tmp_path / "server.log"
-    command = [sys.executable, "-m", "golf_rt.cli", "serve", "--repository", str(repository_factory(layout="fused")),
-               "--http-port", http, "--grpc-port", grpc, "--metrics-port", metrics, "--log-file", str(log)]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = golf_rt_command("serve", "--repository", str(repository_factory(layout="fused")), "--http-port", http,
+                              "--grpc-port", grpc, "--metrics-port", metrics, "--log-file", str(log))  # fmt: skip
+    env = golf_rt_env()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         lines = []
@@ -100,18 +97,15 @@ def test_demo_runs_where_torch_cannot_be_imported(tmp_path: Path) -> None:
     blocker = tmp_path / "no-torch"
     blocker.mkdir()
     (blocker / "torch.py").write_text('raise ImportError("torch is not installed here")\n')
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(ROOT)])}  # the server's Python too
-    command = [sys.executable, "-m", "golf_rt.cli", "demo", "--output", str(tmp_path / "demo"), "--size", "64"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    env = golf_rt_env(blocker)  # the server's Python too
+    result = golf_rt("demo", "--output", str(tmp_path / "demo"), "--size", "64", env=env)
     assert result.returncode == 0, result.stderr
     assert "PSNR output" in result.stdout and (tmp_path / "demo" / "comparison.png").is_file()
 
 
 def test_serve_beyond_loopback_without_tls_is_refused_before_anything_starts(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "golf_rt.cli", "serve", "--repository", str(tmp_path), "--host", "0.0.0.0",
-               "--api-key", "k"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    args = ["--repository", str(tmp_path), "--host", "0.0.0.0", "--api-key", "k"]
+    result = golf_rt("serve", *args, env=golf_rt_env(), timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.startswith("error: binding '0.0.0.0' would send the API key and the photos in clear")
     assert "--allow-plaintext" in result.stderr
@@ -127,11 +121,11 @@ def test_serve_with_tls_flags_serves_grpc_over_tls(repository_factory, tmp_path:
 
     pki = write_certificates(tmp_path / "pki")
     http, grpc, metrics = (str(p) for p in free_ports(3))
-    command = [sys.executable, "-m", "golf_rt.cli", "serve", "--repository", str(repository_factory(layout="fused")),
-               "--http-port", http, "--grpc-port", grpc, "--metrics-port", metrics, "--log-file",
-               str(tmp_path / "server.log"), "--tls-cert", str(pki.server_cert),
-               "--tls-key", str(pki.server_key)]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = tmp_path / "server.log"
+    command = golf_rt_command("serve", "--repository", str(repository_factory(layout="fused")), "--http-port", http,
+                              "--grpc-port", grpc, "--metrics-port", metrics, "--log-file", str(log),
+                              "--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key))  # fmt: skip
+    env = golf_rt_env()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         lines = []
