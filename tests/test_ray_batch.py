@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from golf_rt.deblur.folder import FileJob, plan_jobs, prepare_output
+from golf_rt.deblur.folder import FileJob, FolderPlan, plan_folder
 from golf_rt.deblur.ray import FileResult, WorkerSettings, _DeblurWorker, deblur_files_on_ray
 from golf_rt.errors import ConfigurationError, MissingPackageError
 from golf_rt.images.files import read_image, save_image
@@ -60,7 +60,7 @@ def test_import_golf_rt_and_the_deblur_command_load_no_ray():
 def test_without_ray_the_error_is_one_sentence_naming_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where it is not installed
     with pytest.raises(MissingPackageError, match=r"deblurring on Ray needs ray\[data\].*\.\[ray\]") as raised:
-        deblur_files_on_ray([FileJob(tmp_path / "a.png", tmp_path / "out.png")])
+        deblur_files_on_ray(FolderPlan(tmp_path, [FileJob(tmp_path / "a.png", tmp_path / "out.png")]))
     assert raised.value.extra == "ray" and "\n" not in str(raised.value)
 
 
@@ -80,8 +80,9 @@ def test_settings_a_worker_could_not_use_are_refused_on_the_driver(settings, pro
 
 def test_a_retried_batch_counts_files_written_since_the_run_started_and_keeps_older_ones(tmp_path):
     inputs = small_photos(tmp_path / "in", 3)
-    jobs = plan_jobs([inputs], tmp_path / "out")
-    prepare_output(tmp_path / "out", jobs)
+    plan = plan_folder([inputs], tmp_path / "out")
+    plan.prepare_output()
+    jobs = plan.jobs
     batch = {
         name: np.array([str(getattr(job, name) or "") for job in jobs]) for name in ("source", "target", "compare")
     }
@@ -93,7 +94,7 @@ def test_a_retried_batch_counts_files_written_since_the_run_started_and_keeps_ol
     assert again["status"] == ["written"] * 3 and before == {job.target: job.target.stat().st_ino for job in jobs}
     next_run = _DeblurWorker(SETTINGS, run_started=time.time() + 1)
     assert next_run(batch)["status"] == ["kept"] * 3
-    overwriting = _DeblurWorker(WorkerSettings("onnxruntime", "fp32", overwrite=True), run_started=time.time() + 1)
+    overwriting = _DeblurWorker(SETTINGS, run_started=time.time() + 1, overwrite=True)
     assert overwriting(batch)["status"] == ["written"] * 3
     assert all(job.target.stat().st_ino != before[job.target] for job in jobs)
 
@@ -151,8 +152,9 @@ def atomic_writes(ray_folder: Path) -> Counter:
 def test_a_killed_worker_is_restarted_and_nothing_is_lost_or_written_twice_and_a_rerun_resumes(ray_cluster, tmp_path):
     inputs = small_photos(tmp_path / "in", 200)
     output = tmp_path / "out"
-    jobs = plan_jobs([inputs], output)
-    prepare_output(output, jobs)
+    plan = plan_folder([inputs], output)
+    plan.prepare_output()
+    jobs = plan.jobs
     results: list[FileResult] = []
     killed: list[int] = []
 
@@ -162,7 +164,7 @@ def test_a_killed_worker_is_restarted_and_nothing_is_lost_or_written_twice_and_a
             os.kill(result.worker_pid, signal.SIGKILL)
             killed.append(result.worker_pid)
 
-    summary = deblur_files_on_ray(jobs, "local", 2, SETTINGS, batch_size=4, on_result=kill_the_first_worker)
+    summary = deblur_files_on_ray(plan, "local", 2, SETTINGS, batch_size=4, on_result=kill_the_first_worker)
     assert not summary.failed and len(summary.written) == 200 and not summary.kept
     assert len({result.worker_pid for result in results}) >= 3  # the killed worker was replaced by a new process
     assert sorted(p.name for p in output.iterdir()) == sorted(job.target.name for job in jobs)  # no temporary left
@@ -174,7 +176,7 @@ def test_a_killed_worker_is_restarted_and_nothing_is_lost_or_written_twice_and_a
     redo = jobs[::20]
     for job in redo:
         job.target.unlink()
-    resumed = deblur_files_on_ray(jobs, "local", 2, SETTINGS, batch_size=16)
+    resumed = deblur_files_on_ray(plan, "local", 2, SETTINGS, batch_size=16)
     assert sorted(resumed.written) == sorted(job.target for job in redo) and len(resumed.kept) == 190
     assert not resumed.failed
     rewritten = atomic_writes(ray_cluster) - writes

@@ -1,7 +1,8 @@
 """`golf-rt deblur`: image files and folders into a folder, with progress, a timing summary and per-file failures.
 
-In this process by default, or on a Ray cluster with `--ray` (`golf_rt.deblur.ray`); both plan the
-outputs first and keep the results already in place unless `--overwrite`.
+In this process by default, or on a Ray cluster with `--ray` (`golf_rt.deblur.ray`); both run the
+one plan of `golf_rt.deblur.folder.plan_folder`, which keeps the results already in place unless
+`--overwrite`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from golf_rt.catalog import backend_help, precision_help
 from golf_rt.contract import DEFAULT_ITERATIONS, TILE_SIZE
 
 if TYPE_CHECKING:
-    from golf_rt.deblur.folder import RunSummary
+    from golf_rt.deblur.folder import FolderPlan, RunSummary
 
 
 def deblur(
@@ -56,40 +57,37 @@ def deblur(
     gpus_per_worker: float = typer.Option(0.0, min=0.0, help="With --ray: GPUs each worker reserves."),
 ) -> None:
     """Deblur images into a folder; a file that fails is named at the end and the others still run (exit 1)."""
-    from golf_rt.deblur.folder import plan_jobs, prepare_output, skipped_files, unfinished_jobs
+    from golf_rt.deblur.folder import plan_folder
     from golf_rt.deblur.ray import WorkerSettings
-    from golf_rt.images.files import subfolders
 
-    jobs = plan_jobs(inputs, output, recursive, compare)
-    left_out = skipped_files(inputs, output, recursive)
-    if not recursive:
-        skipped = [folder for folder in subfolders(inputs) if folder.resolve() != output.resolve()]
-        if skipped:
-            names = ", ".join(str(folder) for folder in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
-            typer.echo(
-                f"note: {len(skipped)} subfolders not searched ({names}); add --recursive to include them", err=True
-            )
-    prepare_output(output, jobs)
-    jobs, finished = unfinished_jobs(jobs, overwrite)
+    plan = plan_folder(inputs, output, recursive=recursive, compare=compare, overwrite=overwrite)
+    if plan.unsearched:
+        unsearched = plan.unsearched
+        names = ", ".join(str(folder) for folder in unsearched[:3]) + (", ..." if len(unsearched) > 3 else "")
+        typer.echo(
+            f"note: {len(unsearched)} subfolders not searched ({names}); add --recursive to include them", err=True
+        )
+    plan.prepare_output()
+    jobs = plan.jobs
     if not jobs:
         typer.echo(
-            f"nothing to do: all {len(finished)} results are already in {output} (--overwrite deblurs them again)"
+            f"nothing to do: all {len(plan.kept)} results are already in {output} (--overwrite deblurs them again)"
         )
         return
     if ray is None:
         summary, engine = _deblur_here(jobs, backend, precision, iterations, checkpoint, tile, workers, quality)
     else:
         summary, engine = _deblur_on_ray(
-            jobs, ray, ray_workers, batch_size, gpus_per_worker,
-            WorkerSettings(backend, precision, iterations, checkpoint, tile, quality, workers, overwrite),
+            plan, ray, ray_workers, batch_size, gpus_per_worker,
+            WorkerSettings(backend, precision, iterations, checkpoint, tile, quality, workers),
         )  # fmt: skip
-    summary.kept.extend(job.target for job in finished)
+    summary.kept.extend(job.target for job in plan.kept)
     typer.echo(f"{summary.timing()} with {engine} -> {output}")
     if summary.kept:
         typer.echo(f"kept {len(summary.kept)} results already in {output} (--overwrite deblurs them again)")
-    if left_out:
-        typer.echo(f"skipped {len(left_out)} files in the input folders:")
-        for source, reason in left_out:
+    if plan.skipped:
+        typer.echo(f"skipped {len(plan.skipped)} files in the input folders:")
+        for source, reason in plan.skipped:
             typer.echo(f"  {source}: {reason}")
     if summary.interrupted:
         typer.echo(f"interrupted: {len(jobs) - len(summary.written)} images not written; every file written is whole")
@@ -126,7 +124,7 @@ def _deblur_here(jobs, backend, precision, iterations, checkpoint, tile, workers
     return summary, f"{deblurrer.backend} {deblurrer.precision}"
 
 
-def _deblur_on_ray(jobs, address, workers, batch_size, gpus_per_worker, settings) -> tuple[RunSummary, str]:
+def _deblur_on_ray(plan: FolderPlan, address, workers, batch_size, gpus_per_worker, settings) -> tuple[RunSummary, str]:
     """The run on Ray workers, with progress as their results come back; the summary and what ran it."""
     from tqdm import tqdm
 
@@ -141,8 +139,8 @@ def _deblur_on_ray(jobs, address, workers, batch_size, gpus_per_worker, settings
             first.append(time.perf_counter())
         progress.update()
 
-    with tqdm(total=len(jobs), desc="deblurring on Ray", unit="image") as progress:
-        summary = deblur_files_on_ray(jobs, address, workers, settings, batch_size, gpus_per_worker, on_result=done)
+    with tqdm(total=len(plan.jobs), desc="deblurring on Ray", unit="image") as progress:
+        summary = deblur_files_on_ray(plan, address, workers, settings, batch_size, gpus_per_worker, on_result=done)
     after_first_batch = len(summary.written) - batch_size
     if first and after_first_batch > 0:
         typer.echo(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import signal
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,7 +10,7 @@ import typer
 
 from golf_rt.catalog import TRITON_RUNTIMES, precision_help
 from golf_rt.contract import DEFAULT_ITERATIONS, MODEL_NAME
-from golf_rt.errors import ConfigurationError, ServerError
+from golf_rt.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from golf_rt.triton.server_config import ServerConfig
@@ -110,36 +110,25 @@ def serve(
     from golf_rt.triton.server_config import ServerConfig
     from golf_rt.triton.supervisor import RestartPolicy, Supervisor
 
-    settings = {
-        "host": host, "http_port": http_port, "grpc_port": grpc_port, "metrics_port": metrics_port,
-        "log_file": log_file, "api_key": api_key, "tls_cert": tls_cert, "tls_key": tls_key,
-        "tls_client_ca": tls_client_ca, "allow_plaintext": allow_plaintext,
-    }  # fmt: skip
-    ServerConfig(repository=Path("."), **settings)  # a bad setting is reported before a build
-    if repository_dir is None:
-        repository_dir = cached_repository(RepositorySpec(precision=precision), checkpoint=checkpoint)
-    config = ServerConfig(repository=repository_dir, **settings)
+    config = ServerConfig(
+        repository=repository_dir or Path(), host=host, http_port=http_port, grpc_port=grpc_port,
+        metrics_port=metrics_port, log_file=log_file, api_key=api_key, tls_cert=tls_cert, tls_key=tls_key,
+        tls_client_ca=tls_client_ca, allow_plaintext=allow_plaintext,
+    )  # fmt: skip
+    if repository_dir is None:  # built only once the settings are known to be good
+        built = cached_repository(RepositorySpec(precision=precision), checkpoint=checkpoint)
+        config = replace(config, repository=built)
     server = TritonServer(config)
     supervisor = Supervisor(
         server,
         RestartPolicy(max_restarts=max_restarts if restart else 0),
         on_restart=lambda restarts: typer.echo(f"tritonserver died and was restarted (restarts: {restarts})"),
     )
-
-    def _interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        supervisor.start(timeout_s=timeout)
-        _print_ready(config, server.log_path, restart)
-        failure = supervisor.wait()
-        raise ServerError(f"{failure or 'tritonserver exited'}; see {server.log_path}")
-    except KeyboardInterrupt:
-        typer.echo(f"stopping (restarts: {supervisor.restarts})")
-    finally:
-        supervisor.stop()
-        signal.signal(signal.SIGTERM, previous)
+    supervisor.run_until_signal(
+        timeout_s=timeout,
+        on_ready=lambda: _print_ready(config, server.log_path, restart),
+        on_stopping=lambda restarts: typer.echo(f"stopping (restarts: {restarts})"),
+    )
 
 
 def _print_ready(c: ServerConfig, log_path: Path, restart: bool) -> None:

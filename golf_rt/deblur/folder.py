@@ -1,15 +1,17 @@
 """Deblur image files into a folder: one inference stream, with reading and writing overlapped around it.
 
-`plan_jobs` finds the inputs and names every result before anything runs (refusing to overwrite an
-input, to write one name twice, or a file named on the command line whose type golf-rt cannot
-write back); `skipped_files` says which files in the input folders are not images it takes, and
-why; `prepare_output` makes the output folders and proves it can
-write there; `deblur_files` then runs the jobs. A small thread pool reads and checks the next
-images (`golf_rt.images.files.read_image`, `golf_rt.images.arrays.checked_photo`) and writes the
-previous ones while `Deblurrer.deblur_photo` deblurs the current one (a photo larger than a tile
-in bands of rows, so only its pixels and its result are held whole); decoding, encoding and the runtimes
-release the GIL, so on a CPU the I/O hides behind inference. At most `workers` images are read
-ahead and `workers` wait to be written, which bounds memory.
+`plan_folder` walks the inputs once and returns a `FolderPlan`: every result named before anything
+runs (refusing to overwrite an input, to write one name twice, or a file named on the command line
+whose type golf-rt cannot write back), the jobs whose results are already in place, the files in the
+input folders that are not images it takes (and why), and the subfolders left unsearched.
+`FolderPlan.prepare_output` makes the output folders and proves it can write there; `deblur_files`
+(here) or `golf_rt.deblur.ray.deblur_files_on_ray` (on Ray) then runs the jobs. A small thread pool
+reads and checks the next images (`golf_rt.images.files.read_image`,
+`golf_rt.images.arrays.checked_photo`) and writes the previous ones while `Deblurrer.deblur_photo`
+deblurs the current one (a photo larger than a tile in bands of rows, so only its pixels and its
+result are held whole); decoding, encoding and the runtimes release the GIL, so on a CPU the I/O
+hides behind inference. At most `workers` images are read ahead and `workers` wait to be written,
+which bounds memory.
 
 A file that cannot be read, deblurred or written is recorded with the reason and the run goes
 on. Every result is written to a temporary name and renamed, so an interrupted run (Ctrl-C)
@@ -35,7 +37,7 @@ import numpy as np
 
 from golf_rt.errors import ConfigurationError, GolfError, InvalidImageError, OutputError
 from golf_rt.images.arrays import Photo, checked_photo
-from golf_rt.images.files import IMAGE_SUFFIXES, ImageFile, find_images, read_image, save_image, unsupported_files
+from golf_rt.images.files import IMAGE_SUFFIXES, ImageFile, folder_files, read_image, save_image
 
 logger = logging.getLogger(__name__)
 
@@ -82,37 +84,65 @@ def _types() -> str:
     return ", ".join(suffix.lstrip(".") for suffix in IMAGE_SUFFIXES)
 
 
-def plan_jobs(inputs: list[Path], output: Path, recursive: bool = False, compare: bool = False) -> list[FileJob]:
-    """A job per image file: a file named directly keeps its name; a folder's files keep their place in it.
+@dataclass(frozen=True)
+class FolderPlan:
+    """A folder run, planned before anything runs; `plan_folder` makes it.
 
-    A file named directly whose type golf-rt cannot write back (GIF, say) is refused here, before
-    any inference; in a folder, such files are left out (`skipped_files` lists them).
+    `jobs`: to run, in order. `kept`: jobs whose results are already in place (none with
+    `overwrite`). `skipped`: files in the input folders left out for their type, each with the
+    reason. `unsearched`: the subfolders of the input folders a run without `recursive` leaves out.
     """
-    jobs = []
-    for item in inputs:
-        item = Path(item)
+
+    output: Path
+    jobs: list[FileJob]
+    kept: list[FileJob] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    unsearched: list[Path] = field(default_factory=list)
+    overwrite: bool = False
+
+    def prepare_output(self) -> None:
+        """Make the output folders and write a probe file in each, before any work: OutputError if not."""
+        prepare_output(self.output, [*self.jobs, *self.kept])
+
+
+def plan_folder(
+    inputs: list[Path], output: Path, *, recursive: bool = False, compare: bool = False, overwrite: bool = False
+) -> FolderPlan:
+    """Walk the inputs once: a job per image file, and what the run leaves out.
+
+    A file named directly keeps its name; a folder's files keep their place in it. A file named
+    directly whose type golf-rt cannot write back (GIF, say) is refused here, before any inference;
+    in a folder, such files are left out (`FolderPlan.skipped` lists them).
+    """
+    output = Path(output)
+    jobs: list[FileJob] = []
+    skipped: list[tuple[Path, str]] = []
+    unsearched: list[Path] = []
+    for item in map(Path, inputs):
         if item.is_dir():
-            for found in find_images([item], recursive, exclude=output):
-                jobs.append(_job(found, output / found.relative_to(item), compare))
+            found = folder_files(item, recursive, exclude=output)
+            jobs += [_job(path, output / path.relative_to(item), compare) for path in found.images]
+            skipped += [(path, _unsupported(path)) for path in found.others]
+            if not recursive:
+                unsearched += [folder for folder in found.subfolders if folder.resolve() != output.resolve()]
+        elif item.is_file():
+            if item.suffix.lower() not in IMAGE_SUFFIXES:
+                raise InvalidImageError(f"{item}: {_unsupported(item)}; convert it to PNG first")
+            jobs.append(_job(item, output / item.name, compare))
         else:
-            for found in find_images([item]):
-                if found.suffix.lower() not in IMAGE_SUFFIXES:
-                    raise InvalidImageError(f"{found}: {_unsupported(found)}; convert it to PNG first")
-                jobs.append(_job(found, output / found.name, compare))
+            raise InvalidImageError(f"{item}: no such file or folder")
     if not jobs:
         raise InvalidImageError(f"no image files ({_types()}) found in the inputs")
     _refuse_clashes(jobs)
-    return jobs
+    kept = [] if overwrite else [job for job in jobs if is_finished(job)]
+    done = set(kept)
+    todo = [job for job in jobs if job not in done]
+    return FolderPlan(output, todo, kept, skipped, sorted(unsearched), overwrite)
 
 
 def _unsupported(path: Path) -> str:
     kind = f"{path.suffix.lower()} files" if path.suffix else "files without a suffix"
     return f"golf-rt reads and writes {_types()}, not {kind}"
-
-
-def skipped_files(inputs: list[Path], output: Path, recursive: bool = False) -> list[tuple[Path, str]]:
-    """The files in the input folders that a run leaves out for their type, each with the reason."""
-    return [(path, _unsupported(path)) for path in unsupported_files(inputs, recursive, exclude=output)]
 
 
 def _job(source: Path, target: Path, compare: bool) -> FileJob:
@@ -150,15 +180,6 @@ def is_finished(job: FileJob, written_since: float | None = None) -> bool:
         if not stat.S_ISREG(found.st_mode) or (written_since is not None and found.st_mtime < written_since):
             return False
     return True
-
-
-def unfinished_jobs(jobs: list[FileJob], overwrite: bool = False) -> tuple[list[FileJob], list[FileJob]]:
-    """The jobs to run and the jobs whose results are already in place (all to run when `overwrite`)."""
-    if overwrite:
-        return list(jobs), []
-    finished = [job for job in jobs if is_finished(job)]
-    done = set(finished)
-    return [job for job in jobs if job not in done], finished
 
 
 def prepare_output(output: Path, jobs: list[FileJob]) -> None:

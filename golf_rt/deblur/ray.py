@@ -1,12 +1,12 @@
 """Deblur image files on a Ray cluster with Ray Data: one `Deblurrer` per worker, many workers, one summary.
 
-The driver sends paths, not pixels: a dataset of file jobs (planned by `golf_rt.deblur.folder`
-before anything runs) goes through `map_batches` with `_DeblurWorker`, a callable class, so each
-Ray actor makes its `Deblurrer` once and is fed batches of jobs. A worker reads, deblurs and
-writes its files itself with the same code as `golf-rt deblur` (`deblur_files`: metadata kept,
-atomic writes, a bad file recorded and skipped) and sends back one small row per file: written,
-kept (already in place) or failed with the reason. Inputs and outputs must therefore be on a
-file system every node sees.
+The driver sends paths, not pixels: a dataset of the file jobs of a `FolderPlan` (made by
+`golf_rt.deblur.folder.plan_folder` before anything runs) goes through `map_batches` with
+`_DeblurWorker`, a callable class, so each Ray actor makes its `Deblurrer` once and is fed batches
+of jobs. A worker reads, deblurs and writes its files itself with the same code as `golf-rt deblur`
+(`deblur_files`: metadata kept, atomic writes, a bad file recorded and skipped) and sends back one
+small row per file: written, kept (already in place) or failed with the reason. Inputs and outputs
+must therefore be on a file system every node sees.
 
 A worker that dies is restarted by Ray and its unfinished batches are retried. A file that the
 dead worker had already written is not written again: a retried worker counts a result written
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS
-from golf_rt.deblur.folder import FileJob, RunSummary, deblur_files, is_finished
+from golf_rt.deblur.folder import FileJob, FolderPlan, RunSummary, deblur_files, is_finished
 from golf_rt.errors import BackendUnavailableError, ConfigurationError
 from golf_rt.machine.atomic_files import remove_temporaries
 from golf_rt.machine.extras import require
@@ -73,7 +73,6 @@ class WorkerSettings:
     tile: int | None = None
     quality: int | None = None
     io_threads: int = 2
-    overwrite: bool = False
 
     def __post_init__(self) -> None:
         from golf_rt.backends import AUTO, BACKENDS
@@ -94,7 +93,7 @@ class WorkerSettings:
 
 
 def deblur_files_on_ray(
-    jobs: list[FileJob],
+    plan: FolderPlan,
     address: str = LOCAL,
     workers: int = 2,
     settings: WorkerSettings | None = None,
@@ -102,14 +101,15 @@ def deblur_files_on_ray(
     gpus_per_worker: float = 0.0,
     on_result: Callable[[FileResult], None] | None = None,
 ) -> RunSummary:
-    """Run `jobs` on `workers` Ray actors at `address`; failures are recorded, not raised.
+    """Run the plan's jobs on `workers` Ray actors at `address`; failures are recorded, not raised.
 
     `address` is `"local"` (a cluster on this machine, with `workers` CPUs, stopped after the run),
     or any Ray address (`ray://host:10001`, `auto`); where Ray is already initialised in this
-    process, that connection is used and left open. A job whose results are in place is kept
-    unless `settings.overwrite`. `on_result` is called on the driver for each file as it is done.
+    process, that connection is used and left open. A job whose results are in place when a worker
+    reaches it is kept unless `plan.overwrite` (those in place before the run are `plan.kept`, not
+    sent). `on_result` is called on the driver for each file as it is done.
     """
-    settings = settings or WorkerSettings()
+    settings, jobs = settings or WorkerSettings(), plan.jobs
     if workers < 1 or batch_size < 1 or gpus_per_worker < 0:
         raise ConfigurationError(
             f"workers and batch size must be >= 1 and GPUs per worker >= 0, got {workers}, {batch_size}, "
@@ -129,7 +129,8 @@ def deblur_files_on_ray(
     unreported = {row["source"]: job for row, job in zip(rows, jobs)}
     try:
         with _connected(ray, address, workers):
-            for result in _results(ray, rows, workers, settings, batch_size, gpus_per_worker, time.time()):
+            worker = {"settings": settings, "run_started": time.time(), "overwrite": plan.overwrite}
+            for result in _results(ray, rows, workers, worker, batch_size, gpus_per_worker):
                 job = unreported.pop(str(result.source), None)
                 if job is None:  # a second row for one file: Ray Data delivers each once, but count it once if not
                     continue
@@ -187,11 +188,11 @@ def _results(
     ray: Any,
     rows: list[dict[str, str]],
     workers: int,
-    settings: WorkerSettings,
+    worker: dict[str, Any],
     batch_size: int,
     gpus_per_worker: float,
-    run_started: float,
 ) -> Iterator[FileResult]:
+    """The rows of the run, as workers made with `worker` (`_DeblurWorker`'s arguments) finish them."""
     run = {"enable_progress_bars": False, "print_on_execution_start": False, "max_errored_blocks": -1}
     context = ray.data.DataContext.get_current()
     saved = {name: getattr(context, name) for name in run}
@@ -203,7 +204,7 @@ def _results(
             dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows) // batch_size, MAX_BLOCKS)))
             dataset = dataset.map_batches(
                 _DeblurWorker,
-                fn_constructor_kwargs={"settings": settings, "run_started": run_started},
+                fn_constructor_kwargs=worker,
                 batch_size=batch_size,
                 compute=ray.data.ActorPoolStrategy(size=workers),
                 num_cpus=1,
@@ -231,7 +232,8 @@ def _record(result: FileResult, summary: RunSummary) -> None:
 class _DeblurWorker:
     """A Ray actor's work: one `Deblurrer`, made once, and batches of file jobs through `deblur_files`."""
 
-    def __init__(self, settings: WorkerSettings, run_started: float) -> None:
+    def __init__(self, settings: WorkerSettings, run_started: float, overwrite: bool = False) -> None:
+        self.overwrite = overwrite  # else a result in place before the run is kept
         from golf_rt.deblur.deblurrer import Deblurrer
 
         self.settings, self.run_started = settings, run_started
@@ -249,7 +251,7 @@ class _DeblurWorker:
         for job in jobs:
             if is_finished(job, written_since=self.run_started):  # written by this run before a retry
                 status[job] = ("written", "")
-            elif not self.settings.overwrite and is_finished(job):
+            elif not self.overwrite and is_finished(job):
                 status[job] = ("kept", "")
         todo = [job for job in jobs if job not in status]
         if todo:

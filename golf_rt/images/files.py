@@ -305,7 +305,7 @@ def find_images(inputs: list[str | Path], recursive: bool = False, exclude: Path
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found.extend(_files_in(path, recursive, exclude.resolve() if exclude else None))
+            found.extend(folder_files(path, recursive, exclude).images)
         elif path.is_file():
             found.append(path)
         else:
@@ -319,18 +319,32 @@ def unsupported_files(inputs: list[str | Path], recursive: bool = False, exclude
     Dot-files and the `exclude` folder are left out of this list too.
     """
     folders = [Path(item) for item in inputs if Path(item).is_dir()]
+    return [p for folder in folders for p in folder_files(folder, recursive, exclude).others]
+
+
+@dataclass(frozen=True)
+class FolderFiles:
+    """What one walk of a folder found: image files, other files (both sorted) and the folders directly in it."""
+
+    images: list[Path]
+    others: list[Path]
+    subfolders: list[Path]
+
+
+def folder_files(folder: Path, recursive: bool = False, exclude: Path | None = None) -> FolderFiles:
+    """Walk `folder` once (and its subfolders if `recursive`); dot-files, dot-folders and `exclude` are left out."""
     excluded = exclude.resolve() if exclude else None
-    return [p for folder in folders for p in _files_in(folder, recursive, excluded, images=False)]
-
-
-def _files_in(folder: Path, recursive: bool, exclude: Path | None, images: bool = True) -> list[Path]:
-    """The image files in `folder` (or, with `images=False`, the other files), but dot-files and `exclude`."""
-    files = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(
-        p for p in files
-        if (p.suffix.lower() in IMAGE_SUFFIXES) == images and p.is_file() and not _hidden(p.relative_to(folder))
-        and not (exclude and p.resolve().is_relative_to(exclude))
-    )  # fmt: skip
+    images: list[Path] = []
+    others: list[Path] = []
+    subfolders: list[Path] = []
+    for path in folder.rglob("*") if recursive else folder.iterdir():
+        relative = path.relative_to(folder)
+        if path.is_dir():
+            if len(relative.parts) == 1 and not path.name.startswith("."):
+                subfolders.append(path)
+        elif path.is_file() and not _hidden(relative) and not (excluded and path.resolve().is_relative_to(excluded)):
+            (images if path.suffix.lower() in IMAGE_SUFFIXES else others).append(path)
+    return FolderFiles(sorted(images), sorted(others), sorted(subfolders))
 
 
 def _hidden(relative: Path) -> bool:

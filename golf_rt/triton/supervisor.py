@@ -14,13 +14,15 @@ its model answers every later request with "Stub process ... is not healthy" whi
 still reports itself and the model ready. So the supervisor also counts the stubs, and a server
 that lost one is restarted like a dead one.
 
-This is the one watch loop: `golf-rt serve` starts a supervisor, hears of restarts through
-`on_restart` and blocks in `wait()` until it gives up or is interrupted.
+This is the one watch loop: `golf-rt serve` makes a supervisor, hears of restarts through
+`on_restart` and calls `run_until_signal()`, which starts it, waits until it gives up or SIGINT or
+SIGTERM arrives, and stops the server.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -163,6 +165,36 @@ class Supervisor:
                     pass
             time.sleep(0.2)
         return False
+
+    def run_until_signal(
+        self,
+        timeout_s: float = 180.0,
+        on_ready: Callable[[], None] | None = None,
+        on_stopping: Callable[[int], None] | None = None,
+    ) -> None:
+        """Start, call `on_ready()`, and serve until SIGINT or SIGTERM; the server is stopped on the way out.
+
+        Returns after a signal (having called `on_stopping(restarts)` before stopping); raises
+        `ServerError` when the supervisor gives up. Call it from the main thread (it sets a SIGTERM
+        handler, and restores the previous one).
+        """
+
+        def interrupt(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, interrupt)
+        try:
+            self.start(timeout_s=timeout_s)
+            if on_ready is not None:
+                on_ready()
+            failure = self.wait()
+            raise ServerError(f"{failure or 'tritonserver exited'}; see {self.server.log_path}")
+        except KeyboardInterrupt:
+            if on_stopping is not None:
+                on_stopping(self._restarts)
+        finally:
+            self.stop()
+            signal.signal(signal.SIGTERM, previous)
 
     def stop(self) -> None:
         """Stop watching, then stop the server."""
