@@ -32,8 +32,8 @@ def _paths() -> dict[str, tuple[str, str, Callable[[np.ndarray], np.ndarray]]]:
 
     path = str(ensure_onnx("fused", ITERATIONS))
     default = Deblurrer()
-    fp32 = create_runner(default.backend, "fp32").activate()
-    bf16 = create_runner("openvino", "bf16").activate() if default.precision == "int8" else None
+    fp32 = create_runner(default.backend, precision="fp32").activate()
+    bf16 = create_runner("openvino", precision="bf16").activate() if default.precision == "int8" else None
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     core = ov.Core()
     plain = core.compile_model(path, "CPU").create_infer_request()

@@ -74,7 +74,7 @@ def measure(megapixels: float, concurrent: int) -> dict:
     spec = RepositorySpec()
     server = start(None)
     try:
-        with Deblurrer(spec.runtime, "auto") as deblurrer:
+        with Deblurrer(spec.runtime, precision="auto") as deblurrer:
             local, local_s = _timed(lambda: deblurrer.deblur(image))
             runner = f"{deblurrer.backend} {deblurrer.precision}"
         report: dict = {"megapixels": round(height * width / 1e6, 2), "shape": [height, width], "in_process": runner,

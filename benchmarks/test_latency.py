@@ -40,20 +40,17 @@ def _skip_unless_available(backend: str, device: str, precision: str) -> None:
 
 def _runner(backend: str, device: str, precision: str, part: str, checkpoint, onnx_file):
     """(runner, the model file it runs) for one path; the runner is active. Every backend runs every part."""
-    from golf_rt.artifacts.supply import ensure_onnx
+    from golf_rt.artifacts.supply import model_file
     from golf_rt.backends import create_runner
 
-    if backend == "torch":
-        return create_runner(backend, precision, ITERATIONS, checkpoint, part, device=device).activate(), None
-    if backend == "tensorrt":
-        runner = create_runner("tensorrt", precision, ITERATIONS, checkpoint, part).activate()
-        return runner, runner.engine_path
-    if precision == "int8":  # the quantised file: shipped, cached, or quantised now (NNCF)
-        path = ensure_onnx(part, ITERATIONS, checkpoint, int8=True)
-    else:
+    runs = backend_record(backend).runs
+    if runs == "onnx" and precision != "int8":
         path = onnx_file(part, fp16=precision == "fp16")
-    options = {"device": device} if backend == "onnxruntime" else {}
-    return create_runner(backend, precision, ITERATIONS, checkpoint, part, onnx_path=path, **options).activate(), path
+    else:  # the checkpoint, a TensorRT plan, or the quantised file: shipped, cached, or made now
+        path = model_file(runs, part=part, iterations=ITERATIONS, checkpoint=checkpoint, precision=precision)
+    runner = create_runner(backend, precision=precision, iterations=ITERATIONS, checkpoint=checkpoint, part=part,
+                           model_file=path, device=device)  # fmt: skip
+    return runner.activate(), None if runs == "checkpoint" else path
 
 
 def _measure_path(benchmark, path: tuple, part: str, size: tuple[int, int], checkpoint, onnx_file, images) -> None:
@@ -104,10 +101,13 @@ def test_golf_rt_default(benchmark, size, bench_checkpoint, onnx_file, images):
 def test_f_then_g_unrolled(benchmark, onnx_file, images):
     """What Triton's default ensemble runs, without Triton: F, then G x3 in one graph, both on OpenVINO."""
     pytest.importorskip("openvino")
-    from golf_rt.backends.openvino.runner import OpenVinoRunner
+    from golf_rt.backends import create_runner
 
     benchmark.group = f"full model {SIZES[0][0]}x{SIZES[0][1]}"
-    f, g = OpenVinoRunner(onnx_file("f")).activate(), OpenVinoRunner(onnx_file("g_unrolled")).activate()  # fp32
+    f, g = (
+        create_runner("openvino", precision="fp32", model_file=onnx_file(part)).activate()
+        for part in ("f", "g_unrolled")
+    )
     batch = images(*SIZES[0])
     case = Case(
         "golf-rt openvino fp32 (F, then G x3: two models)", "openvino", "fp32", "in-process", "fused", batch.shape

@@ -1,13 +1,15 @@
 """The one record of every backend golf-rt knows: the single place a backend is named.
 
 Everything that lists backends or their precisions reads it: `golf_rt.backends` (`BACKENDS`,
-versions for `golf-rt info`, the runner module), `Deblurrer`'s "auto" order on a CPU machine and
-on a GPU machine, `golf_rt.machine.extras` (the extra that installs each), the Triton Python-backend
-runtimes, the TensorRT engine precisions, the benchmark paths and the CLI help.
+versions for `golf-rt info`, the loader and runner modules `create_runner` composes), `Deblurrer`'s
+"auto" order on a CPU machine and on a GPU machine, `golf_rt.machine.extras` (the extra that installs
+each), the Triton Python-backend runtimes, the TensorRT engine precisions, the benchmark paths and
+the CLI help.
 
 A record says what a backend can ever run (`precisions`, by device); what it runs on *this*
-machine is narrower and asked of its module (`precisions_here()`: no GPU, no native bf16...).
-Adding a backend is one record here and one package `golf_rt/backends/<name>/`.
+machine is narrower and asked of its loader module (`precisions_here()`: no GPU, no native bf16...).
+Adding a backend is one record here and one package `golf_rt/backends/<name>/` (`loader.py`,
+`runner.py`); `tests/test_architecture.py` checks that every module a record names exists.
 This module imports only `golf_rt.contract` and `golf_rt.errors`, so that any layer may read it.
 """
 
@@ -26,6 +28,10 @@ class BackendRecord:
     `cpu_rank` / `gpu_rank`: the place in "auto" on a machine without / with a CUDA GPU (lower is
     tried first; None: never chosen automatically there), from measurements (see `golf_rt.deblur.deblurrer`).
     `in_triton`: the backend runs inside Triton's Python backend on the CPU (`golf-rt repository`).
+    `loader` / `runner`: the modules that make its runtime object from a file and run it.
+    `runs`: the kind of file its loader reads, which `golf_rt.artifacts.supply.model_file` supplies:
+    "checkpoint", "onnx" (fp32, fp16 or int8 by precision) or "plan" (a TensorRT engine).
+    `gpu_only`: it runs on an NVIDIA GPU only, so its results are GPU results.
     """
 
     name: str
@@ -35,13 +41,12 @@ class BackendRecord:
     precisions: dict[str, tuple[str, ...]]  # device -> every precision it can run there
     cpu_rank: int | None
     gpu_rank: int | None
+    loader: str
+    runner: str
+    runs: str
     in_triton: bool = False
+    gpu_only: bool = False
     peer: str | None = None  # the plain library run with its defaults, as `benchmarks/test_peers.py` measures it
-
-    @property
-    def module(self) -> str:
-        """The module with its loader, runner, `precisions_here()` and `runner_for_checkpoint`."""
-        return f"golf_rt.backends.{self.name}.runner"
 
     @property
     def all_precisions(self) -> tuple[str, ...]:
@@ -51,14 +56,22 @@ class BackendRecord:
 
 RECORDS = (
     BackendRecord("tensorrt", "TensorRT", ("tensorrt", "tensorrt-cu12", "tensorrt-cu13"), "gpu",
-                  {"cuda": ("fp32", "fp16")}, cpu_rank=0, gpu_rank=0),
+                  {"cuda": ("fp32", "fp16")}, cpu_rank=0, gpu_rank=0,
+                  loader="golf_rt.backends.tensorrt.loader", runner="golf_rt.backends.tensorrt.runner",
+                  runs="plan", gpu_only=True),
     BackendRecord("openvino", "OpenVINO", ("openvino",), "cpu",
-                  {"cpu": ("fp32", "bf16", "int8")}, cpu_rank=1, gpu_rank=2, in_triton=True, peer="OpenVINO defaults"),
+                  {"cpu": ("fp32", "bf16", "int8")}, cpu_rank=1, gpu_rank=2,
+                  loader="golf_rt.backends.openvino.loader", runner="golf_rt.backends.openvino.runner",
+                  runs="onnx", in_triton=True, peer="OpenVINO defaults"),
     BackendRecord("onnxruntime", "ONNX Runtime", ("onnxruntime", "onnxruntime-gpu"), "cpu",
                   {"cuda": ("fp32", "fp16"), "tensorrt": ("fp32", "fp16"), "cpu": ("fp32", "fp16")},
-                  cpu_rank=2, gpu_rank=3, in_triton=True, peer="ORT defaults"),
+                  cpu_rank=2, gpu_rank=3,
+                  loader="golf_rt.backends.onnxruntime.loader", runner="golf_rt.backends.onnxruntime.runner",
+                  runs="onnx", in_triton=True, peer="ORT defaults"),
     BackendRecord("torch", "PyTorch", ("torch",), "torch",
-                  {"cuda": ("fp32", "fp16", "bf16"), "cpu": ("fp32",)}, cpu_rank=3, gpu_rank=1, peer="torch eager"),
+                  {"cuda": ("fp32", "fp16", "bf16"), "cpu": ("fp32",)}, cpu_rank=3, gpu_rank=1,
+                  loader="golf_rt.backends.torch.loader", runner="golf_rt.backends.torch.runner",
+                  runs="checkpoint", peer="torch eager"),
 )  # fmt: skip
 """Every backend, fastest first on a CPU machine (TensorRT only runs where there is a GPU)."""
 
@@ -81,10 +94,14 @@ def auto_order(gpu: bool) -> tuple[str, ...]:
 
 CPU_ORDER = auto_order(gpu=False)
 GPU_ORDER = auto_order(gpu=True)
+GPU_ONLY = tuple(record.name for record in RECORDS if record.gpu_only)
+"""The backends that run on an NVIDIA GPU only: their results are GPU results."""
 TRITON_RUNTIMES = tuple(record.name for record in RECORDS if record.in_triton)
 """The runtimes a CPU Triton repository's Python-backend models run on, the default first."""
-ENGINE_PRECISIONS = _BY_NAME["tensorrt"].precisions["cuda"]
+ENGINE_PRECISIONS = next(record for record in RECORDS if record.runs == "plan").precisions["cuda"]
 """The precisions a TensorRT engine is built at."""
+MODULES = tuple(module for record in RECORDS for module in (record.loader, record.runner))
+"""Every module a record names, which `golf_rt.backends` imports by name."""
 PEERS = tuple((record.name, record.peer) for record in reversed(RECORDS) if record.peer)
 """(backend, label) of each plain library golf-rt is compared with, slowest first."""
 DISTRIBUTIONS = tuple(d for record in RECORDS for d in record.distributions)

@@ -1,17 +1,19 @@
 """The structure docs/architecture.md promises, read from the source so that it holds for code no test loads.
 
 Every import counts, lazy and TYPE_CHECKING ones included: a cycle through a function-level
-import still makes two modules one unit that cannot be read, tested or moved apart.
+import still makes two modules one unit that cannot be read, tested or moved apart. So do the
+modules the backend record names (`catalog.MODULES`), which its users import by name.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 from pathlib import Path
 
 import pytest
 
-from golf_rt.catalog import BACKENDS
+from golf_rt.catalog import BACKENDS, MODULES, RECORDS
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("golf_rt", "training")
@@ -27,8 +29,24 @@ def _modules(packages: tuple[str, ...] = PACKAGES) -> dict[str, Path]:
     return found
 
 
+def _named_in_catalog(node: ast.AST) -> set[str]:
+    """The modules a `backend_record(...).loader` / `.runner` expression names: those of every record."""
+    if (
+        isinstance(node, ast.Attribute)
+        and node.attr in ("loader", "runner")
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", None) == "backend_record"
+    ):
+        return {getattr(record, node.attr) for record in RECORDS}
+    return set()
+
+
 def _import_graph() -> dict[str, set[str]]:
-    """Module -> the modules of PACKAGES it imports; `from a import b` counts `a.b` where that is a module."""
+    """Module -> the modules of PACKAGES it imports; `from a import b` counts `a.b` where that is a module.
+
+    A module that reads a record's `loader` or `runner` (`backend_record(name).loader`), to import it
+    by name, imports every module the catalog names in that field.
+    """
     modules = _modules()
 
     def owner(name: str) -> str | None:
@@ -41,6 +59,7 @@ def _import_graph() -> dict[str, set[str]]:
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         targets: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text())):
+            targets.update(_named_in_catalog(node))
             if isinstance(node, ast.Import):
                 targets.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
@@ -88,6 +107,32 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_no_import_cycles_lazy_imports_included():
     assert _cycles(_import_graph()) == []
+
+
+def test_the_catalog_names_count_as_imports_of_the_modules_that_import_them_by_name():
+    graph = _import_graph()
+    assert set(MODULES) <= graph["golf_rt.backends"]
+    assert {record.loader for record in RECORDS} <= graph["golf_rt.artifacts.precision_table"]
+
+
+def test_every_module_the_catalog_names_exists():
+    """A record names its loader and runner as dotted paths: each is a module file in the package."""
+    modules = _modules(("golf_rt",))
+    for record in RECORDS:
+        for module in (record.loader, record.runner):
+            assert module in modules and modules[module].name != "__init__.py", f"{record.name}: {module}"
+            assert importlib.util.find_spec(module) is not None, f"{record.name}: {module} does not import"
+
+
+def test_runner_modules_import_no_artifacts_and_no_checkpoint():
+    """A runner runs what it is handed: where a file comes from is `create_runner`'s and `artifacts.supply`'s."""
+    graph = _import_graph()
+    knowing = {
+        record.runner: sorted(t for t in graph[record.runner] if t.startswith("golf_rt.artifacts") or
+                              t == "golf_rt.model.checkpoint")
+        for record in RECORDS
+    }  # fmt: skip
+    assert knowing == {record.runner: [] for record in RECORDS}
 
 
 def test_the_cycle_finder_finds_a_cycle_through_a_lazy_import():

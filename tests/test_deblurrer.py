@@ -60,7 +60,7 @@ def test_a_raw_batch_is_checked_once_before_any_tile_runs(checkpoint_path, cache
     batch = np.full((1, 3, 100, 130), 0.5, np.float32)
     batch[0, 1, 99, 129] = np.nan  # in the last tile only
     calls = []
-    with Deblurrer("onnxruntime", "fp32", checkpoint=checkpoint_path, tile=64) as deblurrer:
+    with Deblurrer("onnxruntime", precision="fp32", checkpoint=checkpoint_path, tile=64) as deblurrer:
         with pytest.raises(InvalidImageError, match="NaN"):
             deblurrer.deblur_batch(batch, progress=lambda done, total: calls.append(done))
         assert calls == [], "refused before the first tile, not after the tiles before the bad one"
@@ -109,7 +109,7 @@ def test_one_photo_in_bands_of_rows_equals_the_whole_batch_in_tiles(make, checkp
     from golf_rt.images import prepare
 
     image = make(np.random.default_rng(3))
-    with Deblurrer("onnxruntime", "fp32", checkpoint=checkpoint_path, tile=64) as deblurrer:
+    with Deblurrer("onnxruntime", precision="fp32", checkpoint=checkpoint_path, tile=64) as deblurrer:
         streamed = deblurrer.deblur(image)
         prepared = prepare(image)
         batched = prepared.restore(deblurrer.deblur_batch(prepared.batch))

@@ -24,7 +24,6 @@ from golf_rt.errors import (
     MissingPackageError,
 )
 from golf_rt.machine import extras
-from golf_rt.machine.paths import shipped_models_dir
 
 
 class Failing(Runner):
@@ -59,7 +58,7 @@ def test_every_error_has_the_one_root() -> None:
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: create_runner("onnxruntime", "int4"),
+        lambda: create_runner("onnxruntime", precision="int4"),
         lambda: create_runner("tflite"),
         lambda: Failing(RuntimeError(), "int4"),
         lambda: golf_rt.Deblurrer(precision="int4"),
@@ -72,18 +71,32 @@ def test_unknown_choices_are_configuration_errors_that_list_the_choices(make) ->
 
 
 @pytest.mark.parametrize(
-    ("runner", "options", "message"),
+    ("options", "fields", "message"),
     [
-        ("openvino.runner.OpenVinoRunner", {"threads": 0}, "threads"),
-        ("openvino.runner.OpenVinoRunner", {"shape_cache": -1}, "shape_cache"),
-        ("onnxruntime.runner.OnnxRuntimeRunner", {"threads": 0}, "threads"),
+        ("openvino.runner.OpenVinoOptions", {"threads": 0}, "threads"),
+        ("openvino.runner.OpenVinoOptions", {"shape_cache": -1}, "shape_cache"),
+        ("openvino.runner.OpenVinoOptions", {"hint": "FAST"}, "hint"),
+        ("onnxruntime.runner.OnnxRuntimeOptions", {"threads": 0}, "threads"),
+        ("torch.runner.TorchOptions", {"threads": 0}, "threads"),
     ],
 )
-def test_bad_runner_options_are_configuration_errors(runner: str, options: dict, message: str) -> None:
-    module, name = runner.rsplit(".", 1)
+def test_bad_runner_options_are_configuration_errors(options: str, fields: dict, message: str) -> None:
+    module, name = options.rsplit(".", 1)
     kind = getattr(importlib.import_module(f"golf_rt.backends.{module}"), name)
     with pytest.raises(ConfigurationError, match=message):
-        kind(shipped_models_dir() / "g.onnx", **options)
+        kind(**fields)
+
+
+def test_options_of_another_backend_or_unknown_fields_are_configuration_errors() -> None:
+    from golf_rt.backends import options_for
+    from golf_rt.backends.openvino.runner import OpenVinoOptions
+
+    with pytest.raises(ConfigurationError, match="onnxruntime takes OnnxRuntimeOptions, not OpenVinoOptions"):
+        create_runner("onnxruntime", options=OpenVinoOptions())
+    with pytest.raises(ConfigurationError, match="no option hint; choose among threads"):
+        options_for("onnxruntime", hint="LATENCY")
+    with pytest.raises(ConfigurationError, match="name it"):
+        golf_rt.Deblurrer(options=OpenVinoOptions())
 
 
 def test_verify_without_scikit_image_names_the_extra(monkeypatch) -> None:
@@ -101,7 +114,7 @@ def test_a_runner_without_its_runtime_names_the_extra(monkeypatch) -> None:
     from golf_rt.backends.openvino.runner import OpenVinoRunner
 
     _hide(monkeypatch, "openvino")
-    runner = OpenVinoRunner(shipped_models_dir() / "g.onnx")
+    runner = OpenVinoRunner(lambda: pytest.fail("the runtime is checked before the model is loaded"))
     with pytest.raises(
         BackendUnavailableError, match=r"needs openvino.*pip install openvino \(part of the \"cpu\" extra"
     ):

@@ -8,20 +8,25 @@ from golf_rt.artifacts.engines import (
     BuildOptions,
     Machine,
     Profile,
-    ShapeOutsideProfilesError,
     cached_engine_path,
     check_sidecar,
-    choose_profile,
     default_timing_cache_path,
     engine_file_name,
-    engine_sources,
     parse_shape,
     read_sidecar,
     stale_reasons,
     tensorrt_ep_profile_options,
     write_sidecar,
 )
-from golf_rt.errors import ConfigurationError, EngineMismatchError, InvalidImageError, ModelFileError
+from golf_rt.artifacts.supply import engine_sources
+from golf_rt.backends.tensorrt.runner import choose_profile
+from golf_rt.errors import (
+    ConfigurationError,
+    EngineMismatchError,
+    InvalidImageError,
+    ModelFileError,
+    ShapeOutsideProfilesError,
+)
 from tests.sidecars import H100, sidecar
 
 

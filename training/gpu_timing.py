@@ -191,20 +191,22 @@ def time_model(model: torch.nn.Module, device: torch.device, sizes: Sequence[tup
 def time_runner(checkpoint: str | Path | None, device: torch.device, sizes: Sequence[tuple[int, int]],
                 precisions: Sequence[str], seconds: float, min_rounds: int = 3, cuda_graph: bool = False,
                 iterations: int = DEFAULT_ITERATIONS) -> list[Timing]:  # fmt: skip
-    """Time `TorchRunner(checkpoint).deblur` end to end, numpy in and out, at every size and precision.
+    """Time the torch runner's `deblur` (`create_runner("torch")`) end to end, numpy in and out, per size and precision.
 
     What the SDK's user waits for: the input check, the copies through pinned host memory, the
     forward (channels_last, cuDNN's autotuner on, TF32 off for fp32; a CUDA-graph replay with
     `cuda_graph=True`) and the wait for the GPU, by the wall clock. `checkpoint` None: the shipped one.
     """
-    from golf_rt.backends.torch.runner import TorchRunner
+    from golf_rt.backends import create_runner
+    from golf_rt.backends.torch.runner import TorchOptions
 
     on_gpu = device.type == "cuda"
     graphed = cuda_graph and on_gpu
     timings = []
     for (h, w), precision, end in _cases(sizes, precisions, seconds):
         batch = np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32)
-        runner = TorchRunner(checkpoint, iterations, device=device.type, precision=precision, cuda_graph=graphed)
+        runner = create_runner("torch", precision=precision, iterations=iterations, checkpoint=checkpoint,
+                               device=device.type, options=TorchOptions(cuda_graph=graphed))  # fmt: skip
         with runner:
             run = partial(runner.deblur, batch)
             for _ in range(3 if on_gpu else 1):  # loading, first-call allocations, cuDNN's choices, the graph

@@ -109,7 +109,7 @@ def tiles_pass(row: dict) -> bool:
 
 def default_tiling_report(checkpoint: Path | str | None, tree: Path) -> dict:
     """`compare` at the shipped tiling (`Tiling()`) for `checkpoint` on the wallpaper photos in `tree`."""
-    with create_runner("openvino", "auto", checkpoint=checkpoint) as runner:
+    with create_runner("openvino", precision="auto", checkpoint=checkpoint) as runner:
         report = compare(runner, blurred_photos(tree), [Tiling()])
         report["runner"] = f"{runner.name} {runner.precision}"
     row = next(iter(report["tilings"].values()))
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         tree = args.packages or unpack_packages(Path(scratch))
         pairs = blurred_photos(tree)
-    with create_runner(args.backend, args.precision, checkpoint=args.checkpoint) as runner:
+    with create_runner(args.backend, precision=args.precision, checkpoint=args.checkpoint) as runner:
         report = compare(runner, pairs, tilings)
         report["runner"] = f"{runner.name} {runner.precision}"
         if args.picture:  # the photo with the most detail, where a seam would show

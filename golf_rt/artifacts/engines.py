@@ -9,14 +9,13 @@ sidecar does not match (`stale_reasons`). The timing cache is keyed the same way
 The default profile covers the tile (`golf_rt.contract.TILE_SIZE`, batches up to
 `GPU_TILE_BATCH`) and anything smaller, from sides of 4 (the reflect padding of the 7x7
 convolutions needs 4 pixels). Engines built with several profiles (`--profile`) pick one per
-input (`choose_profile`).
+input (`golf_rt.backends.tensorrt.runner.choose_profile`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 from golf_rt.artifacts.names import onnx_file_name
 from golf_rt.catalog import ENGINE_PRECISIONS
 from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, GPU_TILE_BATCH, MAX_PIXELS, TILE_SIZE
-from golf_rt.errors import ConfigurationError, EngineMismatchError, ModelFileError, ShapeOutsideProfilesError
+from golf_rt.errors import ConfigurationError, EngineMismatchError
 from golf_rt.machine.atomic_files import atomic_path
 from golf_rt.machine.paths import cache_dir
 
@@ -102,22 +101,6 @@ DEFAULT_PROFILES = (
 """One profile around the tile: images are deblurred in tiles (`golf_rt.images.tiles`), so an engine sees
 batches of up to GPU_TILE_BATCH tiles, or one image smaller than a tile; its context reserves
 memory for that shape only, whatever the photo's size."""
-
-
-def choose_profile(shape: tuple[int, ...], profiles: tuple[Profile, ...]) -> int:
-    """The index of the profile that takes `shape` and was tuned nearest its pixel count.
-
-    ShapeOutsideProfilesError, naming the profiles, when none takes it.
-    """
-    fits = [i for i, profile in enumerate(profiles) if profile.accepts(shape)]
-    if not fits:
-        listed = ", ".join(str(p) for p in profiles)
-        raise ShapeOutsideProfilesError(
-            f"batch {format_shape(shape)} is outside every optimization profile of the engine ({listed}); "
-            f"rebuild with `golf-rt build-engine --profile MIN:OPT:MAX`, or use backend 'auto', which falls back"
-        )
-    pixels = math.prod(shape)
-    return min(fits, key=lambda i: abs(math.log(pixels / math.prod(profiles[i].opt))))
 
 
 def check_profiles(profiles: tuple[Profile, ...]) -> tuple[Profile, ...]:
@@ -343,21 +326,3 @@ def tensorrt_ep_profile_options(input_name: str, profiles: tuple[Profile, ...]) 
 
 ENGINE_PARTS = ("fused", "f", "g_unrolled")
 """What `golf-rt build-engine` builds: the fused model, and F and G unrolled for the Triton ensemble."""
-
-
-def engine_sources(onnx_dir: str | Path | None = None, iterations: int = DEFAULT_ITERATIONS) -> dict[str, Path]:
-    """The fp32 ONNX file of each engine part: from `onnx_dir`, else the shipped or cached ones (exported if needed).
-
-    Each part is looked up on its own: `f.onnx` is shipped while `fused_x5.onnx` may live in the cache.
-    """
-    if onnx_dir is None:
-        from golf_rt.artifacts.supply import ensure_onnx
-
-        return {part: ensure_onnx(part, iterations) for part in ENGINE_PARTS}
-    files = {part: Path(onnx_dir) / onnx_file_name(part, iterations) for part in ENGINE_PARTS}
-    for path in files.values():
-        if not path.is_file():
-            raise ModelFileError(
-                f"{path} is missing: run `golf-rt export --iterations {iterations} --output {onnx_dir}` first"
-            )
-    return files

@@ -131,7 +131,7 @@ def auto_precision(
 
     `allowed` narrows the choice to what a given model file can run (an fp32 ONNX file cannot run int8).
     """
-    by_device = importlib.import_module(backend_record(backend).module).precisions_here()
+    by_device = importlib.import_module(backend_record(backend).loader).precisions_here()
     runs = by_device.get(device or next(iter(by_device), ""), ())
     runs = tuple(p for p in runs if allowed is None or p in allowed)
     reference = "fp32" if allowed is None or "fp32" in allowed else allowed[0]

@@ -1,23 +1,78 @@
-"""The ONNX file of a model part for a checkpoint: shipped, cached, or made now.
+"""Where every file a backend runs comes from: checkpoint -> ONNX (fp32, fp16, int8) -> TensorRT plan.
+
+`model_file(kind, ...)` is the one way in, for the kind of file a backend runs (its record's
+`runs`): the checkpoint itself, an ONNX file or a TensorRT plan. `golf_rt.backends.create_runner`
+asks it, then hands the file to the backend's loader.
 
 `ensure_onnx` needs no torch when the file exists: the shipped checkpoint's files live in
 `golf_rt/models/`, others in the cache folder, keyed by the checkpoint's hash. A missing one is
 made there: exported from the checkpoint (torch), converted to fp16, or quantised to int8 (NNCF);
 a cached file that does not parse or belongs to another checkpoint is removed and made again.
+`plan_file` builds a TensorRT engine of the fp32 ONNX file (or takes the current cached one)
+through `golf_rt.backends.tensorrt.loader`, which holds the GPU door.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import golf_rt.model.checkpoint as ckpt
-from golf_rt.artifacts.names import META_CHECKPOINT, cached_models_dir, onnx_file_name
+from golf_rt.artifacts.engines import ENGINE_PARTS, BuildOptions
+from golf_rt.artifacts.names import META_CHECKPOINT, PARTS, cached_models_dir, onnx_file_name
 from golf_rt.contract import DEFAULT_ITERATIONS
+from golf_rt.errors import ConfigurationError, ModelFileError
 from golf_rt.machine.extras import missing_package_error
 from golf_rt.machine.paths import shipped_models_dir
 
 logger = logging.getLogger(__name__)
+
+FILE_KINDS = ("checkpoint", "onnx", "plan")
+"""The kinds of file a backend runs (`golf_rt.catalog.BackendRecord.runs`)."""
+
+
+def model_file(
+    kind: str,
+    *,
+    part: str = "fused",
+    iterations: int = DEFAULT_ITERATIONS,
+    checkpoint: str | Path | None = None,
+    precision: str = "fp32",
+    build: BuildOptions | None = None,
+) -> Path:
+    """The file of `kind` that runs `part` of `checkpoint` (None = shipped) at `precision`, made now if missing.
+
+    "checkpoint": the checkpoint itself; "onnx": the fp16 file for fp16, the quantised one for int8,
+    else the fp32 one (bf16 runtimes lower it); "plan": a TensorRT engine (`plan_file`, with `build`).
+    """
+    if kind not in FILE_KINDS:
+        raise ConfigurationError(f"unknown model file kind {kind!r}; choose one of {', '.join(FILE_KINDS)}")
+    if part not in PARTS:
+        raise ConfigurationError(f"unknown model part {part!r}; choose one of {', '.join(PARTS)}")
+    if kind == "checkpoint":
+        return ckpt.resolve(checkpoint)
+    if kind == "plan":
+        return plan_file(part, iterations, checkpoint, precision, build)
+    return ensure_onnx(part, iterations, checkpoint, fp16=precision == "fp16", int8=precision == "int8")
+
+
+def plan_file(
+    part: str = "fused",
+    iterations: int = DEFAULT_ITERATIONS,
+    checkpoint: str | Path | None = None,
+    precision: str = "fp32",
+    build: BuildOptions | None = None,
+) -> Path:
+    """The cached TensorRT engine of the part's fp32 ONNX file at `precision`, (re)built when missing or stale.
+
+    Without `build`, a current engine that `golf-rt build-engine --profile` left in the cache is
+    used as built; else one with the default profiles is built.
+    """
+    from golf_rt.backends.tensorrt.loader import engine_for_onnx
+
+    options = replace(build, precision=precision) if build else BuildOptions(precision=precision)
+    return engine_for_onnx(ensure_onnx(part, iterations, checkpoint), options, any_profiles=build is None)
 
 
 def ensure_onnx(
@@ -87,3 +142,19 @@ def _whole(path: Path, checkpoint_sha256: str) -> bool:
     logger.warning("cached %s is unusable (%s); making it again", path, reason)
     path.unlink(missing_ok=True)
     return False
+
+
+def engine_sources(onnx_dir: str | Path | None = None, iterations: int = DEFAULT_ITERATIONS) -> dict[str, Path]:
+    """The fp32 ONNX file of each engine part: from `onnx_dir`, else the shipped or cached ones (exported if needed).
+
+    Each part is looked up on its own: `f.onnx` is shipped while `fused_x5.onnx` may live in the cache.
+    """
+    if onnx_dir is None:
+        return {part: ensure_onnx(part, iterations) for part in ENGINE_PARTS}
+    files = {part: Path(onnx_dir) / onnx_file_name(part, iterations) for part in ENGINE_PARTS}
+    for path in files.values():
+        if not path.is_file():
+            raise ModelFileError(
+                f"{path} is missing: run `golf-rt export --iterations {iterations} --output {onnx_dir}` first"
+            )
+    return files

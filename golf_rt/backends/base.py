@@ -1,9 +1,13 @@
 """The one interface every backend implements: a `Runner` deblurs N x 3 x H x W float32 batches.
 
 The base class validates a batch before a backend sees it, so every backend rejects bad input
-with the same `InvalidImageError`, and refuses a precision its backend does not run here.
-Runners are context managers: entering loads the model through the backend's loader (module,
-session, compiled model, engine), leaving frees it; `deblur` activates on first use too.
+with the same `InvalidImageError`. A runner is handed what it runs, as Polygraphy's
+`OnnxrtRunner(sess)` is: the runtime object (module, session, model, engine) or a loader, a
+callable that makes it (`golf_rt.backends.<name>.loader`); it never knows where a file came from.
+Whether the backend runs the runner's precision here is checked once, by
+`golf_rt.backends.create_runner`, which composes file, loader and runner.
+Runners are context managers: entering calls the loader, leaving frees what it made; `deblur`
+activates on first use too.
 
 A runner may be shared by threads. Calls are serialised unless the backend declares that its
 runtime runs concurrent calls safely (`concurrent_calls`: ONNX Runtime's `InferenceSession.run`
@@ -17,13 +21,12 @@ import abc
 import contextlib
 import logging
 import threading
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from golf_rt.contract import CHANNELS, MAX_PIXELS, MIN_SIDE, PRECISIONS
 from golf_rt.errors import (
-    BackendUnavailableError,
     ConfigurationError,
     GolfError,
     InferenceError,
@@ -59,6 +62,22 @@ def validate_batch(batch: object, check_values: bool = True) -> np.ndarray:
     return np.ascontiguousarray(batch)
 
 
+def loaded(model: Any, kind: type | tuple[type, ...] = ()) -> Any:
+    """`model` itself when it is a runtime object, or what it returns when it is a loader.
+
+    `kind`: the runtime object's type, for objects that are callable themselves (a torch module).
+    """
+    if (kind and isinstance(model, kind)) or not callable(model):
+        return model
+    return model()
+
+
+def positive_threads(threads: int | None) -> None:
+    """ConfigurationError unless `threads` is None (every usable core) or at least 1."""
+    if threads is not None and threads < 1:
+        raise ConfigurationError(f"threads must be at least 1, got {threads}")
+
+
 def check_model_io(path: object, inputs: list[tuple[str, int]], outputs: list[tuple[str, int]]) -> None:
     """A loaded model file must take `BLURRY` and give `SHARP`, both of rank 4: else ModelFileError.
 
@@ -89,17 +108,10 @@ class Runner(abc.ABC):
     max_batch: int | None = None
     """The largest batch the runner takes in one call (None: any); larger batches are split."""
 
-    def __init__(self, precision: str = "fp32", runs_here: tuple[str, ...] = ("fp32",)) -> None:
-        """`runs_here`: what the backend's `precisions_here()` offers on the runner's device.
-
-        Empty when the backend cannot run here at all: activating then says what is missing.
-        """
+    def __init__(self, precision: str = "fp32") -> None:
+        """`precision`: what the runner runs at, one of `golf_rt.contract.PRECISIONS`."""
         if precision not in PRECISIONS:
             raise ConfigurationError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
-        if runs_here and precision not in runs_here:
-            raise BackendUnavailableError(
-                f"{self.name} does not run {precision!r} here; choose one of {', '.join(runs_here) or 'none'}"
-            )
         self.precision = precision
         self._active = False
         self._lock = threading.RLock()

@@ -106,7 +106,7 @@ def _deblur_here(jobs, backend, precision, iterations, checkpoint, tile, workers
     from golf_rt.deblur.deblurrer import Deblurrer
     from golf_rt.deblur.folder import deblur_files
 
-    deblurrer = Deblurrer(backend, precision, iterations, checkpoint, tile=tile)
+    deblurrer = Deblurrer(backend, precision=precision, iterations=iterations, checkpoint=checkpoint, tile=tile)
     why = _not_the_fastest(backend, precision, deblurrer.backend)
     if why:
         typer.echo(f"note: deblurring with {deblurrer.backend} {deblurrer.precision}: {why}", err=True)

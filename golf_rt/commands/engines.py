@@ -42,7 +42,8 @@ def build_engine(
     ),
 ) -> None:
     """Build TensorRT engines (fused, F, G unrolled) with profiles, a timing cache and JSON sidecars."""
-    from golf_rt.artifacts.engines import DEFAULT_PROFILES, BuildOptions, Profile, engine_sources
+    from golf_rt.artifacts.engines import DEFAULT_PROFILES, BuildOptions, Profile
+    from golf_rt.artifacts.supply import engine_sources
     from golf_rt.backends.gpu.door import STANDIN_VARIABLE, tensorrt_here
 
     profiles = tuple(Profile.parse(text) for text in profile) if profile else DEFAULT_PROFILES

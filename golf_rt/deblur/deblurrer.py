@@ -69,12 +69,12 @@ def auto_backend(precision: str = AUTO, skip: tuple[str, ...] = ()) -> str:
     return auto_backends(precision, skip)[0]
 
 
-def start_first(candidates: list[str], precision: str, iterations: int, checkpoint: Any, **options: Any) -> Runner:
+def start_first(candidates: list[str], *, precision: str, iterations: int, checkpoint: Any) -> Runner:
     """The first of `candidates` whose runner can be made and activated here; each failure is logged."""
     failures = []
     for backend in candidates:
         try:
-            runner = create_runner(backend, precision, iterations, checkpoint, **options)
+            runner = create_runner(backend, precision=precision, iterations=iterations, checkpoint=checkpoint)
             return runner.activate()
         except STEP_DOWN as exc:
             logger.warning("%s could not start here (%s); trying the next backend", backend, exc)
@@ -87,6 +87,8 @@ class Deblurrer:
 
     Images larger than a tile (`tile`, default `golf_rt.contract.TILE_SIZE`) are deblurred in
     tiles, so memory stays bounded whatever their size; `tile=0` runs every image whole.
+    `device` and `options` (the backend's options dataclass, `golf_rt.backends.options_for`) go to
+    the runner of a named backend (`golf_rt.backends.create_runner`); "auto" takes the defaults.
 
     >>> deblurrer = Deblurrer()
     >>> sharp = deblurrer.deblur("blurry.png")
@@ -95,22 +97,27 @@ class Deblurrer:
     def __init__(
         self,
         backend: str = "auto",
+        *,
         precision: str = AUTO,
         iterations: int = DEFAULT_ITERATIONS,
         checkpoint: str | Path | None = None,
         tile: int | Tiling | None = None,
-        **options: Any,
+        device: str | None = None,
+        options: Any = None,
     ) -> None:
         if precision != AUTO and precision not in PRECISIONS:
             raise ConfigurationError(f"unknown precision {precision!r}; choose one of {', '.join((*PRECISIONS, AUTO))}")
+        if backend == "auto" and (device is not None or options is not None):
+            raise ConfigurationError("device and options belong to one backend: name it (backend='openvino', ...)")
         self.tiling = tiling_from(tile)
         self.iterations, self.checkpoint = iterations, checkpoint
         self._fallback: Runner | None = None
-        self._fallback_args = (precision, iterations, checkpoint) if backend == "auto" else None
+        settings = {"precision": precision, "iterations": iterations, "checkpoint": checkpoint}
+        self._fallback_settings = settings if backend == "auto" else None
         if backend == "auto":
-            self.runner: Runner = start_first(auto_backends(precision), precision, iterations, checkpoint, **options)
+            self.runner: Runner = start_first(auto_backends(precision), **settings)
         else:
-            self.runner = create_runner(backend, precision, iterations, checkpoint, **options)
+            self.runner = create_runner(backend, **settings, device=device, options=options)
         self.backend, self.precision = self.runner.name, self.runner.precision
         if self.runner.fixed_tile_shape:
             self.tiling = replace(self.tiling, even=False)
@@ -152,16 +159,15 @@ class Deblurrer:
         try:
             return self.runner.deblur(batch, check_inputs=False)
         except ShapeOutsideProfilesError as exc:
-            if self._fallback_args is None:
+            if self._fallback_settings is None:
                 raise
             return self._fallback_runner(exc).deblur(batch, check_inputs=False)
 
     def _fallback_runner(self, why: Exception) -> Runner:
         """The next backend of the auto order, for the shapes TensorRT's engines do not take (made once)."""
         if self._fallback is None:
-            precision, iterations, checkpoint = self._fallback_args
-            self._fallback = start_first(auto_backends(precision, skip=(self.backend,)), precision, iterations,
-                                         checkpoint)  # fmt: skip
+            settings = self._fallback_settings
+            self._fallback = start_first(auto_backends(settings["precision"], skip=(self.backend,)), **settings)
             logger.warning("%s; deblurring such images with %s %s", why, self._fallback.name, self._fallback.precision)
         return self._fallback
 

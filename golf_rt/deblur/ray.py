@@ -237,8 +237,8 @@ class _DeblurWorker:
         from golf_rt.deblur.deblurrer import Deblurrer
 
         self.settings, self.run_started = settings, run_started
-        self.deblurrer = Deblurrer(settings.backend, settings.precision, settings.iterations, settings.checkpoint,
-                                   tile=settings.tile)  # fmt: skip
+        self.deblurrer = Deblurrer(settings.backend, precision=settings.precision, iterations=settings.iterations,
+                                   checkpoint=settings.checkpoint, tile=settings.tile)  # fmt: skip
         self.deblurrer.runner.activate()
         self.node, self.engine = socket.gethostname(), f"{self.deblurrer.backend} {self.deblurrer.precision}"
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from golf_rt.artifacts.precision_table import Measured
 from golf_rt.backends import available_backends, create_runner
+from golf_rt.catalog import GPU_ONLY
 from golf_rt.contract import DEFAULT_ITERATIONS, HARD_TOLERANCE, PSNR_BUDGET_DB
 from golf_rt.machine.extras import require
 from golf_rt.quality.hard_inputs import hard_inputs
@@ -80,7 +81,7 @@ def verify_backends(
     times: dict[tuple[str, str], float] = {}
     hard_batches = {name: np.ascontiguousarray(image.transpose(2, 0, 1)[None]) for name, image in hard_inputs().items()}
     for backend, precision in [("torch", "fp32"), *cases]:
-        with create_runner(backend, precision, iterations, checkpoint) as runner:
+        with create_runner(backend, precision=precision, iterations=iterations, checkpoint=checkpoint) as runner:
             runner.deblur(batches[0])  # first-call compilation and allocations are not timed
             outputs[backend, precision], ms = [], []
             for batch in batches:
@@ -154,6 +155,6 @@ def rows_to_measured(rows: list[VerifyRow]) -> list[Measured]:
 
     measured = []
     for row in rows:
-        delta, device = round(row.psnr_delta, 5) + 0.0, device_name(on_gpu=row.backend == "tensorrt")  # no -0.0
+        delta, device = round(row.psnr_delta, 5) + 0.0, device_name(on_gpu=row.backend in GPU_ONLY)  # no -0.0
         measured.append(Measured(row.backend, row.precision, delta, round(row.median_ms, 1), device))
     return measured

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from golf_rt.catalog import GPU_ONLY
 from golf_rt.report.chart import latency_chart
 from golf_rt.report.results import Result, ResultFile, load_result_files
 from golf_rt.report.tables import all_results_table, peers_table, table3, table4, table5
@@ -25,7 +26,7 @@ def _sizes(results: list[Result]) -> list[str]:
 
 def on_gpu(result: Result) -> bool:
     """Whether a result ran on a GPU: TensorRT, or a path labelled cuda (PyTorch on CUDA)."""
-    return result.backend == "tensorrt" or " cuda " in f"{result.label} "
+    return result.backend in GPU_ONLY or " cuda " in f"{result.label} "
 
 
 def report_markdown(files: list[ResultFile], chart_name: str | None = None) -> str:

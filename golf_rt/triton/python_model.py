@@ -45,14 +45,19 @@ def parameters_from_config(model_config: dict) -> dict[str, str]:
 
 def runner_from_parameters(model_dir: Path, parameters: dict[str, str]) -> Runner:
     """The golf-rt runner that `parameters` ask for, on the ONNX file in `model_dir`."""
-    from golf_rt.backends import create_runner
+    from golf_rt.backends import create_runner, options_for
 
     runtime = parameters.get("runtime", RUNTIMES[0])
     if runtime not in RUNTIMES:
         raise ConfigurationError(f"parameter runtime={runtime!r} is not one of {RUNTIMES}")
     threads = int(parameters.get("threads", "0")) or None
     precision = parameters.get("precision", "auto")  # auto: the shipped model's measured choice on this machine
-    return create_runner(runtime, precision, onnx_path=model_dir / parameters["model_file"], threads=threads)
+    return create_runner(
+        runtime,
+        precision=precision,
+        model_file=model_dir / parameters["model_file"],
+        options=options_for(runtime, threads=threads),
+    )
 
 
 class TritonPythonModel:

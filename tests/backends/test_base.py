@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from golf_rt.backends.base import Runner, validate_batch
-from golf_rt.errors import BackendUnavailableError, InvalidImageError
+from golf_rt.errors import ConfigurationError, InvalidImageError
 
 
 class Halver(Runner):
@@ -59,6 +59,15 @@ def test_lifecycle_is_idempotent_and_deblur_activates():
     assert runner.events == ["activate", "deactivate"]
 
 
-def test_unsupported_precision_lists_the_choices():
-    with pytest.raises(BackendUnavailableError, match="choose one of fp32"):
-        Halver("bf16")
+def test_unknown_precision_lists_the_choices():
+    with pytest.raises(ConfigurationError, match="choose one of fp32, fp16, bf16, int8"):
+        Halver("int4")
+
+
+def test_a_runner_is_handed_its_model_or_a_loader():
+    from golf_rt.backends.base import loaded
+
+    made = []
+    assert loaded("model") == "model"
+    assert loaded(lambda: made.append(1) or "model") == "model" and made == [1]
+    assert loaded(len, kind=type(len)) is len  # a runtime object that is callable itself

@@ -61,11 +61,11 @@ def test_tensorrt_deblurrer_deblurs_is_shared_by_threads_and_closes(standin):
 
 
 def test_tensorrt_runner_matches_onnx_runtime_on_the_same_file(standin, onnx_files, blurry_batch, reference_output):
-    from golf_rt.backends import TOLERANCE
-    from golf_rt.backends.tensorrt.runner import TensorRTRunner, engines_from_onnx_files
+    from golf_rt.backends import TOLERANCE, create_runner
+    from golf_rt.backends.tensorrt.loader import engines_from_onnx_files
 
     engines = engines_from_onnx_files({"fused": onnx_files["fused"]}, None, 3, BuildOptions("fp32", CUSTOM))
-    with TensorRTRunner(engines["fused"]) as runner:
+    with create_runner("tensorrt", precision="fp32", model_file=engines["fused"]) as runner:
         assert np.abs(runner.deblur(blurry_batch) - reference_output).max() <= TOLERANCE["fp32"]
 
 
@@ -106,20 +106,21 @@ def test_auto_steps_down_when_the_engine_build_runs_out_of_memory(standin, caplo
 
 def test_engines_built_with_other_profiles_are_used_not_rebuilt(standin):
     """build-engine --profile wrote the cache's one file; the next runner rebuilt it with the defaults."""
-    from golf_rt.artifacts.supply import ensure_onnx
-    from golf_rt.backends.tensorrt.runner import engines_from_onnx_files, runner_for_checkpoint
+    from golf_rt.artifacts.supply import ensure_onnx, plan_file
+    from golf_rt.backends import create_runner
+    from golf_rt.backends.tensorrt.loader import engines_from_onnx_files
 
     built = engines_from_onnx_files({"fused": ensure_onnx("fused", 3)}, None, 3, BuildOptions("fp32", CUSTOM))
     stamp = built["fused"].stat().st_mtime_ns
-    runner = runner_for_checkpoint(None, "fused", 3, "fp32")
-    assert runner.engine_path == built["fused"] and runner.profiles == CUSTOM
+    assert plan_file("fused", 3, None, "fp32") == built["fused"]
+    assert create_runner("tensorrt", precision="fp32", iterations=3).profiles == CUSTOM
     assert built["fused"].stat().st_mtime_ns == stamp
-    default = runner_for_checkpoint(None, "fused", 3, "fp32", options=BuildOptions("fp32"))
-    assert default.engine_path != built["fused"] and built["fused"].is_file()  # side by side
+    default = plan_file("fused", 3, None, "fp32", BuildOptions("fp32"))
+    assert default != built["fused"] and built["fused"].is_file()  # side by side
 
 
 def test_sidecar_records_device_memory_per_profile(standin, onnx_files, tmp_path):
-    from golf_rt.backends.tensorrt.runner import engine_from_onnx
+    from golf_rt.backends.tensorrt.loader import engine_from_onnx
 
     two = (*CUSTOM, Profile((1, 3, 8, 8), (1, 3, 128, 128), (1, 3, 256, 256)))
     engine = engine_from_onnx(onnx_files["f"], tmp_path / "f_fp32.plan", BuildOptions("fp32", two))
@@ -142,7 +143,7 @@ def test_a_failed_host_allocation_frees_its_device_half(standin, monkeypatch):
 
 
 def test_the_standin_fails_loudly_on_what_it_does_not_model(standin, onnx_files, tmp_path):
-    from golf_rt.backends.tensorrt.runner import engine_from_onnx, engine_from_path
+    from golf_rt.backends.tensorrt.loader import engine_from_onnx, engine_from_path
 
     path = engine_from_onnx(onnx_files["f"], tmp_path / "f_fp32.plan", BuildOptions("fp32", CUSTOM))
     engine = engine_from_path(path, read_sidecar(path))

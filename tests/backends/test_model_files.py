@@ -43,7 +43,7 @@ def test_a_file_that_is_not_a_golf_rt_model_is_refused(backend, case, tmp_path):
     path, reason = _files(tmp_path)[case]
     batch = np.zeros((1, 3, 8, 8), np.float32)
     with pytest.raises(ModelFileError, match=reason):
-        create_runner(backend, "fp32", onnx_path=path).deblur(batch)
+        create_runner(backend, precision="fp32", model_file=path).deblur(batch)
 
 
 @pytest.mark.parametrize("backend", ONNX_BACKENDS)
@@ -55,4 +55,4 @@ def test_a_file_whose_name_hides_its_precision_is_refused_on_load(backend, tmp_p
     renamed.write_bytes((shipped_models_dir() / "f_int8.onnx").read_bytes())
     assert file_precision(renamed) == "fp32" and file_precision(shipped_models_dir() / "f_int8.onnx") == "int8"
     with pytest.raises(ModelFileError, match="holds an int8 model, but its name says fp32"):
-        create_runner(backend, "fp32", onnx_path=renamed).activate()
+        create_runner(backend, precision="fp32", model_file=renamed).activate()

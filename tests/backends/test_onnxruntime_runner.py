@@ -9,13 +9,15 @@ from golf_rt.errors import BackendUnavailableError, ConfigurationError, ModelFil
 
 pytest.importorskip("onnxruntime")
 
-from golf_rt.backends.onnxruntime.runner import OnnxRuntimeRunner  # noqa: E402
+from golf_rt.backends import create_runner  # noqa: E402
+from golf_rt.backends.onnxruntime.loader import session_from_onnx  # noqa: E402
+from golf_rt.backends.onnxruntime.runner import OnnxRuntimeOptions, OnnxRuntimeRunner  # noqa: E402
 
 
 def test_session_is_tuned():
     import onnxruntime as ort
 
-    from golf_rt.backends.onnxruntime.runner import session_options
+    from golf_rt.backends.onnxruntime.loader import session_options
 
     options = session_options(threads=1)
     assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -25,17 +27,33 @@ def test_session_is_tuned():
 def test_precision_comes_from_the_file(onnx_files, tmp_path):
     from golf_rt.artifacts.export import fp16_onnx_from_onnx
 
-    assert OnnxRuntimeRunner(onnx_files["g"]).precision == "fp32"
-    assert OnnxRuntimeRunner(fp16_onnx_from_onnx(onnx_files["g"], tmp_path / "g_fp16.onnx")).precision == "fp16"
+    fp16 = fp16_onnx_from_onnx(onnx_files["g"], tmp_path / "g_fp16.onnx")
+    assert create_runner("onnxruntime", model_file=onnx_files["g"]).precision == "fp32"
+    assert create_runner("onnxruntime", model_file=fp16).precision == "fp16"
+    with pytest.raises(ConfigurationError, match="g_fp16.onnx runs at fp16, not fp32"):
+        create_runner("onnxruntime", precision="fp32", model_file=fp16)
+
+
+def test_a_runner_runs_the_session_it_is_handed(onnx_files, blurry_batch):
+    """No file, no loader: a session made elsewhere, as a test or a caller with its own options would."""
+    session = session_from_onnx(onnx_files["g"])
+    with OnnxRuntimeRunner(session) as runner:
+        assert runner._session is session and runner.deblur(blurry_batch).shape == blurry_batch.shape
 
 
 def test_bad_options_are_named(onnx_files, tmp_path):
     with pytest.raises(ModelFileError, match="not found"):
-        OnnxRuntimeRunner(tmp_path / "missing.onnx")
+        create_runner("onnxruntime", model_file=tmp_path / "missing.onnx")
     with pytest.raises(ConfigurationError, match="choose one of"):
-        OnnxRuntimeRunner(onnx_files["g"], device="tpu")
+        create_runner("onnxruntime", model_file=onnx_files["g"], device="tpu")
+    with pytest.raises(ConfigurationError, match="choose one of"):
+        OnnxRuntimeRunner(None, device="tpu")
     with pytest.raises(ConfigurationError, match="at least 1"):
-        OnnxRuntimeRunner(onnx_files["g"], threads=0)
+        OnnxRuntimeOptions(threads=0)
+    with pytest.raises(ConfigurationError, match="takes OnnxRuntimeOptions, not TorchOptions"):
+        from golf_rt.backends.torch.runner import TorchOptions
+
+        create_runner("onnxruntime", options=TorchOptions())
 
 
 def test_gpu_provider_missing_is_explained(onnx_files):
@@ -44,14 +62,14 @@ def test_gpu_provider_missing_is_explained(onnx_files):
     if "CUDAExecutionProvider" in ort.get_available_providers():
         pytest.skip("this ONNX Runtime has CUDA")
     with pytest.raises(BackendUnavailableError, match="onnxruntime-gpu"):
-        OnnxRuntimeRunner(onnx_files["g"], device="cuda").activate()
+        OnnxRuntimeRunner(lambda: session_from_onnx(onnx_files["g"], "cuda"), device="cuda").activate()
 
 
 def test_precision_is_read_without_the_onnx_package(onnx_files):
     """onnx is not in the cpu and serve extras: the name says the precision, the session's metadata confirms it."""
     code = (
-        "import sys; from golf_rt.backends.onnxruntime.runner import OnnxRuntimeRunner; "
-        f"runner = OnnxRuntimeRunner({str(onnx_files['g'])!r}).activate(); "
+        "import sys; from golf_rt.backends import create_runner; "
+        f"runner = create_runner('onnxruntime', model_file={str(onnx_files['g'])!r}).activate(); "
         "print(runner.precision, 'onnx' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -62,7 +80,7 @@ def test_precisions_here_are_the_providers_of_this_build():
     import onnxruntime as ort
 
     from golf_rt.backends.gpu.door import gpu_visible
-    from golf_rt.backends.onnxruntime.runner import precisions_here
+    from golf_rt.backends.onnxruntime.loader import precisions_here
 
     here = precisions_here()
     assert here["cpu"] == ("fp32", "fp16")
@@ -73,7 +91,7 @@ def test_gpu_providers_without_a_gpu_are_not_offered(monkeypatch):
     """onnxruntime-gpu lists its CUDA and TensorRT providers on any machine, GPU or not."""
     import onnxruntime as ort
 
-    from golf_rt.backends.onnxruntime.runner import precisions_here
+    from golf_rt.backends.onnxruntime.loader import precisions_here
 
     monkeypatch.delenv("GOLF_RT_GPU_STANDIN", raising=False)
     listed = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -85,7 +103,7 @@ def test_gpu_providers_without_a_gpu_are_not_offered(monkeypatch):
 def test_tensorrt_provider_gets_the_tile_profile_keyed_caches_and_no_tf32(monkeypatch, tmp_path):
     import onnxruntime as ort
 
-    from golf_rt.backends.onnxruntime.runner import provider_options
+    from golf_rt.backends.onnxruntime.loader import provider_options
 
     monkeypatch.setenv("GOLF_RT_CACHE", str(tmp_path))
     monkeypatch.setenv("GOLF_RT_GPU_STANDIN", "1")
@@ -106,7 +124,7 @@ def test_tensorrt_provider_gets_the_tile_profile_keyed_caches_and_no_tf32(monkey
 
 def test_a_provider_that_fails_to_start_is_not_called_an_unreadable_file(monkeypatch, onnx_files):
     from golf_rt.backends.gpu.door import gpu
-    from golf_rt.backends.onnxruntime.runner import session_from_onnx
+    from golf_rt.backends.onnxruntime.loader import session_from_onnx
 
     monkeypatch.setenv("GOLF_RT_GPU_STANDIN", "1")
     monkeypatch.setattr(gpu(), "busy", True)
@@ -120,10 +138,10 @@ def test_gpu_session_really_runs_on_the_gpu(device, onnx_files, blurry_batch, re
     import onnxruntime as ort
 
     from golf_rt.backends.gpu.door import standin_active
-    from golf_rt.backends.onnxruntime.runner import PROVIDERS
+    from golf_rt.backends.onnxruntime.loader import PROVIDERS
 
     if PROVIDERS[device][0] not in ort.get_available_providers() and not standin_active():
         pytest.skip(f"this ONNX Runtime has no {PROVIDERS[device][0]} (pip install '.[gpu-onnxruntime]')")
-    with OnnxRuntimeRunner(onnx_files["fused"], device=device) as runner:
+    with create_runner("onnxruntime", precision="fp32", model_file=onnx_files["fused"], device=device) as runner:
         assert runner._session.get_providers()[0] == PROVIDERS[device][0]
         assert abs(runner.deblur(blurry_batch) - reference_output).max() <= TOLERANCE["fp32"]  # TF32 off

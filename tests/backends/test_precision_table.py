@@ -58,7 +58,7 @@ def test_a_table_decides_only_for_its_own_checkpoint(checkpoint_path, cached_onn
         write_table([Measured("onnxruntime", "fp16", 0.0, 10.0, "cpu")], checkpoint_path)
         kept = {(r["backend"], r["precision"]) for r in read_table(checkpoint_path)["rows"]}
         assert kept == {("onnxruntime", "fp16"), ("openvino", "fp32"), ("openvino", "bf16")}
-        with create_runner("onnxruntime", "auto", 3, checkpoint_path) as runner:
+        with create_runner("onnxruntime", precision="auto", iterations=3, checkpoint=checkpoint_path) as runner:
             assert runner.precision == "fp16"
         assert read_table(checkpoint_path, iterations=5) is None  # measured at 3 iterations
         table = json.loads(path.read_text())
@@ -71,4 +71,4 @@ def test_a_table_decides_only_for_its_own_checkpoint(checkpoint_path, cached_onn
 
 def test_unknown_precision_lists_every_precision_and_auto():
     with pytest.raises(ConfigurationError, match="choose one of fp32, fp16, bf16, int8, auto"):
-        create_runner("onnxruntime", "int4")
+        create_runner("onnxruntime", precision="int4")

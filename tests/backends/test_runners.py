@@ -17,7 +17,7 @@ CASES = [(b, p) for b, precisions in available_backends().items() if b != "tenso
 def test_runner_matches_pytorch_reference(
     backend, precision, checkpoint_path, cached_onnx, blurry_batch, reference_output
 ):
-    with create_runner(backend, precision, 3, checkpoint_path) as runner:
+    with create_runner(backend, precision=precision, iterations=3, checkpoint=checkpoint_path) as runner:
         assert runner.name == backend and runner.precision == precision
         out = runner.deblur(blurry_batch)
         single = runner.deblur(blurry_batch[1:, :, :17, :23])  # another batch size and an odd size
@@ -30,9 +30,9 @@ def test_unknown_or_unavailable_choices_are_named(checkpoint_path):
     with pytest.raises(ConfigurationError, match="choose one of"):
         create_runner("tflite")
     with pytest.raises(ConfigurationError, match="choose one of"):
-        create_runner("torch", "int4")
+        create_runner("torch", precision="int4")
     with pytest.raises(BackendUnavailableError, match="this machine offers cpu: fp32"):
-        create_runner("torch", "fp16", checkpoint=checkpoint_path)
+        create_runner("torch", precision="fp16", checkpoint=checkpoint_path)
 
 
 @pytest.mark.parametrize("backend", [b for b in available_backends() if b != "tensorrt"])
@@ -46,12 +46,12 @@ def test_every_runner_runs_every_part(backend, part, checkpoint_path, cached_onn
     module = module_for_part(checkpoint.load(checkpoint_path), part, 3)
     with torch.no_grad():
         expected = module(torch.from_numpy(blurry_batch)).numpy()
-    with create_runner(backend, "fp32", 3, checkpoint_path, part=part) as runner:
+    with create_runner(backend, precision="fp32", iterations=3, checkpoint=checkpoint_path, part=part) as runner:
         assert np.abs(runner.deblur(blurry_batch) - expected).max() <= TOLERANCE["fp32"]
 
 
 def test_auto_precision_without_a_measured_table_is_fp32(checkpoint_path, cached_onnx):
-    with create_runner("onnxruntime", "auto", 3, checkpoint_path) as runner:
+    with create_runner("onnxruntime", precision="auto", iterations=3, checkpoint=checkpoint_path) as runner:
         assert runner.precision == "fp32"
 
 
@@ -61,7 +61,7 @@ def test_the_smallest_image_runs_and_a_smaller_one_is_refused_clearly(backend, c
     from golf_rt.errors import InvalidImageError
 
     rng = np.random.default_rng(5)
-    with create_runner(backend, "fp32", 3, checkpoint_path) as runner:
+    with create_runner(backend, precision="fp32", iterations=3, checkpoint=checkpoint_path) as runner:
         assert runner.deblur(rng.random((1, 3, MIN_SIDE, MIN_SIDE), dtype=np.float32)).shape == (1, 3, 4, 4)
         with pytest.raises(InvalidImageError, match=f"sides must be at least {MIN_SIDE}"):
             runner.deblur(rng.random((1, 3, MIN_SIDE - 1, 16), dtype=np.float32))

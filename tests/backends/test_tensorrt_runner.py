@@ -30,28 +30,35 @@ def fake_engine(tmp_path, **changes):
     return engine
 
 
-def test_runner_reads_precision_and_profiles_from_the_sidecar_without_a_gpu(tmp_path):
-    from golf_rt.backends.tensorrt.runner import TensorRTRunner
+def plan_runner(engine_path):
+    """The runner `create_runner` makes of an engine file, without asking whether TensorRT runs here."""
+    from golf_rt.backends.tensorrt import loader
+    from golf_rt.backends.tensorrt.runner import TensorRTOptions, TensorRTRunner
 
-    runner = TensorRTRunner(fake_engine(tmp_path))
+    sidecar, options = loader.plan_sidecar(engine_path), TensorRTOptions()
+    load = loader.loader_of(engine_path, part="fused", iterations=3, device="cuda", options=options)
+    return TensorRTRunner(load, precision=sidecar.precision, options=options, **loader.runner_keywords(engine_path))
+
+
+def test_runner_reads_precision_and_profiles_from_the_sidecar_without_a_gpu(tmp_path):
+    from golf_rt.backends.tensorrt.loader import precisions_of_file
+
+    runner = plan_runner(fake_engine(tmp_path))
     assert runner.precision == "fp16" and runner.profiles == DEFAULT_PROFILES
+    assert precisions_of_file(fake_engine(tmp_path)) == ("fp16",)
 
 
 def test_missing_engine_or_sidecar(tmp_path):
-    from golf_rt.backends.tensorrt.runner import TensorRTRunner
-
     with pytest.raises(ModelFileError, match="build-engine --output"):
-        TensorRTRunner(tmp_path / "missing.plan")
+        plan_runner(tmp_path / "missing.plan")
     (tmp_path / "lonely.plan").write_bytes(b"x")
     with pytest.raises(EngineMismatchError, match="missing"):
-        TensorRTRunner(tmp_path / "lonely.plan")
+        plan_runner(tmp_path / "lonely.plan")
 
 
 @pytest.mark.skipif(HAS_GPU, reason="this machine has TensorRT and a GPU")
 def test_activation_without_tensorrt_is_one_clear_error(tmp_path):
-    from golf_rt.backends.tensorrt.runner import TensorRTRunner
-
-    runner = TensorRTRunner(fake_engine(tmp_path))
+    runner = plan_runner(fake_engine(tmp_path))
     with pytest.raises(BackendUnavailableError, match="needs tensorrt|needs cuda-python|no CUDA device"):
         runner.deblur(np.zeros((1, 3, 64, 64), np.float32))
 
@@ -94,10 +101,8 @@ def test_a_rejected_timing_cache_is_replaced_by_an_empty_one():
 @gpu
 @needs_gpu
 def test_engine_from_another_machine_is_refused(tmp_path):
-    from golf_rt.backends.tensorrt.runner import TensorRTRunner
-
     with pytest.raises(EngineMismatchError, match="not portable"):
-        TensorRTRunner(fake_engine(tmp_path)).activate()
+        plan_runner(fake_engine(tmp_path)).activate()
 
 
 @gpu
@@ -109,7 +114,7 @@ def test_built_engine_matches_pytorch_and_picks_its_profile(
     """fp32 within 1e-4 of PyTorch: TF32 (TensorRT's default) would miss it. Two profiles, chosen per shape."""
     from golf_rt.artifacts.engines import read_sidecar
     from golf_rt.backends import TOLERANCE
-    from golf_rt.backends.tensorrt.runner import TensorRTRunner, engines_from_onnx_files
+    from golf_rt.backends.tensorrt.loader import engines_from_onnx_files
 
     options = BuildOptions(precision, SMALL, tmp_path / "t.cache")
     parts = {part: onnx_files[part] for part in ("fused", "f", "g_unrolled")}
@@ -117,7 +122,7 @@ def test_built_engine_matches_pytorch_and_picks_its_profile(
     assert (tmp_path / "t.cache").stat().st_size > 0
     assert read_sidecar(engines["fused"]).precision == precision
     large = np.random.default_rng(0).random((1, 3, 120, 100), dtype=np.float32)
-    with TensorRTRunner(engines["fused"]) as runner:
+    with plan_runner(engines["fused"]) as runner:
         out = runner.deblur(blurry_batch)
         assert runner._profile == 0
         assert runner.deblur(large).shape == large.shape and runner._profile == 1
@@ -130,14 +135,16 @@ def test_built_engine_matches_pytorch_and_picks_its_profile(
 @needs_gpu
 def test_cached_engine_is_rebuilt_when_stale_and_runs_from_threads(checkpoint_path, cached_onnx, blurry_batch):
     from golf_rt.artifacts.engines import read_sidecar
-    from golf_rt.backends.tensorrt.runner import runner_for_checkpoint
+    from golf_rt.artifacts.supply import plan_file
+    from golf_rt.backends import create_runner
 
     options = BuildOptions("fp32", SMALL)
-    first = runner_for_checkpoint(checkpoint_path, "fused", 3, "fp32", options=options).engine_path
+    first = plan_file("fused", 3, checkpoint_path, "fp32", options)
     built_at = first.stat().st_mtime_ns
     write_sidecar(first, sidecar(**{**read_sidecar(first).__dict__, "onnx_sha256": "0" * 64}))
-    runner = runner_for_checkpoint(checkpoint_path, "fused", 3, "fp32", options=options)
-    assert runner.engine_path == first and first.stat().st_mtime_ns != built_at
+    assert plan_file("fused", 3, checkpoint_path, "fp32", options) == first and first.stat().st_mtime_ns != built_at
+    runner = create_runner("tensorrt", precision="fp32", iterations=3, checkpoint=checkpoint_path, build=options)
+    assert runner.profiles == SMALL
     expected = runner.deblur(blurry_batch)
     results = [None] * 4
 
@@ -157,13 +164,13 @@ def test_cached_engine_is_rebuilt_when_stale_and_runs_from_threads(checkpoint_pa
 @needs_gpu
 def test_version_compatible_engine_loads_and_says_so(onnx_files, tmp_path, blurry_batch):
     from golf_rt.artifacts.engines import read_sidecar
-    from golf_rt.backends.tensorrt.runner import TensorRTRunner, engine_from_onnx
+    from golf_rt.backends.tensorrt.loader import engine_from_onnx
 
     engine = engine_from_onnx(
         onnx_files["f"], tmp_path / "f_fp32.plan", BuildOptions(profiles=SMALL[:1], version_compatible=True)
     )
     assert read_sidecar(engine).version_compatible
-    with TensorRTRunner(engine) as runner:
+    with plan_runner(engine) as runner:
         assert runner.deblur(blurry_batch).shape == blurry_batch.shape
 
 
@@ -202,8 +209,8 @@ def test_build_engine_command_writes_plans_whose_sidecars_hold_device_memory(onn
 @gpu
 @needs_gpu
 def test_gpu_repository_reports_the_memory_of_its_contexts(onnx_dir_of_checkpoint, tmp_path, caplog):
-    from golf_rt.artifacts.engines import engine_sources
-    from golf_rt.backends.tensorrt.runner import engines_from_onnx_files
+    from golf_rt.artifacts.supply import engine_sources
+    from golf_rt.backends.tensorrt.loader import engines_from_onnx_files
     from golf_rt.triton.repository import RepositorySpec, write_repository
 
     engines_from_onnx_files(

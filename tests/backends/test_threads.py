@@ -20,7 +20,7 @@ BACKENDS = [b for b in available_backends() if b != "tensorrt"]
 def test_four_threads_sharing_one_runner_get_the_sequential_results(backend, checkpoint_path, cached_onnx):
     rng = np.random.default_rng(11)
     batches = [rng.random((1, 3, 20 + 2 * (i % 3), 24), dtype=np.float32) for i in range(12)]
-    with create_runner(backend, "fp32", 3, checkpoint_path) as runner:
+    with create_runner(backend, precision="fp32", iterations=3, checkpoint=checkpoint_path) as runner:
         sequential = [runner.deblur(b) for b in batches]
         with ThreadPoolExecutor(4) as pool:
             concurrent = list(pool.map(runner.deblur, batches))
@@ -29,7 +29,7 @@ def test_four_threads_sharing_one_runner_get_the_sequential_results(backend, che
 
 
 def test_threads_racing_to_the_first_call_activate_once(checkpoint_path, cached_onnx):
-    runner = create_runner("onnxruntime", "fp32", 3, checkpoint_path)
+    runner = create_runner("onnxruntime", precision="fp32", iterations=3, checkpoint=checkpoint_path)
     activations = []
     original = runner._activate
 

@@ -8,7 +8,9 @@ from golf_rt.errors import ConfigurationError
 
 torch = pytest.importorskip("torch", reason="the PyTorch runner needs torch")
 
-from golf_rt.backends.torch.runner import GraphCache, TorchRunner, cuda_settings, precisions_here  # noqa: E402
+from golf_rt.backends import create_runner  # noqa: E402
+from golf_rt.backends.torch.loader import precisions_here  # noqa: E402
+from golf_rt.backends.torch.runner import GraphCache, TorchOptions, TorchRunner, cuda_settings  # noqa: E402
 
 from ..conftest import needs_cuda_torch  # noqa: E402
 
@@ -29,11 +31,22 @@ def test_cuda_settings_turn_tf32_off_for_fp32_and_restore_the_callers():
 
 
 def test_device_defaults_to_the_preferred_one_and_graphs_need_cuda(checkpoint_path):
-    assert TorchRunner(checkpoint_path).device == next(iter(precisions_here()))
+    assert create_runner("torch", checkpoint=checkpoint_path).device == next(iter(precisions_here()))
+    with pytest.raises(ConfigurationError, match="cuda_graph=True needs device='cuda'"):
+        TorchRunner(None, device="cpu", options=TorchOptions(cuda_graph=True))
+    with pytest.raises(ConfigurationError, match="at least 1"):
+        TorchOptions(threads=0)
     if not torch.cuda.is_available():
         assert precisions_here() == {"cpu": ("fp32",)}
-        with pytest.raises(ConfigurationError, match="cuda_graph=True needs device='cuda'"):
-            TorchRunner(checkpoint_path, cuda_graph=True)
+
+
+def test_a_runner_runs_the_module_it_is_handed(blurry_batch):
+    """A torch module is callable itself: the runner tells it from a loader."""
+    module = torch.nn.Conv2d(3, 3, 1)
+    with TorchRunner(module) as runner:
+        with torch.no_grad():
+            expected = module(torch.from_numpy(blurry_batch)).numpy()
+        assert np.array_equal(runner.deblur(blurry_batch), expected)
 
 
 @pytest.mark.gpu
@@ -47,7 +60,9 @@ def test_cuda_runner_matches_the_reference(precision, cuda_graph, checkpoint_pat
     if not torch.cuda.is_available():
         pytest.skip("this torch build has no CUDA")
     assert precisions_here()["cuda"] == ("fp32", "fp16", "bf16")
-    with TorchRunner(checkpoint_path, device="cuda", precision=precision, cuda_graph=cuda_graph) as runner:
+    options = TorchOptions(cuda_graph=cuda_graph)
+    made = create_runner("torch", precision=precision, checkpoint=checkpoint_path, device="cuda", options=options)
+    with made as runner:
         out = runner.deblur(blurry_batch)
         again = runner.deblur(blurry_batch)  # a graph replays with new input
         single = runner.deblur(np.ascontiguousarray(blurry_batch[:1]))
@@ -98,7 +113,7 @@ def test_settings_of_two_threads_never_interleave():
 
 
 def test_bf16_is_offered_only_on_gpus_that_compute_it(monkeypatch):
-    monkeypatch.setattr("golf_rt.backends.torch.runner.cuda_device_count", lambda: 1)
+    monkeypatch.setattr("golf_rt.backends.torch.loader.cuda_device_count", lambda: 1)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     assert precisions_here()["cuda"] == ("fp32", "fp16")

@@ -71,9 +71,9 @@ def fused_server(repository_factory) -> Iterator[TritonServer]:
 @pytest.fixture(scope="session")
 def in_process(onnx_files: dict[str, Path]):
     """The same backend as the servers (OpenVINO on the fused ONNX file), in this process."""
-    from golf_rt.backends.openvino.runner import OpenVinoRunner
+    from golf_rt.backends import create_runner
 
-    with OpenVinoRunner(onnx_files["fused"]) as runner:
+    with create_runner("openvino", precision="fp32", model_file=onnx_files["fused"]) as runner:
         yield runner
 
 

@@ -1,4 +1,4 @@
-"""TensorRT engines from the ONNX files: built with Polygraphy, cached per machine, checked before use.
+"""TensorRT's loader: engines from the ONNX files, built with Polygraphy, cached per machine, checked before use.
 
 Building (`engine_from_onnx`) is Polygraphy's `NetworkFromOnnxPath` -> `CreateConfig` ->
 `EngineBytesFromNetwork`, with:
@@ -19,7 +19,8 @@ rebuilt when their sidecar no longer matches; engines built for other profiles (
 build-engine --profile`) sit beside them and are used by runners that ask for no profiles. The
 sidecar records each profile's device memory (`get_device_memory_size_for_profile_v2`), which
 the Triton repository writer reports per instance. `engine_io_problems` checks an engine's
-tensors against the model contract. Every TensorRT and CUDA call goes through
+tensors against the model contract; `engine_from_path` deserializes a checked plan, which is what
+the runner (`golf_rt.backends.tensorrt.runner`) is handed. Every TensorRT and CUDA call goes through
 `golf_rt.backends.gpu.door`.
 """
 
@@ -28,10 +29,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from golf_rt.artifacts.engines import (
     BuildOptions,
@@ -45,12 +48,21 @@ from golf_rt.artifacts.engines import (
     stale_reasons,
     write_sidecar,
 )
-from golf_rt.backends.gpu.door import gpu
+from golf_rt.backends.gpu.door import gpu, tensorrt_here
+from golf_rt.catalog import backend_record
 from golf_rt.contract import DEFAULT_ITERATIONS, INPUT_NAME, OUTPUT_NAME
-from golf_rt.errors import EngineMismatchError, ExportError
+from golf_rt.errors import EngineMismatchError, ExportError, ModelFileError
 from golf_rt.machine.atomic_files import write_bytes_atomically
 
+if TYPE_CHECKING:
+    from golf_rt.backends.tensorrt.runner import TensorRTOptions
+
 logger = logging.getLogger(__name__)
+
+
+def precisions_here() -> dict[str, tuple[str, ...]]:
+    """fp32 and fp16 on CUDA, where TensorRT is installed and an NVIDIA GPU is visible (or stood in for); {}."""
+    return dict(backend_record("tensorrt").precisions) if tensorrt_here() else {}
 
 
 def running_machine() -> Machine:
@@ -198,3 +210,31 @@ def engine_from_path(engine_path: Path, sidecar: Sidecar) -> Any:
             f"{len(sidecar.profiles)}; rebuild it"
         )
     return engine
+
+
+def plan_sidecar(engine_path: str | Path) -> Sidecar:
+    """The sidecar of an engine file, which says its precision and profiles; ModelFileError when there is no engine."""
+    path = Path(engine_path)
+    if not path.is_file():
+        raise ModelFileError(
+            f"engine not found: {path}; build it with `golf-rt build-engine --output {path.parent}`, "
+            "or let golf-rt build its own (no model_file)"
+        )
+    return read_sidecar(path)
+
+
+def precisions_of_file(engine_path: str | Path) -> tuple[str, ...]:
+    """What one engine runs at: the precision it was built at, as its sidecar says."""
+    return (plan_sidecar(engine_path).precision,)
+
+
+def runner_keywords(engine_path: str | Path) -> dict[str, Any]:
+    """What the runner must know of the engine before it is loaded: its optimization profiles."""
+    return {"profiles": plan_sidecar(engine_path).profiles}
+
+
+def loader_of(
+    engine_path: str | Path, *, part: str, iterations: int, device: str, options: TensorRTOptions
+) -> Callable[[], Any]:
+    """The loader `create_runner` hands the runner: the checked engine of `engine_path`, deserialized."""
+    return partial(engine_from_path, Path(engine_path), plan_sidecar(engine_path))

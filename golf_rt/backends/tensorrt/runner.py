@@ -1,8 +1,8 @@
-"""TensorRT: a runner for the engines `golf_rt.backends.tensorrt.loader` builds, through the GPU door.
+"""TensorRT's runner: runs the engine it is handed (`golf_rt.backends.tensorrt.loader`), through the GPU door.
 
 `TensorRTRunner` uses the named-tensor API (`set_input_shape`, `set_tensor_address`,
 `execute_async_v3`) on its own CUDA stream. Per batch it picks the optimization profile that takes
-the shape and was tuned nearest it (`golf_rt.artifacts.engines.choose_profile`) and switches the
+the shape and was tuned nearest it (`choose_profile`) and switches the
 context to it (`set_optimization_profile_async`); a shape no profile takes is a
 `ShapeOutsideProfilesError` (`Deblurrer(backend="auto")` then falls back to the next backend).
 
@@ -20,31 +20,41 @@ does no per-call metadata checks or host allocation.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from golf_rt.artifacts.engines import BuildOptions, choose_profile, read_sidecar
-from golf_rt.artifacts.supply import ensure_onnx
-from golf_rt.backends.base import Runner
-from golf_rt.backends.gpu.door import gpu, tensorrt_here
-from golf_rt.backends.tensorrt.loader import (  # noqa: F401 - the loader, importable from the backend module
-    engine_for_onnx,
-    engine_from_onnx,
-    engine_from_path,
-    engines_from_onnx_files,
-)
-from golf_rt.catalog import backend_record
-from golf_rt.contract import DEFAULT_ITERATIONS, GPU_TILE_BATCH, INPUT_NAME, OUTPUT_NAME
-from golf_rt.errors import InferenceError, ModelFileError
+from golf_rt.backends.base import Runner, loaded
+from golf_rt.backends.gpu.door import gpu
+from golf_rt.contract import GPU_TILE_BATCH, INPUT_NAME, OUTPUT_NAME
+from golf_rt.errors import ConfigurationError, InferenceError, ShapeOutsideProfilesError
 
 logger = logging.getLogger(__name__)
 
 
-def precisions_here() -> dict[str, tuple[str, ...]]:
-    """fp32 and fp16 on CUDA, where TensorRT is installed and an NVIDIA GPU is visible (or stood in for); {}."""
-    return dict(backend_record("tensorrt").precisions) if tensorrt_here() else {}
+@dataclass(frozen=True)
+class TensorRTOptions:
+    """The runner has nothing to tune: what an engine is built with is `golf_rt.artifacts.engines.BuildOptions`."""
+
+
+def choose_profile(shape: tuple[int, ...], profiles: tuple[Any, ...]) -> int:
+    """The index of the profile that takes `shape` and was tuned nearest its pixel count.
+
+    `profiles`: `golf_rt.artifacts.engines.Profile`s, as the engine's sidecar records them.
+
+    ShapeOutsideProfilesError, naming the profiles, when none takes it.
+    """
+    fits = [i for i, profile in enumerate(profiles) if profile.accepts(shape)]
+    if not fits:
+        listed = ", ".join(str(p) for p in profiles)
+        raise ShapeOutsideProfilesError(
+            f"batch {'x'.join(map(str, shape))} is outside every optimization profile of the engine ({listed}); "
+            f"rebuild with `golf-rt build-engine --profile MIN:OPT:MAX`, or use backend 'auto', which falls back"
+        )
+    pixels = math.prod(shape)
+    return min(fits, key=lambda i: abs(math.log(pixels / math.prod(profiles[i].opt))))
 
 
 class _Buffer:
@@ -77,23 +87,34 @@ class _Buffer:
 
 
 class TensorRTRunner(Runner):
-    """Runs a serialized engine after checking its sidecar against this GPU and TensorRT."""
+    """Runs a deserialized engine with the optimization `profiles` it was built with."""
 
     name = "tensorrt"
     tile_batch = GPU_TILE_BATCH
     fixed_tile_shape = True  # one shape: the engine's optimum and one CUDA graph
+    Options = TensorRTOptions
 
-    def __init__(self, engine_path: str | Path) -> None:
-        self.engine_path = Path(engine_path)
-        if not self.engine_path.is_file():
-            raise ModelFileError(
-                f"engine not found: {self.engine_path}; build it with `golf-rt build-engine --output "
-                f"{self.engine_path.parent}`, or let the runner build its own (no engine_path)"
-            )
-        self.sidecar = read_sidecar(self.engine_path)
-        super().__init__(self.sidecar.precision, precisions_here().get("cuda", ()))
-        self.profiles = self.sidecar.profiles
+    def __init__(
+        self,
+        engine: Any,
+        *,
+        profiles: tuple[Any, ...],
+        precision: str = "fp32",
+        device: str = "cuda",
+        options: TensorRTOptions | None = None,
+    ) -> None:
+        """`engine`: a TensorRT `ICudaEngine` (or the stand-in's), or a callable that returns one (`engine_from_path`).
+
+        `profiles`: its optimization profiles (`golf_rt.artifacts.engines.Profile`), as its sidecar records them.
+        """
+        if device != "cuda":
+            raise ConfigurationError(f"TensorRT runs on CUDA, not {device!r}")
+        if not profiles:
+            raise ConfigurationError("an engine needs at least one optimization profile")
+        super().__init__(precision)
+        self.device, self.options, self.profiles = device, options or TensorRTOptions(), tuple(profiles)
         self.max_batch = max(profile.max[0] for profile in self.profiles)
+        self._load: Any = engine
         self._gpu: Any = None
         self._engine = self._context = self._stream = None
         self._profile = -1
@@ -101,7 +122,7 @@ class TensorRTRunner(Runner):
 
     def _activate(self) -> None:
         self._gpu = gpu()
-        self._engine = engine_from_path(self.engine_path, self.sidecar)
+        self._engine = loaded(self._load)
         self._context = self._gpu.create_context(self._engine)
         self._stream = self._gpu.create_stream()
         self._buffers = {INPUT_NAME: _Buffer(self._gpu), OUTPUT_NAME: _Buffer(self._gpu)}
@@ -112,7 +133,7 @@ class TensorRTRunner(Runner):
         device, stream = self._gpu, self._stream
         if index != self._profile:
             if not self._context.set_optimization_profile_async(index, stream):
-                raise InferenceError(f"TensorRT refused optimization profile {index} of {self.engine_path.name}")
+                raise InferenceError(f"TensorRT refused optimization profile {index} ({self.profiles[index]})")
             self._profile = index
         if not self._context.set_input_shape(INPUT_NAME, batch.shape):
             raise InferenceError(f"TensorRT refused input shape {batch.shape} for profile {index}")
@@ -137,23 +158,4 @@ class TensorRTRunner(Runner):
         self._buffers = {}
 
 
-def runner_for_checkpoint(
-    checkpoint: str | Path | None = None,
-    part: str = "fused",
-    iterations: int = DEFAULT_ITERATIONS,
-    precision: str = "fp32",
-    engine_path: str | Path | None = None,
-    options: BuildOptions | None = None,
-) -> TensorRTRunner:
-    """A runner on `engine_path`, or on the cached engine of this checkpoint's part, (re)built when missing or stale.
-
-    Without `options`, a current engine that `golf-rt build-engine --profile` left in the cache is
-    used as built; else one with the default profiles is built.
-    """
-    if engine_path is None:
-        from dataclasses import replace
-
-        asked = options is not None
-        options = replace(options, precision=precision) if options else BuildOptions(precision=precision)
-        engine_path = engine_for_onnx(ensure_onnx(part, iterations, checkpoint), options, any_profiles=not asked)
-    return TensorRTRunner(engine_path)
+RUNNER = TensorRTRunner

@@ -1,7 +1,4 @@
-"""PyTorch: the checkpoint's own modules in eager mode, fp32 on the CPU; fp32, fp16 or bf16 on a CUDA GPU.
-
-The reference every other backend is checked against, and a runner like the others: any part
-(F, one step of G, G unrolled, or the fused model).
+"""PyTorch's runner: an eval-mode module it is handed (`golf_rt.backends.torch.loader`), on the CPU or CUDA.
 
 On CUDA (the GPU path where TensorRT is not installed; `Deblurrer` then puts it ahead of the CPU
 backends): the model in channels_last at the runner's precision, input and output through pinned
@@ -19,38 +16,30 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from golf_rt.artifacts.names import PARTS
-from golf_rt.backends.base import Runner
+from golf_rt.backends.base import Runner, loaded, positive_threads
 from golf_rt.catalog import backend_record
-from golf_rt.contract import DEFAULT_ITERATIONS, GPU_TILE_BATCH
-from golf_rt.errors import BackendUnavailableError, ConfigurationError
-from golf_rt.machine.environment import cuda_device_count, installed
+from golf_rt.contract import GPU_TILE_BATCH
+from golf_rt.errors import ConfigurationError
 from golf_rt.machine.extras import require
 
-DEVICES = ("cpu", "cuda")
+DEVICES = tuple(backend_record("torch").precisions)
 DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
 
-def precisions_here() -> dict[str, tuple[str, ...]]:
-    """fp32, fp16 and bf16 on CUDA (first) where torch.cuda.is_available(), and fp32 on the CPU.
+@dataclass(frozen=True)
+class TorchOptions:
+    """`threads`: torch's intra-op threads on the CPU (None: torch's default); `cuda_graph`: replay CUDA graphs."""
 
-    torch is imported only on a machine with a GPU, to tell a CUDA build from a CPU one.
-    """
-    if not installed("torch"):
-        return {}
-    if cuda_device_count() and require("torch", "the PyTorch runner").cuda.is_available():
-        torch = sys.modules["torch"]
-        emulated = () if torch.cuda.is_bf16_supported() else ("bf16",)  # Ampere and later compute it natively
-        return {device: tuple(p for p in runs if p not in emulated) for device, runs in _CAN_RUN.items()}
-    return {"cpu": _CAN_RUN["cpu"]}
+    threads: int | None = None
+    cuda_graph: bool = False
 
-
-_CAN_RUN = backend_record("torch").precisions
+    def __post_init__(self) -> None:
+        positive_threads(self.threads)
 
 
 _SETTINGS_LOCK = threading.Lock()
@@ -102,60 +91,33 @@ class GraphCache:
         self._graphs.clear()
 
 
-def module_from_checkpoint(
-    checkpoint: str | Path | None = None,
-    part: str = "fused",
-    iterations: int = DEFAULT_ITERATIONS,
-    device: str = "cpu",
-) -> Any:
-    """The eval-mode torch module of `part` ("f", "g", "g_unrolled", "fused") of `checkpoint` (None = shipped)."""
-    import golf_rt.model.checkpoint as ckpt
-    from golf_rt.artifacts.export import module_for_part
-
-    torch = require("torch", "the PyTorch runner")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise BackendUnavailableError("torch has no CUDA device here; use device='cpu'")
-    return module_for_part(ckpt.load(checkpoint, iterations), part, iterations).to(device)
-
-
 class TorchRunner(Runner):
     """One part of the model in PyTorch eager mode (with CUDA graphs on request)."""
 
     name = "torch"
+    Options = TorchOptions
 
     def __init__(
-        self,
-        checkpoint: str | Path | None = None,
-        iterations: int = DEFAULT_ITERATIONS,
-        device: str | None = None,
-        threads: int | None = None,
-        precision: str = "fp32",
-        part: str = "fused",
-        cuda_graph: bool = False,
+        self, module: Any, *, precision: str = "fp32", device: str = "cpu", options: TorchOptions | None = None
     ) -> None:
-        """`device` None: CUDA where this torch has it, else the CPU."""
-        device = device or next(iter(precisions_here()), "cpu")
+        """`module`: a `torch.nn.Module`, or a callable that returns one (moved to `device` on activation)."""
+        options = options or TorchOptions()
         if device not in DEVICES:
             raise ConfigurationError(f"torch device must be 'cpu' or 'cuda', got {device!r}")
-        if threads is not None and threads < 1:
-            raise ConfigurationError(f"threads must be at least 1, got {threads}")
-        if part not in PARTS:
-            raise ConfigurationError(f"unknown model part {part!r}; choose one of {', '.join(PARTS)}")
-        if cuda_graph and device != "cuda":
+        if options.cuda_graph and device != "cuda":
             raise ConfigurationError("cuda_graph=True needs device='cuda'")
-        super().__init__(precision, precisions_here().get(device, ()))
+        super().__init__(precision)
         self.tile_batch = GPU_TILE_BATCH if device == "cuda" else 1
         self.fixed_tile_shape = device == "cuda"  # one CUDA graph for every photo
-        self.checkpoint, self.iterations, self.device, self.threads = checkpoint, iterations, device, threads
-        self.part, self.cuda_graph = part, cuda_graph
-        self._model = None
+        self.device, self.options = device, options
+        self._load, self._model = module, None
         self._graphs = GraphCache()
 
     def _activate(self) -> None:
         torch = require("torch", "the PyTorch runner")
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-        model = module_from_checkpoint(self.checkpoint, self.part, self.iterations, self.device)
+        if self.options.threads is not None:
+            torch.set_num_threads(self.options.threads)
+        model = loaded(self._load, torch.nn.Module).to(self.device)
         if self.device == "cuda":
             model = model.to(dtype=getattr(torch, DTYPES[self.precision]), memory_format=torch.channels_last)
         self._model = model
@@ -173,7 +135,7 @@ class TorchRunner(Runner):
     def _deblur_cuda(self, torch, source) -> np.ndarray:
         dtype = getattr(torch, DTYPES[self.precision])
         x = source.pin_memory().to("cuda", non_blocking=True).to(dtype).contiguous(memory_format=torch.channels_last)
-        if self.cuda_graph:
+        if self.options.cuda_graph:
             static_in, static_out, graph = self._graph_for(torch, x)
             static_in.copy_(x)
             graph.replay()
@@ -208,15 +170,7 @@ class TorchRunner(Runner):
         self._graphs.clear()
 
     def __repr__(self) -> str:
-        return f"TorchRunner(part={self.part!r}, device={self.device!r}, precision={self.precision!r})"
+        return f"TorchRunner(device={self.device!r}, precision={self.precision!r})"
 
 
-def runner_for_checkpoint(
-    checkpoint: str | Path | None = None,
-    part: str = "fused",
-    iterations: int = DEFAULT_ITERATIONS,
-    precision: str = "fp32",
-    **options: Any,
-) -> TorchRunner:
-    """The runner `create_runner("torch", ...)` makes."""
-    return TorchRunner(checkpoint, iterations, precision=precision, part=part, **options)
+RUNNER = TorchRunner
