@@ -1,6 +1,7 @@
 """Evaluate a checkpoint: PSNR/SSIM of the blurry input, F alone, and after each G iteration.
 
     python -m training.evaluate --checkpoint runs/G/best.safetensors            # held-out photos
+    python -m training.evaluate --data streak        # the same photos, straight streaks of 5-21 px
     python -m training.evaluate --data gopro:/data/GOPRO_Large --max-iterations 5
     python -m training.evaluate --data sharp                                     # unblurred input
     python -m training.evaluate --data sharp-noisy      # unblurred, with the held-out noise and 8 bits
@@ -22,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from golf_rt.model import checkpoint
-from golf_rt.quality.heldout import Pair, heldout_pairs, with_heldout_noise
+from golf_rt.quality.heldout import STREAK_BLUR, Pair, heldout_pairs, with_heldout_noise
 from golf_rt.quality.metrics import psnr, ssim, to_uint8
 
 
@@ -63,6 +64,8 @@ def gopro_pairs(root: str, limit: int | None) -> list[Pair]:
 def load_pairs(source: str, limit: int | None) -> list[Pair]:
     if source == "heldout":
         pairs = heldout_pairs()
+    elif source == "streak":
+        pairs = heldout_pairs(blur=STREAK_BLUR)
     elif source == "sharp":
         pairs = [Pair(p.name, p.sharp, p.sharp) for p in heldout_pairs()]
     elif source == "sharp-noisy":
@@ -70,7 +73,7 @@ def load_pairs(source: str, limit: int | None) -> list[Pair]:
     elif source.startswith("gopro:"):
         pairs = gopro_pairs(source.split(":", 1)[1], limit)
     else:
-        raise ValueError(f"unknown data source {source!r}: use heldout, sharp, sharp-noisy or gopro:PATH")
+        raise ValueError(f"unknown data source {source!r}: use heldout, streak, sharp, sharp-noisy or gopro:PATH")
     return pairs[:limit] if limit else pairs
 
 
@@ -111,7 +114,7 @@ def write_figure(model: torch.nn.Module, pairs: list[Pair], path: Path,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", help="checkpoint to evaluate (default: the shipped one)")
-    parser.add_argument("--data", default="heldout", help="heldout (default), sharp, sharp-noisy or gopro:PATH")
+    parser.add_argument("--data", default="heldout", help="heldout (default), streak, sharp, sharp-noisy or gopro:PATH")
     parser.add_argument("--max-iterations", type=int, default=5)
     parser.add_argument("--limit", type=int, help="evaluate only the first N pairs")
     parser.add_argument("--output", type=Path, help="write report JSON here")

@@ -5,7 +5,8 @@
 Each validation record of `training.train` (step, seconds, val_* gains) is a point; a log of
 both stages draws F's and G's curves apart. The picture has one panel by steps and one by hours
 of wall clock, so a run's trend and its cost read off the same figure; a dashed line marks zero
-gain, the "leave the image alone" level.
+gain, the "leave the image alone" level. A run that validated on several blurs (`--val-blur`)
+draws each one's blurred-crop gain beside the first's curves, under the blur's name.
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ import json
 from pathlib import Path
 
 CURVES = (("val_blurred_gain", "blurred crops"), ("val_sharp_gain", "sharp crops"), ("val_score", "all crops"))
+
+
+def curves_of(record: dict) -> list[tuple[str, str]]:
+    """(key, name) of every curve a validation record holds: CURVES, then other blurs' blurred crops."""
+    others = sorted({key.split(":")[0] for key in record if key.endswith(":val_blurred_gain")})
+    return [*CURVES, *((f"{blur}:val_blurred_gain", f"{blur} blurred crops") for blur in others)]
 
 
 def read_log(path: Path) -> list[dict]:
@@ -30,7 +37,10 @@ def read_log(path: Path) -> list[dict]:
     return records
 
 
-def plot(logs: dict[str, list[dict]], output: Path) -> Path:
+DEFAULT_TITLE = "Validation: unseen photos, spline kernels 9-23 px, a quarter sharp crops"
+
+
+def plot(logs: dict[str, list[dict]], output: Path, title: str = DEFAULT_TITLE) -> Path:
     """One PNG: gains (dB) by step and by hour for every log that has unseen-validation gains."""
     import matplotlib
 
@@ -47,7 +57,7 @@ def plot(logs: dict[str, list[dict]], output: Path) -> Path:
     for label, records in curves.items():
         steps = [r["step"] for r in records]
         hours = [r["hours"] for r in records]
-        for key, name in CURVES:
+        for key, name in curves_of(records[0]):
             values = [r[key] for r in records]
             for axis, xs in zip(axes, (steps, hours)):
                 axis.plot(xs, values, marker=".", label=f"{label}: {name}")
@@ -57,7 +67,7 @@ def plot(logs: dict[str, list[dict]], output: Path) -> Path:
         axis.grid(alpha=0.3)
     axes[0].set_ylabel("PSNR gain over the input (dB)")
     axes[1].legend(fontsize=7, loc="lower right")
-    figure.suptitle("Validation: unseen photos, spline kernels 9-23 px, a quarter sharp crops")
+    figure.suptitle(title)
     figure.tight_layout()
     output.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(output, dpi=110)
@@ -69,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.learning_curve", description=__doc__.split("\n")[0])
     parser.add_argument("logs", type=Path, nargs="+", help="log.jsonl files; each is labelled by its folder")
     parser.add_argument("--output", type=Path, default=Path("learning_curve.png"))
+    parser.add_argument("--title", default=DEFAULT_TITLE, help="the figure's title: what the validation crops are")
     args = parser.parse_args(argv)
-    print(plot({p.parent.name or p.stem: read_log(p) for p in args.logs}, args.output))
+    print(plot({p.parent.name or p.stem: read_log(p) for p in args.logs}, args.output, args.title))
     return 0
 
 

@@ -121,7 +121,19 @@ def test_presets_per_stage_values_and_overrides():
     gpu = parse_args(["--preset", "gpu", "--output", "x", "--device", "cuda"])[0].resolved()
     assert (gpu.batch, gpu.amp, gpu.kernel_bank, gpu.pairs_on, gpu.report) == (64, "bf16", 16384, "device", True)
     cpu = parse_args(["--preset", "gpu", "--output", "x", "--device", "cpu"])[0].resolved()
-    assert (cpu.batch, cpu.amp, cpu.timing_precisions) == (2, "none", ("fp32", "bf16"))
+    assert (cpu.batch, cpu.timing_precisions) == (2, ("fp32", "bf16"))
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_cpu_runs_train_in_bf16_only_where_the_cpu_has_it_natively(monkeypatch, native):
+    from golf_rt.machine import environment
+
+    monkeypatch.setattr(environment, "cpu_has_native_bf16", lambda: native)
+    for preset in ("cpu", "shipped"):
+        config = parse_args(["--preset", preset, "--output", "x", "--device", "cpu"])[0].resolved()
+        assert config.amp == ("bf16" if native else "none")
+    forced = parse_args(["--output", "x", "--device", "cpu", "--amp", "bf16"])[0].resolved()
+    assert forced.amp == "bf16"
     config, _ = parse_args(["--output", "x", "--crop", "64", "--kernel-extent", "5", "9", "--lr", "1e-3", "2e-4"])
     assert config.crop == (64, 64) and config.kernel_extent == (5, 9) and config.lr == (1e-3, 2e-4)
     config, _ = parse_args(["--output", "x", "--trajectory", "wide-shake", "--sharp-fraction", "0.05", "--quantize",
