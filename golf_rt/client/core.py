@@ -32,7 +32,7 @@ from golf_rt.contract import GPU_TILE_BATCH, MODEL_NAME, OUTPUT_NAME
 from golf_rt.errors import ConfigurationError
 from golf_rt.images.tiles import Tiling, run_in_tiles, tiling_from
 from golf_rt.machine.extras import require
-from golf_rt.machine.tls_files import readable_pem
+from golf_rt.machine.tls_files import CERTIFICATE, PRIVATE_KEY, check_key_pair, readable_pem
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,13 @@ class ClientTLS:
     certificate_chain: str | Path | None = None
 
     def __post_init__(self) -> None:
-        for name in ("root_certificates", "private_key", "certificate_chain"):
-            object.__setattr__(self, name, readable_pem(getattr(self, name), name))
+        for name, holds in (("root_certificates", CERTIFICATE), ("private_key", PRIVATE_KEY),
+                            ("certificate_chain", CERTIFICATE)):  # fmt: skip
+            object.__setattr__(self, name, readable_pem(getattr(self, name), name, holds))
         if (self.private_key is None) != (self.certificate_chain is None):
             raise ConfigurationError("a client certificate needs both private_key= and certificate_chain=")
+        if self.private_key is not None:
+            check_key_pair(self.certificate_chain, self.private_key, ("certificate_chain", "private_key"))
 
     def connection_options(self, protocol: str, aio: bool) -> dict[str, Any]:
         """The TLS keywords of tritonclient's `InferenceServerClient` for `protocol` (sync or asyncio)."""

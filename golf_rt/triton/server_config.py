@@ -19,7 +19,7 @@ from pathlib import Path
 
 from golf_rt.contract import API_KEY_HEADER, LOOPBACK_HOSTS, MODEL_NAME
 from golf_rt.errors import ConfigurationError
-from golf_rt.machine.tls_files import readable_pem
+from golf_rt.machine.tls_files import CERTIFICATE, PRIVATE_KEY, check_key_pair, readable_pem
 
 MODEL_CONTROL_MODES = ("none", "poll", "explicit")
 RESTRICTED_APIS = ("metadata", "inference", "shared-memory", "model-config", "model-repository", "statistics",
@@ -98,9 +98,11 @@ class ServerConfig:
             raise ConfigurationError("TLS needs both a certificate and its key (--tls-cert and --tls-key)")
         if self.tls_client_ca is not None and self.tls_cert is None:
             raise ConfigurationError("--tls-client-ca needs TLS: give --tls-cert and --tls-key too")
-        for name, setting in (("tls_cert", "--tls-cert"), ("tls_key", "--tls-key"),
-                              ("tls_client_ca", "--tls-client-ca")):  # fmt: skip
-            object.__setattr__(self, name, readable_pem(getattr(self, name), setting))
+        for name, setting, holds in (("tls_cert", "--tls-cert", CERTIFICATE), ("tls_key", "--tls-key", PRIVATE_KEY),
+                                     ("tls_client_ca", "--tls-client-ca", CERTIFICATE)):  # fmt: skip
+            object.__setattr__(self, name, readable_pem(getattr(self, name), setting, holds))
+        if self.tls_cert is not None and self.tls_key is not None:
+            check_key_pair(self.tls_cert, self.tls_key, ("--tls-cert", "--tls-key"))
 
     @property
     def tls(self) -> bool:
