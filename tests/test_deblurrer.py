@@ -3,10 +3,9 @@ import pytest
 from PIL import Image
 
 import golf_rt
-from golf_rt.backends import available_backends
-from golf_rt.catalog import CPU_ORDER
+from golf_rt.backends import precisions_here
 from golf_rt.contract import TOLERANCE
-from golf_rt.deblur.deblurrer import Deblurrer, auto_backend
+from golf_rt.deblur.deblurrer import Deblurrer, auto_backend, auto_backends
 from golf_rt.errors import BackendUnavailableError, ConfigurationError, InvalidImageError
 
 from .conftest import needs_torch
@@ -14,10 +13,36 @@ from .conftest import needs_torch
 pytestmark = needs_torch
 
 
-def test_auto_takes_the_first_available_backend_of_the_static_order():
-    here = available_backends()
-    assert auto_backend("fp32") == next(b for b in CPU_ORDER if b in here)
-    assert auto_backend() == next(b for b in CPU_ORDER if b in here)
+CPU_MACHINE = {"openvino": {"cpu": ("fp32",)}, "onnxruntime": {"cpu": ("fp32", "fp16")}, "torch": {"cpu": ("fp32",)}}
+"""What each backend's loader says runs on a machine without a CUDA GPU (no native bf16)."""
+GPU_MACHINE = {
+    **CPU_MACHINE,
+    "tensorrt": {"cuda": ("fp32", "fp16")},
+    "torch": {"cuda": ("fp32", "fp16", "bf16"), "cpu": ("fp32",)},
+}
+"""The same with a CUDA GPU, TensorRT and a CUDA build of torch."""
+
+
+def on_machine(monkeypatch, precisions: dict[str, dict[str, tuple[str, ...]]]) -> None:
+    """Make every backend's `precisions_here()` answer as on that machine."""
+    monkeypatch.setattr("golf_rt.backends.precisions_here", lambda backend: precisions.get(backend, {}))
+
+
+def test_auto_on_a_cpu_machine_tries_openvino_then_onnxruntime_then_torch(monkeypatch):
+    on_machine(monkeypatch, CPU_MACHINE)
+    assert auto_backends() == ["openvino", "onnxruntime", "torch"]
+    assert auto_backend() == "openvino"
+    assert auto_backend("fp16") == "onnxruntime", "the first backend that runs the asked precision"
+    assert auto_backend(skip=("openvino",)) == "onnxruntime"
+
+
+def test_auto_on_a_gpu_machine_tries_tensorrt_then_torch_before_the_cpu_backends(monkeypatch):
+    on_machine(monkeypatch, GPU_MACHINE)
+    assert auto_backends() == ["tensorrt", "torch", "openvino", "onnxruntime"]
+    assert auto_backend(skip=("tensorrt",)) == "torch", "images outside the engines' profiles go to torch on CUDA"
+    assert auto_backend("bf16") == "torch"
+    on_machine(monkeypatch, {**GPU_MACHINE, "tensorrt": {}})  # TensorRT not installed
+    assert auto_backends() == ["torch", "openvino", "onnxruntime"]
 
 
 def test_the_default_is_the_measured_auto_precision_and_an_explicit_one_wins(cached_onnx):
@@ -26,6 +51,12 @@ def test_the_default_is_the_measured_auto_precision_and_an_explicit_one_wins(cac
     deblurrer = Deblurrer()
     assert deblurrer.precision == auto_precision(deblurrer.backend).precision
     assert Deblurrer(precision="fp32").precision == "fp32"
+
+
+@pytest.mark.skipif(
+    "bf16" in precisions_here("torch").get("cuda", ()), reason="PyTorch runs bf16 on this machine's CUDA GPU"
+)
+def test_a_precision_the_backend_does_not_run_here_is_refused():
     with pytest.raises(BackendUnavailableError, match="this machine offers"):
         Deblurrer("torch", precision="bf16")
 
@@ -80,17 +111,6 @@ def test_deblurrer_matches_the_networks_run_directly(
 def test_bad_precision_is_named():
     with pytest.raises(ConfigurationError, match="choose one of"):
         Deblurrer(precision="int4")
-
-
-def test_auto_order_skips_a_backend_for_the_fallback():
-    """Images outside TensorRT's profiles go to the next backend of the order; torch on CUDA comes before the CPUs."""
-    from golf_rt.backends import precisions_here
-    from golf_rt.catalog import GPU_ORDER
-    from golf_rt.deblur.deblurrer import auto_order
-
-    assert auto_order() == (GPU_ORDER if "cuda" in precisions_here("torch") else CPU_ORDER)
-    here = [b for b in auto_order() if b in available_backends()]
-    assert auto_backend(skip=(here[0],)) == here[1]
 
 
 @pytest.mark.parametrize(

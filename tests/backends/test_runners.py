@@ -3,14 +3,17 @@
 import numpy as np
 import pytest
 
-from golf_rt.backends import TOLERANCE, available_backends, create_runner
+from golf_rt.backends import TOLERANCE, available_backends, create_runner, precisions_here
+from golf_rt.catalog import backend_record
 from golf_rt.errors import BackendUnavailableError, ConfigurationError
 
 from ..conftest import needs_torch
 
 pytestmark = needs_torch
 
-CASES = [(b, p) for b, precisions in available_backends().items() if b != "tensorrt" for p in precisions]
+BACKENDS = [b for b in available_backends() if not backend_record(b).gpu_only]
+"""The backends available here whose results are not GPU results (those have tests of their own)."""
+CASES = [(b, p) for b in BACKENDS for p in available_backends()[b]]
 
 
 @pytest.mark.parametrize(("backend", "precision"), CASES, ids=[f"{b}-{p}" for b, p in CASES])
@@ -31,11 +34,15 @@ def test_unknown_or_unavailable_choices_are_named(checkpoint_path):
         create_runner("tflite")
     with pytest.raises(ConfigurationError, match="choose one of"):
         create_runner("torch", precision="int4")
+
+
+@pytest.mark.skipif("cuda" in precisions_here("torch"), reason="PyTorch runs fp16 on this machine's CUDA GPU")
+def test_a_precision_the_machine_does_not_run_is_refused_with_what_it_offers(checkpoint_path):
     with pytest.raises(BackendUnavailableError, match="this machine offers cpu: fp32"):
         create_runner("torch", precision="fp16", checkpoint=checkpoint_path)
 
 
-@pytest.mark.parametrize("backend", [b for b in available_backends() if b != "tensorrt"])
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("part", ["f", "g", "g_unrolled"])
 def test_every_runner_runs_every_part(backend, part, checkpoint_path, cached_onnx, blurry_batch):
     """The torch runner too: benchmarks and verification make every part through `create_runner`."""
@@ -55,7 +62,7 @@ def test_auto_precision_without_a_measured_table_is_fp32(checkpoint_path, cached
         assert runner.precision == "fp32"
 
 
-@pytest.mark.parametrize("backend", [b for b in available_backends() if b != "tensorrt"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_the_smallest_image_runs_and_a_smaller_one_is_refused_clearly(backend, checkpoint_path, cached_onnx):
     from golf_rt.contract import MIN_SIDE
     from golf_rt.errors import InvalidImageError

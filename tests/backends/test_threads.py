@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from golf_rt.backends import available_backends, create_runner
+from golf_rt.catalog import backend_record
 
 from ..conftest import needs_torch
 
 pytestmark = needs_torch
 
-BACKENDS = [b for b in available_backends() if b != "tensorrt"]
+BACKENDS = [b for b in available_backends() if not backend_record(b).gpu_only]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
