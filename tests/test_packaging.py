@@ -52,6 +52,19 @@ def test_the_client_extra_brings_tritonclient_and_no_runtime(wheel: Path):
     assert not [req for req in base + client if req.startswith(heavy)]
 
 
+def test_numpy_2_is_admitted_everywhere_but_beside_pytriton(wheel: Path):
+    """numpy 1 has no wheel for Python 3.13: only the serve extra (PyTriton's pin) may hold it back."""
+    from packaging.requirements import Requirement
+
+    archive = zipfile.ZipFile(wheel)
+    (metadata,) = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
+    numpy = [Requirement(r) for r in Parser().parsestr(archive.read(metadata).decode()).get_all("Requires-Dist")
+             if r.startswith("numpy")]  # fmt: skip
+    pinned = {str(r.marker) for r in numpy if not r.specifier.contains("2.1.0")}
+    assert pinned == {'extra == "serve"'}
+    assert any(r.marker is None and r.specifier.contains("2.1.0") for r in numpy)
+
+
 def _readme_set_up(marker: str) -> str:
     """The README's set-up command (from a fresh virtual environment) that runs `marker`."""
     from markdown_it import MarkdownIt
