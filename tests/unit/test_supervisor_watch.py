@@ -61,9 +61,9 @@ def test_a_healthy_server_is_left_alone(server):
 def test_it_gives_up_after_max_restarts_and_names_why(server):
     supervisor = Supervisor(server, RestartPolicy(max_restarts=2, first_delay_s=0.0, max_delay_s=0.0))
     supervisor.start()
-    server.die_on_every_start(-6, BAD_ALLOC)
+    server.die_on_every_start(1, BAD_ALLOC)
     failure = supervisor.wait(timeout_s=10)
-    assert failure == "tritonserver exited (code -6: std::bad_alloc) after 2 restarts; giving up"
+    assert failure == "tritonserver exited (code 1: std::bad_alloc) after 2 restarts; giving up"
     assert supervisor.failure == failure and supervisor.restarts == 2 and server.starts == 3
     assert not supervisor.running() and server.events[-1] == "stop"
     supervisor.stop()
@@ -111,9 +111,9 @@ def test_stop_ends_a_backoff_wait_at_once(server):
 
 
 def test_run_until_signal_raises_the_reason_it_gave_up(server):
-    server.die_on_every_start(-6, BAD_ALLOC)
+    server.die_on_every_start(1, BAD_ALLOC)
     ready = threading.Event()
     supervisor = Supervisor(server, RestartPolicy(max_restarts=0))
-    with pytest.raises(ServerError, match=r"code -6: std::bad_alloc\) after 0 restarts; giving up; see tritonserver"):
+    with pytest.raises(ServerError, match=r"code 1: std::bad_alloc\) after 0 restarts; giving up; see tritonserver"):
         supervisor.run_until_signal(timeout_s=1, on_ready=ready.set)
     assert ready.is_set() and not supervisor.running() and server.events[-1] == "stop"
