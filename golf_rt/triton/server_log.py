@@ -9,6 +9,7 @@ parse, a model that fails to load, an unreadable repository.
 from __future__ import annotations
 
 import re
+import signal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -60,10 +61,23 @@ _CRASHES = (
 )
 
 
-def exit_cause(log: str) -> str:
-    """Why a running server stopped, in a few words: the C++ exception or signal that ended it, else its last line."""
-    for pattern in _CRASHES:
-        matches = pattern.findall(log)
-        if matches:
-            return matches[-1] if pattern is _CRASHES[0] else f"signal {matches[-1]}"
+def exit_cause(log: str, exit_code: int | None = None) -> str:
+    """Why a running server stopped, in a few words.
+
+    The C++ exception its log names, else the signal that killed it (a negative exit code: a killed
+    process logs nothing of it, so its last line would mislead), else the signal its log names, else
+    its last line.
+    """
+    exceptions = _CRASHES[0].findall(log)
+    if exceptions:
+        return exceptions[-1]
+    if exit_code is not None and exit_code < 0:
+        try:
+            name = signal.Signals(-exit_code).name
+        except ValueError:
+            name = "an unknown signal"
+        return f"killed by {name} (signal {-exit_code})"
+    signals = _CRASHES[1].findall(log)
+    if signals:
+        return f"signal {signals[-1]}"
     return last_line(log) or "no output"

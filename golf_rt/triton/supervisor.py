@@ -114,9 +114,8 @@ class Supervisor:
             if self.server.is_alive():
                 what = f"a backend stub died ({len(self.server.backend_processes())} of {stubs} left)"
             else:
-                what = (
-                    f"tritonserver exited (code {self.server.exit_code}: {exit_cause(self.server.logs(this_run=True))})"
-                )
+                code = self.server.exit_code
+                what = f"tritonserver exited (code {code}: {exit_cause(self.server.logs(this_run=True), code)})"
             limit = self.policy.max_restarts
             if limit is not None and self._restarts >= limit:
                 self._failure = f"{what} after {self._restarts} restarts; giving up"

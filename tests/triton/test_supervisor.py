@@ -33,3 +33,8 @@ def test_restart_is_at_once_then_delays_double_up_to_the_cap_while_restarts_fail
 )
 def test_exit_cause_names_the_exception_or_signal(log: str, cause: str) -> None:
     assert exit_cause(log) == cause
+
+
+def test_exit_cause_of_a_killed_process_is_its_signal_whatever_it_logged() -> None:
+    assert exit_cause("W pinned memory pool is smaller\n", -9) == "killed by SIGKILL (signal 9)"
+    assert exit_cause("I ready\nsomething odd\n", 1) == "something odd"

@@ -40,6 +40,16 @@ def test_a_dead_server_is_stopped_and_started_again(server):
     assert not supervisor.running() and not server.is_alive()
 
 
+def test_a_killed_server_is_reported_by_its_signal_not_its_last_log_line(server, caplog):
+    caplog.set_level(logging.WARNING, logger="golf_rt.triton.supervisor")
+    restarted = threading.Event()
+    with Supervisor(server, AT_ONCE, on_restart=lambda n: restarted.set()):
+        server.die(-9, "I ready\nW pinned memory pool is smaller than asked for\n")
+        assert restarted.wait(10)
+    said = " ".join(record.getMessage() for record in caplog.records)
+    assert "killed by SIGKILL (signal 9)" in said and "pinned memory" not in said
+
+
 def test_a_server_that_lost_a_backend_stub_is_restarted(server):
     restarted = threading.Event()
     with Supervisor(server, AT_ONCE, on_restart=lambda n: restarted.set()) as supervisor:
