@@ -67,10 +67,6 @@ def test_no_backend_for_a_precision_is_explained(monkeypatch):
         auto_backend("fp16")
 
 
-def test_deblurrer_is_exported_lazily_from_the_package():
-    assert golf_rt.Deblurrer is Deblurrer
-
-
 def test_deblur_gives_back_the_callers_kind(checkpoint_path, cached_onnx, tmp_path):
     image = (np.random.default_rng(0).random((20, 24, 3)) * 255).astype(np.uint8)
     with Deblurrer(checkpoint=checkpoint_path) as deblurrer:

@@ -4,22 +4,25 @@ import numpy as np
 import pytest
 
 from golf_rt import images
-from golf_rt.images import arrays as image_arrays
-from golf_rt.images import files as image_files
 from golf_rt.images import pixels
 
 
-def test_images_offers_the_array_and_file_functions_themselves():
-    assert images.prepare is image_arrays.prepare and images.to_uint8 is pixels.to_uint8
-    assert images.load_image is image_files.load_image and images.save_image is image_files.save_image
-    assert images.find_images is image_files.find_images
+def test_the_images_face_prepares_saves_finds_and_loads(tmp_path):
+    rgb = np.random.default_rng(2).integers(0, 256, (6, 7, 3), dtype=np.uint8)
+    prepared = images.prepare(rgb)
+    assert prepared.batch.shape == (1, 3, 6, 7) and prepared.batch.dtype == np.float32
+    path = images.save_image(tmp_path / "a.png", images.to_uint8(prepared.batch[0].transpose(1, 2, 0)))
+    assert images.find_images([tmp_path]) == [path]
+    np.testing.assert_array_equal(images.load_image(path), rgb)
     assert set(images.__all__) <= set(dir(images))
 
 
-def test_metrics_rounds_with_the_image_conversion():
+def test_metrics_round_floats_to_8_bits_as_the_image_conversion_does():
     from golf_rt.quality.metrics import to_uint8
 
-    assert to_uint8 is pixels.to_uint8
+    values = np.array([[[-0.2, 0.5 / 255, 1.5 / 255], [0.499, 254.5 / 255, 1.3]]], np.float32)
+    np.testing.assert_array_equal(to_uint8(values), pixels.to_uint8(values))
+    assert to_uint8(values).dtype == np.uint8 and to_uint8(values)[0, 1, 2] == 255
 
 
 def test_border_band_psnr_separates_a_frame_from_the_interior():

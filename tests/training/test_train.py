@@ -14,7 +14,7 @@ from training.data import SyntheticConfig, SyntheticPairs, folder_images
 from training.losses import pixel_loss
 from training.run_files import read_state
 from training.train import train
-from training.train_config import TrainConfig, describe_data, parse_args
+from training.train_config import PRESETS, TrainConfig, describe_data, parse_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,19 +109,37 @@ def test_psnr_loss_is_minus_the_mean_per_image_psnr():
         TrainConfig(loss="l3")
 
 
-def test_presets_per_stage_values_and_overrides():
-    config, _ = parse_args(["--preset", "paper", "--output", "x", "--lambda-p", "0"])
-    assert (config.crop, config.batch, config.steps, config.train_iterations) == ((256, 256), 4, (500_000, 200_000), 5)
-    assert config.final_lr_fraction == pytest.approx(0.3**11) and config.lr == (1e-3, 1e-3)
-    shipped, _ = parse_args(["--preset", "shipped", "--output", "x"])
-    assert (shipped.lr, shipped.steps, shipped.crop, shipped.val_every) == ((3e-4, 2e-4), (12_000, 20_000), (96, 64),
-                                                                            (250, 100))  # fmt: skip
-    assert (shipped.data, shipped.validation, shipped.padding) == ("photos", "unseen", "reflect") and shipped.quantize
-    assert shipped.of("lr", "G") == 2e-4 and shipped.final_lr_fraction == 0.3 and shipped.seed == 41
-    gpu = parse_args(["--preset", "gpu", "--output", "x", "--device", "cuda"])[0].resolved()
-    assert (gpu.batch, gpu.amp, gpu.kernel_bank, gpu.pairs_on, gpu.report) == (64, "bf16", 16384, "device", True)
-    cpu = parse_args(["--preset", "gpu", "--output", "x", "--device", "cpu"])[0].resolved()
-    assert (cpu.batch, cpu.timing_precisions) == (2, ("fp32", "bf16"))
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_parses_and_resolves_every_default(preset, device):
+    argv = ["--preset", preset, "--output", "x", "--device", device, "--lambda-p", "0"]  # no VGG weights here
+    config = parse_args(argv)[0].resolved()
+    assert config.device == device
+    assert None not in (
+        config.batch,
+        config.amp,
+        config.kernel_bank,
+        config.procedural_images,
+        config.timing_precisions,
+    )
+
+
+def test_presets_differ_where_it_matters_and_options_override_them():
+    def preset(name: str, *more: str) -> TrainConfig:
+        return parse_args(["--preset", name, "--output", "x", *more])[0]
+
+    with pytest.raises(ValueError, match="perceptual loss needs --vgg-weights"):
+        preset("paper")  # the paper's loss has a perceptual term
+    paper, shipped = preset("paper", "--lambda-p", "0"), preset("shipped")
+    assert paper.of("steps", "F") > shipped.of("steps", "F") and paper.crop > shipped.crop, "the paper's long run"
+    assert shipped.of("lr", "F") != shipped.of("lr", "G"), "per-stage values reach their own stage"
+    assert shipped.quantize and shipped.data == "photos" and preset("cpu").data != shipped.data
+    on_gpu, on_cpu = (preset("gpu", "--device", device).resolved() for device in ("cuda", "cpu"))
+    assert on_gpu.batch > on_cpu.batch and on_gpu.kernel_bank > on_cpu.kernel_bank, "the GPU preset shrinks on a CPU"
+    assert "fp16" in on_gpu.timing_precisions and "fp16" not in on_cpu.timing_precisions
+    overridden = preset("paper", "--lambda-p", "0", "--lr", "2e-4", "--steps", "10", "20")
+    assert (overridden.lambda_p, overridden.lr, overridden.steps) == (0, (2e-4, 2e-4), (10, 20))
+    assert overridden.crop == paper.crop, "what is not given stays the preset's"
 
 
 @pytest.mark.parametrize("native", [True, False])
