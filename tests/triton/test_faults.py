@@ -89,6 +89,13 @@ def _try(call, *args):
         return exc
 
 
+def _poll(condition, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} within {timeout_s} s"
+        time.sleep(0.05)
+
+
 def _wait_for(attempt, timeout_s: float):
     deadline = time.monotonic() + timeout_s
     result = attempt()
@@ -109,16 +116,22 @@ def test_clients_ride_out_a_server_killed_under_them(supervised, blurry_batch) -
             while not stop.is_set() and len(results[protocol]) < 200:
                 results[protocol].append(_try(client.deblur_batch, blurry_batch))
 
+    def served_since(counts: dict[str, int], more: int) -> bool:  # every client got `more` answers after `counts`
+        return all(len(results[p]) >= min(200, counts[p] + more) for p in results)
+
     threads = [threading.Thread(target=loop, args=(p,)) for p in results]
     for thread in threads:
         thread.start()
-    time.sleep(1.5)
-    os.kill(server.pid, signal.SIGKILL)
-    assert supervised.wait_serving(timeout_s=120)
-    time.sleep(2.0)
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=120)
+    try:
+        _poll(lambda: served_since(dict.fromkeys(results, 0), 1), 120, "a first answer to each client")
+        os.kill(server.pid, signal.SIGKILL)
+        assert supervised.wait_serving(timeout_s=120)
+        counts = {p: len(results[p]) for p in results}  # a request cut by the kill may still be retrying
+        _poll(lambda: served_since(counts, 2), 120, "answers from the restarted server")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=120)
     assert supervised.restarts == restarts + 1
     for protocol, outcomes in results.items():
         errors = [o for o in outcomes if isinstance(o, Exception)]
