@@ -29,7 +29,26 @@ def test_cpu_identity_names_this_processor_and_its_usable_cores():
     expected = _proc_cpuinfo_model() or platform.processor() or platform.machine()
     assert identity["name"] == expected and identity["name"]
     assert identity["cores"] == len(os.sched_getaffinity(0))
-    assert identity["native_bf16"] == bool({"avx512_bf16", "amx_bf16"} & environment.cpu_flags())
+    assert identity["native_bf16"] == environment.cpu_has_native_bf16()
+
+
+@pytest.mark.parametrize(
+    ("flags", "native"),
+    [
+        ("fpu sse2 avx avx2 fma", False),  # AMD Zen 3: bf16 only emulated
+        ("fpu sse2 avx avx2 fma avx512f avx512_bf16", True),  # AMD Zen 4, Intel Cooper Lake
+        ("fpu sse2 avx avx2 avx512f amx_bf16 amx_tile", True),  # Intel Sapphire Rapids
+    ],
+    ids=["avx2", "avx512-bf16", "amx"],
+)
+def test_bf16_is_native_and_offered_only_where_the_cpu_has_it(monkeypatch, flags, native):
+    monkeypatch.setattr(environment, "_cpuinfo", lambda: {"model name": "a CPU", "flags": flags})
+    assert environment.cpu_has_native_bf16() is native
+    assert environment.cpu_identity()["native_bf16"] is native
+    if environment.installed("openvino"):
+        from golf_rt.backends.openvino.loader import precisions_here
+
+        assert ("bf16" in precisions_here()["cpu"]) is native
 
 
 @pytest.mark.gpu
