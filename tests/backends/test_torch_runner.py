@@ -59,7 +59,8 @@ def test_cuda_runner_matches_the_reference(precision, cuda_graph, checkpoint_pat
 
     if not torch.cuda.is_available():
         pytest.skip("this torch build has no CUDA")
-    assert precisions_here()["cuda"] == ("fp32", "fp16", "bf16")
+    if precision not in precisions_here()["cuda"]:
+        pytest.skip(f"this GPU does not compute {precision} natively (bf16 needs Ampere or later)")
     options = TorchOptions(cuda_graph=cuda_graph)
     made = create_runner("torch", precision=precision, checkpoint=checkpoint_path, device="cuda", options=options)
     with made as runner:
