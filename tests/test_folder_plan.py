@@ -57,3 +57,32 @@ def test_an_input_that_is_missing_or_not_writable_back_is_refused(tmp_path):
     (tmp_path / "x.gif").write_bytes(b"GIF89a")
     with pytest.raises(InvalidImageError, match="convert it to PNG first"):
         plan_folder([tmp_path / "x.gif"], tmp_path / "out")
+
+
+def test_a_result_is_counted_as_soon_as_it_is_written_not_when_the_queue_drains(tmp_path):
+    """The progress bar lagged by the number of writers: a result counted only when later ones pushed it out."""
+    import threading
+
+    from golf_rt.deblur.folder import deblur_files
+
+    inputs = _folder(tmp_path)
+    plan = plan_folder([inputs], tmp_path / "out")
+    plan.prepare_output()
+    first_counted = threading.Event()
+    calls: list[int] = []
+
+    def deblur_photo(photo):
+        calls.append(1)
+        if len(calls) == 2:  # the second image waits until the first one's result is counted
+            assert first_counted.wait(10), "the first result was written but not counted"
+        return photo.pixels
+
+    counted: list[bool] = []
+
+    def on_done():
+        counted.append(plan.jobs[len(counted)].target.is_file())
+        first_counted.set()
+
+    summary = deblur_files(deblur_photo, plan.jobs, workers=2, on_done=on_done)
+    assert len(summary.written) == 2 and not summary.failed
+    assert counted == [True, True], "each count comes once its result is on disk"

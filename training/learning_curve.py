@@ -50,10 +50,12 @@ def plot(logs: dict[str, list[dict]], output: Path, title: str = DEFAULT_TITLE) 
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
     curves: dict[str, list[dict]] = {}
     for name, records in logs.items():
+        blurs = next((r["validation_blur"] for r in records if r.get("kind") == "startup" and "validation_blur" in r), [])
+        first = f" {blurs[0]}" if len(blurs) > 1 else ""  # name the first blur where several were validated
         for record in records:
             if "val_score" in record:
                 label = f"{name} {record['stage']}" if "stage" in record else name
-                curves.setdefault(label, []).append(record)
+                curves.setdefault(label + first, []).append(record)
     for label, records in curves.items():
         steps = [r["step"] for r in records]
         hours = [r["hours"] for r in records]
@@ -77,11 +79,13 @@ def plot(logs: dict[str, list[dict]], output: Path, title: str = DEFAULT_TITLE) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.learning_curve", description=__doc__.split("\n")[0])
-    parser.add_argument("logs", type=Path, nargs="+", help="log.jsonl files; each is labelled by its folder")
+    parser.add_argument("logs", type=Path, nargs="+",
+                        help="log.jsonl files, each labelled by its folder (other names: by the file's own name)")
     parser.add_argument("--output", type=Path, default=Path("learning_curve.png"))
     parser.add_argument("--title", default=DEFAULT_TITLE, help="the figure's title: what the validation crops are")
     args = parser.parse_args(argv)
-    print(plot({p.parent.name or p.stem: read_log(p) for p in args.logs}, args.output, args.title))
+    labels = {p: p.parent.name if p.name == "log.jsonl" else p.stem for p in args.logs}
+    print(plot({labels[p]: read_log(p) for p in args.logs}, args.output, args.title))
     return 0
 
 

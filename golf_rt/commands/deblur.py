@@ -8,6 +8,7 @@ one plan of `golf_rt.deblur.folder.plan_folder`, which keeps the results already
 from __future__ import annotations
 
 import functools
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,14 +111,16 @@ def _deblur_here(jobs, backend, precision, iterations, checkpoint, tile, workers
     why = _not_the_fastest(backend, precision, deblurrer.backend)
     if why:
         typer.echo(f"note: deblurring with {deblurrer.backend} {deblurrer.precision}: {why}", err=True)
-    with deblurrer, tqdm(total=len(jobs), desc="deblurring", unit="image") as progress:
-        with tqdm(desc="tiles", unit="tile", leave=False, position=1, disable=None) as tiles:
+    # on a terminal the bars redraw in place; in a log (not a terminal) the tiles say every 10 s how a
+    # large photo is going, where the image bar alone would read 0/1 for minutes
+    interval = 0.1 if sys.stderr.isatty() else 10.0
+    with deblurrer, tqdm(total=len(jobs), desc="deblurring", unit="image", mininterval=interval) as progress:
+        with tqdm(desc="tiles", unit="tile", leave=False, position=1, mininterval=interval) as tiles:
 
             def tile_progress(done: int, total: int) -> None:
                 if tiles.total != total:
                     tiles.reset(total)
-                tiles.n = done
-                tiles.refresh()
+                tiles.update(done - tiles.n)
 
             deblur_one = functools.partial(deblurrer.deblur_photo, progress=tile_progress)
             summary = deblur_files(deblur_one, jobs, workers, quality, on_done=progress.update)

@@ -209,6 +209,8 @@ def deblur_files(
 ) -> RunSummary:
     """Run every job through `deblur_photo` (`Deblurrer.deblur_photo`), in order; failures are recorded, not raised.
 
+    `on_done` is called once per job as soon as its result is written (from the writing thread) or it failed.
+
     Ctrl-C stops the run: the writes already started finish, and the summary says it was interrupted.
     """
     if workers < 1:
@@ -233,18 +235,20 @@ def deblur_files(
                 summary.failed.append((job.source, str(exc)))
                 done()
                 continue
-            writes.append((job, pool.submit(_write, job, file, result, quality)))
+            writing = pool.submit(_write, job, file, result, quality)
+            writing.add_done_callback(lambda future: None if future.cancelled() else done())  # counted when written
+            writes.append((job, writing))
             while len(writes) > workers:
-                _finish(writes.popleft(), summary, done)
+                _finish(writes.popleft(), summary)
         while writes:
-            _finish(writes.popleft(), summary, done)
+            _finish(writes.popleft(), summary)
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # on Ctrl-C, writes already started complete
         while writes:
             if not writes[0][1].cancelled():
-                _finish(writes[0], summary, done)
+                _finish(writes[0], summary)
             writes.popleft()
         summary.seconds = time.perf_counter() - started
     return summary
@@ -270,10 +274,9 @@ def _write(job: FileJob, file: ImageFile, result: np.ndarray, quality: int | Non
     return job.target
 
 
-def _finish(write: tuple[FileJob, Future], summary: RunSummary, done: Callable[[], None]) -> None:
+def _finish(write: tuple[FileJob, Future], summary: RunSummary) -> None:
     job, future = write
     try:
         summary.written.append(future.result())
     except GolfError as exc:
         summary.failed.append((job.source, str(exc)))
-    done()
