@@ -50,7 +50,8 @@ def plot(logs: dict[str, list[dict]], output: Path, title: str = DEFAULT_TITLE) 
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
     curves: dict[str, list[dict]] = {}
     for name, records in logs.items():
-        blurs = next((r["validation_blur"] for r in records if r.get("kind") == "startup" and "validation_blur" in r), [])
+        startup = next((r for r in records if r.get("kind") == "startup"), {})
+        blurs = startup.get("validation_blur", [])
         first = f" {blurs[0]}" if len(blurs) > 1 else ""  # name the first blur where several were validated
         for record in records:
             if "val_score" in record:
@@ -79,8 +80,12 @@ def plot(logs: dict[str, list[dict]], output: Path, title: str = DEFAULT_TITLE) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.learning_curve", description=__doc__.split("\n")[0])
-    parser.add_argument("logs", type=Path, nargs="+",
-                        help="log.jsonl files, each labelled by its folder (other names: by the file's own name)")
+    parser.add_argument(
+        "logs",
+        type=Path,
+        nargs="+",
+        help="log.jsonl files, each labelled by its folder (other names: by the file's own name)",
+    )
     parser.add_argument("--output", type=Path, default=Path("learning_curve.png"))
     parser.add_argument("--title", default=DEFAULT_TITLE, help="the figure's title: what the validation crops are")
     args = parser.parse_args(argv)
