@@ -114,12 +114,7 @@ def rasterize(path: np.ndarray, extent: int) -> np.ndarray:
     scale = (extent - 1) / span if extent > 1 else 0.0
     xs = xs * scale + (size - 1 - xs.max() * scale) / 2
     ys = ys * scale + (size - 1 - ys.max() * scale) / 2
-    kernel = np.zeros((size, size), dtype=np.float64)
-    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
-    fx, fy = xs - x0, ys - y0
-    for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-        np.add.at(kernel, (np.clip(y0 + dy, 0, size - 1), np.clip(x0 + dx, 0, size - 1)), w)
-    return (kernel / kernel.sum()).astype(np.float32)
+    return _bilinear(xs, ys, size)
 
 
 def streak_kernel(length: float, angle: float, bend: float = 0.0, uneven: float = 0.0) -> np.ndarray:
@@ -155,6 +150,11 @@ def _splat(path: np.ndarray) -> np.ndarray:
     half = int(np.ceil(max(np.abs(xs).max(), np.abs(ys).max()))) + 1
     size = 2 * half + 1
     xs, ys = xs + half, ys + half
+    return _bilinear(xs, ys, size)
+
+
+def _bilinear(xs: np.ndarray, ys: np.ndarray, size: int) -> np.ndarray:
+    """Points splatted bilinearly into a size x size kernel, normalised to sum 1."""
     kernel = np.zeros((size, size), dtype=np.float64)
     x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
     fx, fy = xs - x0, ys - y0
