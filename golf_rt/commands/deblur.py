@@ -134,24 +134,30 @@ def _deblur_on_ray(plan: FolderPlan, address, workers, batch_size, gpus_per_work
     from golf_rt.deblur.ray import FileResult, deblur_files_on_ray
 
     engines: set[str] = set()
-    started, first = time.perf_counter(), []
+    started, arrivals = time.perf_counter(), []
 
     def done(result: FileResult) -> None:
         engines.add(result.engine)
-        if not first:
-            first.append(time.perf_counter())
+        arrivals.append(time.perf_counter())
         progress.update()
 
     with tqdm(total=len(plan.jobs), desc="deblurring on Ray", unit="image") as progress:
         summary = deblur_files_on_ray(plan, address, workers, settings, batch_size, gpus_per_worker, on_result=done)
-    after_first_batch = len(summary.written) - batch_size
-    if first and after_first_batch > 0:
+    rate = steady_rate(arrivals, batch_size)
+    if rate is not None:
         typer.echo(
-            f"note: first results after {first[0] - started:.1f} s (Ray and the workers' models starting), then "
-            f"{after_first_batch / (started + summary.seconds - first[0]):.3g} images/s",
+            f"note: first results after {arrivals[0] - started:.1f} s (Ray and the workers' models starting), then "
+            f"{rate:.3g} images/s",
             err=True,
         )
     return summary, f"{workers} Ray workers ({', '.join(sorted(engines)) or 'none started'}) at {address}"
+
+
+def steady_rate(arrivals: list[float], batch_size: int) -> float | None:
+    """Images per second once the first batch is back (results come a batch at a time), from their arrival times."""
+    if len(arrivals) <= batch_size or arrivals[-1] <= arrivals[batch_size - 1]:
+        return None
+    return (len(arrivals) - batch_size) / (arrivals[-1] - arrivals[batch_size - 1])
 
 
 def _not_the_fastest(backend: str, precision: str, chosen: str) -> str | None:

@@ -237,3 +237,12 @@ def test_a_precision_the_fastest_backend_lacks_names_the_backend_taken_and_why(t
         result.stderr
     )
     assert "with onnxruntime fp16 ->" in result.stdout
+
+
+def test_the_ray_rate_counts_from_the_first_batch_by_arrival_times_alone():
+    from golf_rt.commands.deblur import steady_rate
+
+    # 60 s of start-up, then batches of 4 every 2 s: 2 images/s, whatever the start-up took
+    arrivals = [60.0 + 2 * (i // 4) for i in range(12)]
+    assert steady_rate(arrivals, 4) == pytest.approx(8 / 4.0)
+    assert steady_rate(arrivals[:4], 4) is None and steady_rate([1.0, 1.0], 1) is None
