@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -175,10 +176,16 @@ time.sleep(600)
 
 @pytest.mark.slow
 @pytest.mark.triton
-def test_server_dies_with_its_parent_and_the_next_start_removes_what_it_left(repository_factory) -> None:
+def test_server_dies_with_its_parent_and_the_next_start_removes_what_it_left(
+    repository_factory, tmp_path, monkeypatch
+) -> None:
+    # a temporary folder of its own: another run's server start would remove the killed owner's folder first
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
     repository = repository_factory(layout="fused")
     ports = [str(p) for p in free_ports(3)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(private)}
     parent = subprocess.Popen(
         [sys.executable, "-c", _ORPHAN_SCRIPT, str(repository), *ports], stdout=subprocess.PIPE, text=True, env=env
     )
@@ -193,7 +200,7 @@ def test_server_dies_with_its_parent_and_the_next_start_removes_what_it_left(rep
         assert not _group_alive(server_pid)
     finally:
         parent.kill()
-    assert workdir.is_dir(), "the killed owner could not remove its folder"
+    assert workdir.is_dir() and workdir.parent == private, "the killed owner could not remove its folder"
     server = start_server(repository)
     try:
         assert not workdir.exists() and server.workdir.is_dir()
