@@ -49,15 +49,6 @@ def test_bf16_is_native_and_offered_only_where_the_cpu_has_it(monkeypatch, flags
         from golf_rt.backends.openvino.loader import precisions_here
 
         assert ("bf16" in precisions_here()["cpu"]) is native
-        assert "int8" in precisions_here()["cpu"], "int8 runs in integer arithmetic on every CPU with AVX2"
-
-
-def test_openvino_leaves_int8_out_only_without_avx2(monkeypatch):
-    pytest.importorskip("openvino", reason="OpenVINO (the cpu extra) is not installed")
-    from golf_rt.backends.openvino.loader import precisions_here
-
-    monkeypatch.setattr(environment, "_cpuinfo", lambda: {"model name": "an old CPU", "flags": "fpu sse2 avx"})
-    assert precisions_here()["cpu"] == ("fp32",)
 
 
 @pytest.mark.gpu

@@ -1,8 +1,6 @@
 """OpenVINO's loader: the checked `openvino.Model` of an ONNX file, which the runner compiles for the CPU.
 
-The CPU runs fp32, bf16 on processors with native bf16 (AVX512-BF16 or AMX), and int8 on any x86
-CPU with AVX2: VNNI or AMX run it fastest, but AVX2 alone (VPMADDUBSW) still ran the int8 model in
-0.54x the fp32 time on a 2-core Zen 3 (one interleaved run, 2026-12-07).
+The CPU runs fp32, bf16 on processors with native bf16 (AVX512-BF16 or AMX), int8 with VNNI/AMX.
 int8 runs a different file: the NNCF-quantised `*_int8.onnx` (`golf_rt.artifacts.quantize`), whose
 convolutions OpenVINO executes in int8 while Instance Norm stays in fp32; an fp32 file runs at
 fp32 or bf16 (OpenVINO lowers it).
@@ -25,12 +23,11 @@ from golf_rt.machine.extras import require
 if TYPE_CHECKING:
     from golf_rt.backends.openvino.runner import OpenVinoOptions
 
-INT8_FLAGS = frozenset({"avx2", "avx512_vnni", "avx_vnni", "amx_int8"})
-"""Any of these and OpenVINO's CPU plugin runs int8 convolutions in integer arithmetic."""
+INT8_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def precisions_here() -> dict[str, tuple[str, ...]]:
-    """The CPU: fp32; bf16 where the CPU has it natively (elsewhere emulated, slower than fp32); int8 with AVX2."""
+    """The CPU: fp32; bf16 and int8 where the CPU computes them natively (elsewhere they are emulated and slow)."""
     if not installed("openvino"):
         return {}
     emulated = () if cpu_has_native_bf16() else ("bf16",)
