@@ -43,6 +43,14 @@ def onnx_file_name(part: str, iterations: int = DEFAULT_ITERATIONS, fp16: bool =
     return f"{stem}{FP16_SUFFIX if fp16 else INT8_SUFFIX if int8 else ''}.onnx"
 
 
+def existing_onnx(path: str | Path) -> Path:
+    """`path` as a Path, or a ModelFileError where no file is there: what every ONNX loader checks first."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"ONNX file not found: {path}")
+    return path
+
+
 def file_precision(path: str | Path) -> str:
     """The precision a golf-rt ONNX file holds, from its name: `*_fp16.onnx`, `*_int8.onnx`, else fp32.
 

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from golf_rt.artifacts.names import check_file_precision, file_precision
+from golf_rt.artifacts.names import check_file_precision, existing_onnx, file_precision
 from golf_rt.backends.base import check_model_io
 from golf_rt.backends.gpu.door import gpu, gpu_visible, standin_active
 from golf_rt.catalog import backend_record
@@ -146,10 +146,8 @@ def session_from_onnx(onnx_path: str | Path, device: str = "cpu", threads: int |
             f"ONNX Runtime here has no {wanted[0]} on a GPU (available: {', '.join(ort.get_available_providers())}, "
             f"GPU visible: {gpu_visible()}); install onnxruntime-gpu on a machine with an NVIDIA GPU{mixed}"
         )
-    path = Path(onnx_path)
+    path = existing_onnx(onnx_path)
     state = ort.capi.onnxruntime_pybind11_state
-    if not path.is_file():
-        raise ModelFileError(f"ONNX file not found: {path}")
     try:
         if device == "cpu":
             session = ort.InferenceSession(str(path), session_options(threads), providers=provider_options(device))
@@ -199,7 +197,4 @@ def loader_of(
     onnx_path: str | Path, *, part: str, iterations: int, device: str, options: OnnxRuntimeOptions
 ) -> Callable[[], Any]:
     """The loader `create_runner` hands the runner: a session on `onnx_path` (which holds `part` and `iterations`)."""
-    path = Path(onnx_path)
-    if not path.is_file():
-        raise ModelFileError(f"ONNX file not found: {path}")
-    return partial(session_from_onnx, path, device, options.threads)
+    return partial(session_from_onnx, existing_onnx(onnx_path), device, options.threads)

@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from golf_rt.artifacts.names import check_file_precision, file_precision
+from golf_rt.artifacts.names import check_file_precision, existing_onnx, file_precision
 from golf_rt.backends.base import check_model_io
 from golf_rt.catalog import backend_record
 from golf_rt.errors import ModelFileError
@@ -78,7 +78,4 @@ def loader_of(
     onnx_path: str | Path, *, part: str, iterations: int, device: str, options: OpenVinoOptions
 ) -> Callable[[], Any]:
     """The loader `create_runner` hands the runner: the checked model of `onnx_path` (the runner compiles it)."""
-    path = Path(onnx_path)
-    if not path.is_file():
-        raise ModelFileError(f"ONNX file not found: {path}")
-    return partial(model_from_onnx, path)
+    return partial(model_from_onnx, existing_onnx(onnx_path))
