@@ -1,7 +1,7 @@
 """The end-to-end job: build the CPU repository, start Triton, deblur a sample through `GolfClient`, report.
 
-A synthetic sample with ground truth (a held-out photo crop with camera-shake blur) goes through
-the server; the input | output comparison is written as a PNG, and PSNR against the ground truth
+A held-out photo crop, blurred by a synthetic camera-shake kernel so that its sharp original is
+known (a dead-leaves image where the held-out photos are not installed), goes through the server; the input | output comparison is written as a PNG, and PSNR against the ground truth
 and the client's latency are returned.
 """
 
