@@ -201,12 +201,13 @@ def _results(
     try:
         with warnings.catch_warnings():  # Ray Data takes the retry settings as remote arguments until Ray 2.64
             warnings.simplefilter("ignore", DeprecationWarning)
-            dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows) // batch_size, MAX_BLOCKS)))
+            blocks = max(1, min(len(rows) // batch_size, MAX_BLOCKS))
+            dataset = ray.data.from_items(rows, override_num_blocks=blocks)
             dataset = dataset.map_batches(
                 _DeblurWorker,
                 fn_constructor_kwargs=worker,
                 batch_size=batch_size,
-                compute=ray.data.ActorPoolStrategy(size=workers),
+                compute=ray.data.ActorPoolStrategy(size=min(workers, blocks)),  # a worker with no block idles
                 num_cpus=1,
                 num_gpus=gpus_per_worker,
                 max_restarts=-1,  # a worker that dies is always started again...
