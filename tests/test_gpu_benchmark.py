@@ -1,6 +1,7 @@
 """benchmarks/gpu_torch.py: one sentence and exit code 2 without a GPU; a report file on one."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    """The script in its own process, with this environment (LD_LIBRARY_PATH finds CUDA) and the checkout first."""
     command = [sys.executable, "benchmarks/gpu_torch.py", *args]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env={"PYTHONPATH": str(ROOT)})
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+
+
+def test_the_benchmark_process_keeps_this_environment(monkeypatch):
+    """It ran with PYTHONPATH alone: without LD_LIBRARY_PATH (and PATH) a GPU machine's CUDA libraries went unfound."""
+    seen = {}
+    monkeypatch.setenv("LD_LIBRARY_PATH", "/opt/cuda/lib64")
+    monkeypatch.setattr(subprocess, "run", lambda command, **options: seen.update(options))
+    run("--help")
+    assert seen["env"]["LD_LIBRARY_PATH"] == "/opt/cuda/lib64" and seen["env"]["PATH"] == os.environ["PATH"]
+    assert seen["env"]["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")

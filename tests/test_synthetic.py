@@ -13,7 +13,7 @@ def test_kernels_are_normalised_and_span_the_requested_extent(model):
         assert kernel.sum() == pytest.approx(1.0, abs=1e-5)
         assert (kernel >= 0).all()
         rows, cols = np.nonzero(kernel > 0)
-        extent = max(rows.ptp(), cols.ptp())
+        extent = max(np.ptp(rows), np.ptp(cols))
         assert 8 <= extent <= 24
         assert kernel.shape[0] % 2 == 1
 
@@ -109,7 +109,7 @@ def _relative_spread(kernel: np.ndarray) -> float:
     ys, xs = np.mgrid[: kernel.shape[0], : kernel.shape[1]]
     cy, cx = (kernel * ys).sum(), (kernel * xs).sum()
     rows, cols = np.nonzero(kernel > 0)
-    return float(np.sqrt((kernel * ((ys - cy) ** 2 + (xs - cx) ** 2)).sum()) / max(rows.ptp(), cols.ptp()))
+    return float(np.sqrt((kernel * ((ys - cy) ** 2 + (xs - cx) ** 2)).sum()) / max(np.ptp(rows), np.ptp(cols)))
 
 
 def test_random_walk_kernels_include_compact_mild_blur_the_shake_model_rarely_draws():

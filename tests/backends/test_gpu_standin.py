@@ -16,6 +16,7 @@ from golf_rt.artifacts.engines import BuildOptions, Profile, read_sidecar
 from golf_rt.backends.gpu.door import gpu, standin_active
 from golf_rt.errors import InferenceError, StandInError
 from golf_rt.images.files import load_image, save_image
+from golf_rt.machine.environment import installed
 from tests.threads import results_from_threads
 
 pytest.importorskip("onnxruntime", reason="the GPU stand-in runs engines with ONNX Runtime")
@@ -24,8 +25,15 @@ RNG = np.random.default_rng(3)
 CUSTOM = (Profile((1, 3, 8, 8), (1, 3, 64, 64), (2, 3, 96, 96)),)
 
 
+def skip_where_tensorrt_is_installed() -> None:
+    """There GOLF_RT_GPU_STANDIN=1 is ignored and the real device is used: these tests are the stand-in's."""
+    if installed("tensorrt"):
+        pytest.skip("TensorRT is installed here, so the GPU stand-in is never used (the real GPU tests run instead)")
+
+
 @pytest.fixture
 def standin(monkeypatch, tmp_path):
+    skip_where_tensorrt_is_installed()
     monkeypatch.setenv("GOLF_RT_GPU_STANDIN", "1")
     monkeypatch.setenv("GOLF_RT_CACHE", str(tmp_path / "cache"))
     device = gpu()
@@ -159,6 +167,13 @@ def test_the_standin_fails_loudly_on_what_it_does_not_model(standin, onnx_files,
     context._running.acquire()
     with pytest.raises(StandInError, match="two threads at once"):
         context.execute_async_v3(stream)
+
+
+def test_where_tensorrt_is_installed_the_standin_tests_skip_with_the_reason(monkeypatch):
+    """They errored there instead: the fixture asserted that the stand-in was in use."""
+    monkeypatch.setattr(sys.modules[__name__], "installed", lambda module: module == "tensorrt")
+    with pytest.raises(pytest.skip.Exception, match="TensorRT is installed here"):
+        skip_where_tensorrt_is_installed()
 
 
 def test_where_tensorrt_is_installed_the_standin_is_never_used(standin, monkeypatch):
