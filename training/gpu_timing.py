@@ -25,7 +25,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from golf_rt.backends.torch.runner import tf32_off
 from golf_rt.contract import DEFAULT_ITERATIONS, F_FILTERS, G_FILTERS
 from golf_rt.model.facts import gflop
 
@@ -94,15 +95,9 @@ def cudnn_autotuner(enabled: bool) -> Iterator[None]:
 
 @contextmanager
 def exact_fp32(enabled: bool) -> Iterator[None]:
-    """TF32 off for matrix products and convolutions inside the block; the old settings after it."""
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    if enabled:
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-    try:
+    """TF32 off for matrix products and convolutions inside the block (as `TorchRunner`); the old settings after."""
+    with tf32_off(torch) if enabled else nullcontext():
         yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 def _graphed(net: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:

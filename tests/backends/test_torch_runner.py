@@ -1,6 +1,8 @@
 """The PyTorch runner: its CPU path and scoped CUDA settings here, its CUDA path (fp32 without TF32, fp16, bf16,
 CUDA graphs) on a GPU."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -9,25 +11,37 @@ from golf_rt.errors import ConfigurationError
 torch = pytest.importorskip("torch", reason="the PyTorch runner needs torch")
 
 from golf_rt.backends import create_runner  # noqa: E402
-from golf_rt.backends.torch.loader import precisions_here  # noqa: E402
+from golf_rt.backends.torch.loader import cuda_precisions, precisions_here  # noqa: E402
 from golf_rt.backends.torch.runner import GraphCache, TorchOptions, TorchRunner, cuda_settings  # noqa: E402
 
 from ..conftest import needs_cuda_torch  # noqa: E402
 
 
-def test_cuda_settings_turn_tf32_off_for_fp32_and_restore_the_callers():
-    flags = torch.backends.cuda.matmul, torch.backends.cudnn
-    saved = flags[0].allow_tf32, flags[1].allow_tf32, flags[1].benchmark
-    try:
-        flags[0].allow_tf32 = flags[1].allow_tf32 = True
-        flags[1].benchmark = False
-        with cuda_settings(torch, "fp32"):
-            assert (flags[0].allow_tf32, flags[1].allow_tf32, flags[1].benchmark) == (False, False, True)
-        assert (flags[0].allow_tf32, flags[1].allow_tf32, flags[1].benchmark) == (True, True, False)
-        with cuda_settings(torch, "fp16"):
-            assert flags[1].allow_tf32 and flags[1].benchmark  # fp16 has no TF32 to turn off
-    finally:
-        flags[0].allow_tf32, flags[1].allow_tf32, flags[1].benchmark = saved
+def flags() -> tuple:
+    """TF32 of matrix products and cuDNN convolutions (torch >= 2.9's fp32_precision) and cuDNN's autotuner."""
+    return (torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision,
+            torch.backends.cudnn.benchmark)  # fmt: skip
+
+
+@pytest.fixture
+def callers_flags():
+    """The caller allowed TF32 through torch's new API (after which reading `allow_tf32` raises); put back after."""
+    saved = flags()
+    torch.backends.cuda.matmul.fp32_precision = torch.backends.cudnn.conv.fp32_precision = "tf32"
+    torch.backends.cudnn.benchmark = False
+    yield flags()
+    torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision = saved[:2]
+    torch.backends.cudnn.benchmark = saved[2]
+
+
+def test_cuda_settings_turn_tf32_off_for_fp32_and_restore_the_callers(callers_flags):
+    """Reading the legacy `allow_tf32` raised once anything had set `fp32_precision`."""
+    with cuda_settings(torch, "fp32"):
+        assert flags() == ("ieee", "ieee", True)
+    assert flags() == callers_flags == ("tf32", "tf32", False)
+    with cuda_settings(torch, "fp16"):
+        assert flags() == ("tf32", "tf32", True)  # fp16 has no TF32 to turn off
+    assert flags() == callers_flags
 
 
 def test_device_defaults_to_the_preferred_one_and_graphs_need_cuda(checkpoint_path):
@@ -86,37 +100,39 @@ def test_graph_cache_keeps_the_last_shapes_only():
     assert captured == [(1, 3, 8, 8), (1, 3, 9, 9), (1, 3, 10, 10), (1, 3, 11, 11)]  # the reuse captured nothing
 
 
-def test_settings_of_two_threads_never_interleave():
-    """The flags are process-wide: an fp16 call must not restore TF32 under a running fp32 call."""
-    import threading
-    from types import SimpleNamespace
+def test_settings_of_two_threads_never_interleave(callers_flags):
+    """The flags are process-wide: a call that starts inside another and ends after it would leave them as that
+    call set them, not as the caller had them (fp32 inside: TF32 off for good)."""
+    order, first_in, second_in, first_out = [], threading.Event(), threading.Event(), threading.Event()
 
-    fake = SimpleNamespace(backends=SimpleNamespace(
-        cuda=SimpleNamespace(matmul=SimpleNamespace(allow_tf32=True)),
-        cudnn=SimpleNamespace(allow_tf32=True, benchmark=False),
-    ))  # fmt: skip
-    seen, inside = [], threading.Barrier(2, timeout=1)
+    def first():
+        with cuda_settings(torch, "fp32"):
+            order.append("first in")
+            first_in.set()
+            second_in.wait(0.3)  # without one process-wide lock the second call comes in now
+            order.append("first leaving")
+        first_out.set()
 
-    def call(precision):
-        with cuda_settings(fake, precision):
-            try:
-                inside.wait()  # both threads inside at once: possible only without one process-wide lock
-            except threading.BrokenBarrierError:
-                pass
-            seen.append((precision, fake.backends.cudnn.allow_tf32))
+    def second():
+        first_in.wait(5)
+        with cuda_settings(torch, "fp16"):
+            order.append("second in")
+            second_in.set()
+            first_out.wait(5)
 
-    threads = [threading.Thread(target=call, args=(p,)) for p in ("fp32", "fp16")]
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
-    assert ("fp32", False) in seen and fake.backends.cudnn.allow_tf32 is True
+        thread.join(10)
+    assert order == ["first in", "first leaving", "second in"]
+    assert flags() == callers_flags
 
 
-def test_bf16_is_offered_only_on_gpus_that_compute_it(monkeypatch):
-    monkeypatch.setattr("golf_rt.backends.torch.loader.cuda_device_count", lambda: 1)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
-    assert precisions_here()["cuda"] == ("fp32", "fp16")
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
-    assert precisions_here()["cuda"] == ("fp32", "fp16", "bf16")
+@pytest.mark.parametrize(
+    ("capability", "native"), [((6, 1), False), ((7, 0), False), ((7, 5), False), ((8, 0), True), ((9, 0), True)]
+)
+def test_bf16_is_offered_only_on_gpus_that_compute_it(capability, native):
+    """`torch.cuda.is_bf16_supported()` counts emulation, so a Turing GPU was offered bf16."""
+    expected = ("fp32", "fp16", "bf16") if native else ("fp32", "fp16")
+    assert cuda_precisions(capability) == expected

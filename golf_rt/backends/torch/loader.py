@@ -23,20 +23,29 @@ if TYPE_CHECKING:
 
 
 def precisions_here() -> dict[str, tuple[str, ...]]:
-    """fp32, fp16 and bf16 on CUDA (first) where torch.cuda.is_available(), and fp32 on the CPU.
+    """fp32, fp16 and, on GPUs that compute it, bf16 on CUDA (first) where torch.cuda.is_available(); fp32 on the CPU.
 
     torch is imported only on a machine with a GPU, to tell a CUDA build from a CPU one.
     """
     if not installed("torch"):
         return {}
     if cuda_device_count() and require("torch", "the PyTorch runner").cuda.is_available():
-        torch = sys.modules["torch"]
-        emulated = () if torch.cuda.is_bf16_supported() else ("bf16",)  # Ampere and later compute it natively
-        return {device: tuple(p for p in runs if p not in emulated) for device, runs in _CAN_RUN.items()}
+        capability = sys.modules["torch"].cuda.get_device_capability()
+        return {"cuda": cuda_precisions(capability), "cpu": _CAN_RUN["cpu"]}
     return {"cpu": _CAN_RUN["cpu"]}
 
 
 _CAN_RUN = backend_record("torch").precisions
+
+
+def cuda_precisions(capability: tuple[int, int]) -> tuple[str, ...]:
+    """What PyTorch runs on a CUDA GPU of this compute capability: bf16 only where it computes it (8.0, Ampere, on).
+
+    `torch.cuda.is_bf16_supported()` also says yes where bf16 is only emulated (Turing and older: slower than
+    fp32); this is its answer with `including_emulation=False` on CUDA, which older torch cannot be asked.
+    """
+    native = tuple(capability) >= (8, 0)
+    return tuple(p for p in _CAN_RUN["cuda"] if p != "bf16" or native)
 
 
 def module_from_checkpoint(

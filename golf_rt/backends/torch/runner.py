@@ -44,22 +44,45 @@ class TorchOptions:
 
 _SETTINGS_LOCK = threading.Lock()
 """The backend flags are process-wide: one lock for every runner, so that two threads cannot interleave
-their save and restore and leave an fp32 call with TF32 on."""
+their save and restore and leave an fp32 call with TF32 on, or the caller's TF32 off."""
+
+
+def _tf32_switches(torch) -> tuple[tuple[Any, str, Any], ...]:
+    """(flags, attribute, value that turns TF32 off) for matrix products and cuDNN convolutions.
+
+    torch >= 2.9 has `fp32_precision` ("ieee" / "tf32"); once anything has set it, reading the
+    legacy `allow_tf32` raises, so only the new API is used where it exists.
+    """
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    if hasattr(matmul, "fp32_precision"):
+        return (matmul, "fp32_precision", "ieee"), (cudnn.conv, "fp32_precision", "ieee")
+    return (matmul, "allow_tf32", False), (cudnn, "allow_tf32", False)
+
+
+@contextlib.contextmanager
+def tf32_off(torch) -> Iterator[None]:
+    """Matrix products and cuDNN convolutions in true fp32 (no TF32) inside the block; the caller's settings after."""
+    switches = _tf32_switches(torch)
+    saved = [getattr(flags, name) for flags, name, _ in switches]
+    try:
+        for flags, name, off in switches:
+            setattr(flags, name, off)
+        yield
+    finally:
+        for (flags, name, _), value in zip(switches, saved):
+            setattr(flags, name, value)
 
 
 @contextlib.contextmanager
 def cuda_settings(torch, precision: str) -> Iterator[None]:
     """The cuDNN autotuner on and, for fp32, TF32 off, inside the block only; the caller's settings after it."""
-    with _SETTINGS_LOCK:
-        saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark
+    with _SETTINGS_LOCK, tf32_off(torch) if precision == "fp32" else contextlib.nullcontext():
+        saved = torch.backends.cudnn.benchmark
         torch.backends.cudnn.benchmark = True
-        if precision == "fp32":
-            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
         try:
             yield
         finally:
-            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved[:2]
-            torch.backends.cudnn.benchmark = saved[2]
+            torch.backends.cudnn.benchmark = saved
 
 
 class GraphCache:
