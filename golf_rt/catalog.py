@@ -32,6 +32,10 @@ class BackendRecord:
     `runs`: the kind of file its loader reads, which `golf_rt.artifacts.supply.model_file` supplies:
     "checkpoint", "onnx" (fp32, fp16 or int8 by precision) or "plan" (a TensorRT engine).
     `gpu_only`: it runs on an NVIDIA GPU only, so its results are GPU results.
+    `unmeasured`: device -> the precision "auto" takes there while the precision table has no row of this
+    backend measured on that kind of device (`device_kind`): fp16 on a GPU, the precision TensorRT's
+    engines are built at and the served GPU path runs (fp16 keeps Instance Norm's statistics in fp32;
+    it costs no more than two fp32 runtimes disagree); fp32 on a CPU.
     """
 
     name: str
@@ -39,6 +43,7 @@ class BackendRecord:
     distributions: tuple[str, ...]  # pip distributions that provide it, the one to install first
     extra: str  # the golf-rt extra that installs it
     precisions: dict[str, tuple[str, ...]]  # device -> every precision it can run there
+    unmeasured: dict[str, str]  # device -> the precision "auto" takes there until the table has a row of it
     cpu_rank: int | None
     gpu_rank: int | None
     loader: str
@@ -48,6 +53,14 @@ class BackendRecord:
     gpu_only: bool = False
     peer: str | None = None  # the plain library run with its defaults, as `benchmarks/test_peers.py` measures it
 
+    def __post_init__(self) -> None:
+        wrong = [f"{p} on {d}" for d, p in self.unmeasured.items() if p not in self.precisions.get(d, ())]
+        if set(self.unmeasured) != set(self.precisions) or wrong:
+            raise ConfigurationError(
+                f"{self.name}: every device needs one precision it runs until measured; not {', '.join(wrong)} "
+                f"(devices {', '.join(self.precisions)})"
+            )
+
     @property
     def all_precisions(self) -> tuple[str, ...]:
         """Every precision it runs on some device, in `contract.PRECISIONS` order."""
@@ -56,20 +69,21 @@ class BackendRecord:
 
 RECORDS = (
     BackendRecord("tensorrt", "TensorRT", ("tensorrt", "tensorrt-cu12", "tensorrt-cu13"), "gpu",
-                  {"cuda": ("fp32", "fp16")}, cpu_rank=0, gpu_rank=0,
+                  {"cuda": ("fp32", "fp16")}, {"cuda": "fp16"}, cpu_rank=0, gpu_rank=0,
                   loader="golf_rt.backends.tensorrt.loader", runner="golf_rt.backends.tensorrt.runner",
                   runs="plan", gpu_only=True),
     BackendRecord("openvino", "OpenVINO", ("openvino",), "cpu",
-                  {"cpu": ("fp32", "bf16", "int8")}, cpu_rank=1, gpu_rank=2,
+                  {"cpu": ("fp32", "bf16", "int8")}, {"cpu": "fp32"}, cpu_rank=1, gpu_rank=2,
                   loader="golf_rt.backends.openvino.loader", runner="golf_rt.backends.openvino.runner",
                   runs="onnx", in_triton=True, peer="OpenVINO defaults"),
     BackendRecord("onnxruntime", "ONNX Runtime", ("onnxruntime", "onnxruntime-gpu"), "cpu",
                   {"cuda": ("fp32", "fp16"), "tensorrt": ("fp32", "fp16"), "cpu": ("fp32", "fp16")},
-                  cpu_rank=2, gpu_rank=3,
+                  {"cuda": "fp16", "tensorrt": "fp16", "cpu": "fp32"}, cpu_rank=2, gpu_rank=3,
                   loader="golf_rt.backends.onnxruntime.loader", runner="golf_rt.backends.onnxruntime.runner",
                   runs="onnx", in_triton=True, peer="ORT defaults"),
     BackendRecord("torch", "PyTorch", ("torch",), "torch",
-                  {"cuda": ("fp32", "fp16", "bf16"), "cpu": ("fp32",)}, cpu_rank=3, gpu_rank=1,
+                  {"cuda": ("fp32", "fp16", "bf16"), "cpu": ("fp32",)}, {"cuda": "fp16", "cpu": "fp32"},
+                  cpu_rank=3, gpu_rank=1,
                   loader="golf_rt.backends.torch.loader", runner="golf_rt.backends.torch.runner",
                   runs="checkpoint", peer="torch eager"),
 )  # fmt: skip
@@ -77,6 +91,11 @@ RECORDS = (
 
 BACKENDS = tuple(record.name for record in RECORDS)
 _BY_NAME = {record.name: record for record in RECORDS}
+
+
+def device_kind(device: str) -> str:
+    """The kind of a backend's device, "cpu" or "cuda" (ONNX Runtime's "tensorrt" provider runs on CUDA too)."""
+    return "cpu" if device == "cpu" else "cuda"
 
 
 def backend_record(name: str) -> BackendRecord:

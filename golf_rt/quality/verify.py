@@ -23,7 +23,7 @@ import numpy as np
 
 from golf_rt.artifacts.precision_table import Measured
 from golf_rt.backends import available_backends, create_runner
-from golf_rt.catalog import GPU_ONLY
+from golf_rt.catalog import device_kind
 from golf_rt.contract import DEFAULT_ITERATIONS, HARD_TOLERANCE, PSNR_BUDGET_DB
 from golf_rt.machine.extras import require
 from golf_rt.quality.hard_inputs import hard_inputs
@@ -43,6 +43,7 @@ class VerifyRow:
     median_ms: float  # median time per pair (one crop) on this machine
     hard_max_error: float = 0.0  # worst absolute error on the hard inputs (golf_rt.quality.hard_inputs)
     hard_case: str = ""  # the hard input it was on
+    device: str = "cpu"  # the runner's device ("cpu", "cuda", ONNX Runtime's "tensorrt")
 
     @property
     def within_budget(self) -> bool:
@@ -79,6 +80,7 @@ def verify_backends(
     outputs: dict[tuple[str, str], list[np.ndarray]] = {}
     hard: dict[tuple[str, str], dict[str, np.ndarray]] = {}
     times: dict[tuple[str, str], float] = {}
+    devices: dict[tuple[str, str], str] = {}
     hard_batches = {name: np.ascontiguousarray(image.transpose(2, 0, 1)[None]) for name, image in hard_inputs().items()}
     for backend, precision in [("torch", "fp32"), *cases]:
         with create_runner(backend, precision=precision, iterations=iterations, checkpoint=checkpoint) as runner:
@@ -88,7 +90,7 @@ def verify_backends(
                 started = time.perf_counter()
                 outputs[backend, precision].append(runner.deblur(batch)[0].transpose(1, 2, 0))
                 ms.append((time.perf_counter() - started) * 1000)
-            times[backend, precision] = statistics.median(ms)
+            times[backend, precision], devices[backend, precision] = statistics.median(ms), runner.device
             hard[backend, precision] = {name: runner.deblur(batch) for name, batch in hard_batches.items()}
     reference = outputs["torch", "fp32"]
     reference_psnr = float(np.mean([psnr(to_uint8(o), s) for o, s in zip(reference, sharp, strict=True)]))
@@ -109,6 +111,7 @@ def verify_backends(
                 median_ms=times[backend, precision],
                 hard_max_error=hard_errors[hard_case],
                 hard_case=hard_case,
+                device=devices[backend, precision],
             )  # fmt: skip
         )
     return rows
@@ -150,11 +153,15 @@ def rows_to_json(rows: list[VerifyRow]) -> str:
 
 
 def rows_to_measured(rows: list[VerifyRow]) -> list[Measured]:
-    """The rows as the precision table keeps them (`golf_rt.artifacts.precision_table`), with the device they ran on."""
+    """The rows as the precision table keeps them (`golf_rt.artifacts.precision_table`), with their device.
+
+    Each names the device it ran on and its kind: a row decides "auto" only on its own kind of device.
+    """
     from golf_rt.machine.environment import device_name
 
     measured = []
     for row in rows:
-        delta, device = round(row.psnr_delta, 5) + 0.0, device_name(on_gpu=row.backend in GPU_ONLY)  # no -0.0
-        measured.append(Measured(row.backend, row.precision, delta, round(row.median_ms, 1), device))
+        kind = device_kind(row.device)
+        delta, device = round(row.psnr_delta, 5) + 0.0, device_name(on_gpu=kind == "cuda")  # no -0.0
+        measured.append(Measured(row.backend, row.precision, delta, round(row.median_ms, 1), device, kind))
     return measured
