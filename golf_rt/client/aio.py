@@ -36,6 +36,8 @@ class AsyncGolfClient(ClientFace):
     def _open(self) -> None:
         if self.shared_memory:
             raise ConfigurationError("AsyncGolfClient sends tensors in its requests; use GolfClient for shared memory")
+        self._config_lock = asyncio.Lock()
+        self._max_batch: tuple[int | None] | None = None  # the server's limit, once read
 
     def _connection(self) -> Any:
         if self._client is None:
@@ -65,6 +67,17 @@ class AsyncGolfClient(ClientFace):
         """The model's metadata as a dict."""
         return await self._call(lambda c: c.get_model_metadata(self.model, **self.core.metadata_options()))
 
+    async def _max_batch_for(self, batch: np.ndarray) -> int | None:
+        """The server's `max_batch_size` when `batch` may need it, read from the model config once per client."""
+        if not self.core.sends_several(batch):
+            return None
+        if self._max_batch is None:  # locked only until it is known, so later event loops never wait on it
+            async with self._config_lock:
+                if self._max_batch is None:
+                    config = await self._call(lambda c: c.get_model_config(self.model, **self.core.metadata_options()))
+                    self._max_batch = (self.core.max_batch_of(config),)
+        return self._max_batch[0]
+
     async def deblur_batch(self, batch: np.ndarray) -> np.ndarray:
         """Send an N x 3 x H x W float32 batch as it is; the server checks it."""
         batch = np.ascontiguousarray(batch)
@@ -76,18 +89,22 @@ class AsyncGolfClient(ClientFace):
         return await self._call(infer)
 
     async def deblur(self, image: Any) -> Any:
-        """Deblur what `Deblurrer.deblur` takes: numpy and PIL come back as the same kind, a path as a numpy array."""
+        """Deblur what `Deblurrer.deblur` takes: numpy and PIL come back as the same kind, a path as a numpy array.
+
+        A list goes in requests of at most the server's `max_batch_size` images, in order.
+        """
         from golf_rt.images import prepare
 
         prepared = prepare(image)
-        if not self.core.splits(prepared.batch):
+        max_batch = await self._max_batch_for(prepared.batch)
+        if not self.core.splits(prepared.batch) and len(prepared.batch) <= (max_batch or len(prepared.batch)):
             return prepared.restore(await self.deblur_batch(prepared.batch))
         loop = asyncio.get_running_loop()
 
-        def send(tiles: np.ndarray) -> np.ndarray:  # runs in the worker thread; the request runs on `loop`
-            return asyncio.run_coroutine_threadsafe(self.deblur_batch(tiles), loop).result()
+        def send(part: np.ndarray) -> np.ndarray:  # runs in the worker thread; the request runs on `loop`
+            return asyncio.run_coroutine_threadsafe(self.deblur_batch(part), loop).result()
 
-        return prepared.restore(await asyncio.to_thread(self.core.in_tiles, send, prepared.batch))
+        return prepared.restore(await asyncio.to_thread(self.core.in_tiles, send, prepared.batch, max_batch))
 
     async def deblur_many(self, images: Iterable[Any], concurrency: int = 4) -> list[Any]:
         """Deblur images with at most `concurrency` requests in flight; results in input order."""

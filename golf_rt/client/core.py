@@ -132,8 +132,14 @@ class ClientCore:
         return result.as_numpy(OUTPUT_NAME)
 
     def metadata_options(self) -> dict[str, Any]:
-        """Keywords of `get_model_metadata` that make both protocols answer a dict."""
+        """Keywords of `get_model_metadata` and `get_model_config` that make both protocols answer a dict."""
         return {"as_json": True} if self.endpoint.protocol == "grpc" else {}
+
+    @staticmethod
+    def max_batch_of(config: dict) -> int | None:
+        """The `max_batch_size` of a model config as either protocol answers it; None when it does not batch."""
+        size = int(config.get("config", config).get("max_batch_size", 0))
+        return size if size > 0 else None
 
     def attempts(self) -> Iterator[int]:
         """Attempt numbers for a retry loop; `retry_delay` ends it by raising."""
@@ -147,9 +153,18 @@ class ClientCore:
         """Whether this batch is sent as tiles."""
         return self.tiling.splits(*batch.shape[2:])
 
-    def in_tiles(self, send: Callable[[np.ndarray], np.ndarray], batch: np.ndarray) -> np.ndarray:
-        """`send` over `batch`, `tiles_per_request` tiles per call where its images are larger than a tile."""
-        return run_in_tiles(send, batch, self.tiling, self.tiles_per_request)
+    def sends_several(self, batch: np.ndarray) -> bool:
+        """Whether a request for `batch` may hold more than one image or tile: then the server's limit matters."""
+        return self.tiles_per_request > 1 if self.splits(batch) else batch.shape[0] > 1
+
+    def in_tiles(
+        self, send: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, max_batch: int | None = None
+    ) -> np.ndarray:
+        """`send` over `batch`, `tiles_per_request` tiles per call where its images are larger than a tile.
+
+        No call holds more than `max_batch` images or tiles (the server's `max_batch_size`; None: no limit).
+        """
+        return run_in_tiles(send, batch, self.tiling, self.tiles_per_request, max_batch)
 
 
 class ClientFace:

@@ -45,6 +45,8 @@ class GolfClient(ClientFace):
         self._lock = threading.Lock()
         self._opened: list[tuple[Any, Any]] = []
         self._pools: dict[int, ThreadPoolExecutor] = {}
+        self._config_lock = threading.Lock()
+        self._max_batch: tuple[int | None] | None = None  # the server's limit, once read
 
     def _connection(self) -> tuple[Any, Any]:
         """The calling thread's (tritonclient client, shared-memory buffers or None)."""
@@ -88,6 +90,18 @@ class GolfClient(ClientFace):
         options = {**self.core.metadata_options(), **self.core.call_options()}
         return self._call(lambda c: c.get_model_metadata(self.model, **options))
 
+    def _max_batch_for(self, batch: np.ndarray) -> int | None:
+        """The server's `max_batch_size` when `batch` may need it, read from the model config once per client."""
+        if not self.core.sends_several(batch):
+            return None
+        if self._max_batch is None:
+            with self._config_lock:
+                if self._max_batch is None:
+                    options = {**self.core.metadata_options(), **self.core.call_options()}
+                    config = self._call(lambda c: c.get_model_config(self.model, **options))
+                    self._max_batch = (self.core.max_batch_of(config),)
+        return self._max_batch[0]
+
     def _use_shared_memory(self, batch: np.ndarray) -> bool:
         if self._shared_memory_refused:
             return False
@@ -130,11 +144,13 @@ class GolfClient(ClientFace):
 
         A numpy array or PIL image comes back as the same kind; a path comes back as the numpy
         array of the result (uint8 or uint16, as `golf_rt.images.load_image` reads the file).
+        A list goes in requests of at most the server's `max_batch_size` images, in order.
         """
         from golf_rt.images import prepare
 
         prepared = prepare(image)
-        return prepared.restore(self.core.in_tiles(self.deblur_batch, prepared.batch))
+        max_batch = self._max_batch_for(prepared.batch)
+        return prepared.restore(self.core.in_tiles(self.deblur_batch, prepared.batch, max_batch))
 
     def deblur_many(self, images: Iterable[Any], concurrency: int = 4) -> list[Any]:
         """Deblur images with `concurrency` requests in flight; results in input order."""

@@ -25,6 +25,9 @@ def repository(
     precision: str = typer.Option("auto", help=f"CPU runtime precision: {precision_help(TRITON_RUNTIMES)}."),
     threads: int = typer.Option(0, help="CPU threads per model instance (0 = all cores)."),
     max_batch_size: int | None = typer.Option(None, help=r"Largest batch Triton may form \[cpu 8, gpu 4]."),
+    instances: int = typer.Option(
+        1, help="Copies of each model a server runs (instance_group count); each holds its own memory."
+    ),
     output: Path = typer.Option(Path("model_repository"), help="Folder to write."),
     checkpoint: Path | None = typer.Option(None, help="Checkpoint (default: the shipped model)."),
     models: Path | None = typer.Option(None, help="Folder of ONNX files (cpu) or plans (gpu, from build-engine)."),
@@ -46,7 +49,7 @@ def repository(
     writable_folder(output)
     spec = RepositorySpec(
         target=target, iterations=iterations, layout=layout, ensemble_style=ensemble_style,
-        runtime=runtime, precision=precision, threads=threads, max_batch_size=max_batch_size,
+        runtime=runtime, precision=precision, threads=threads, max_batch_size=max_batch_size, instances=instances,
     )  # fmt: skip
     given = {k: v for k, v in dict(replicas=replicas, namespace=namespace, image=image, model_store=model_store).items()
              if v is not None}  # fmt: skip

@@ -83,6 +83,7 @@ class RepositorySpec:
     threads: int = 0
     max_batch_size: int | None = None
     instances: int = 1
+    """instance_group count of every model (`--instances`): copies per server, each with its own memory."""
     max_queue_delay_us: int = 0
     max_pixels: int = SERVED_MAX_PIXELS
     gpu_profiles: int = 1
@@ -109,10 +110,13 @@ class RepositorySpec:
             raise ConfigurationError(f"iterations must be 1..16, got {self.iterations}")
         if self.gpu_profiles < 1:
             raise ConfigurationError(f"gpu_profiles must be at least 1, got {self.gpu_profiles}")
-        if self.threads < 0 or self.instances < 1 or self.max_pixels < 4:
+        if self.instances < 1:
             raise ConfigurationError(
-                f"threads must be >= 0 (0 = all cores), instances >= 1 and max_pixels >= 4; got "
-                f"{self.threads}, {self.instances}, {self.max_pixels}"
+                f"--instances must be at least 1 (copies of each model per server), got {self.instances}"
+            )
+        if self.threads < 0 or self.max_pixels < 4:
+            raise ConfigurationError(
+                f"threads must be >= 0 (0 = all cores) and max_pixels >= 4; got {self.threads}, {self.max_pixels}"
             )
 
 
@@ -173,42 +177,22 @@ def _check_plans(spec: RepositorySpec, plans: list[Path]) -> RepositorySpec:
     if sidecars[0].version_compatible:
         LOGGER.warning("version-compatible plans: start tritonserver with %s", VERSION_COMPATIBLE_FLAG)
     spec = replace(spec, gpu_profiles=len(sidecars[0].profiles))
-    for line in gpu_memory_lines(spec, dict(zip(_part_models(spec), sidecars))):
+    for line in _gpu_memory(spec, dict(zip(_part_models(spec), zip(plans, sidecars, strict=True)))):
         LOGGER.warning("%s", line)  # printed by the CLI too: what a deployment engineer sizes GPUs by
     return spec
 
 
-GPU_MEMORY_WARNING = 0.5
-"""Warn when the contexts of a repository would take more than this share of the GPU's memory (or 8 GiB unknown)."""
-
-
-def gpu_memory_lines(spec: RepositorySpec, sidecars: dict) -> list[str]:
-    """What the plans' execution contexts will take on the GPU: per model and in all, from the sidecars.
-
-    Triton makes one execution context per instance and listed profile, each sized for its profile
-    when the plan was built (`profile_memory_bytes`), before any weights or I/O buffers.
-    """
+def _gpu_memory(spec: RepositorySpec, plans: dict) -> list[str]:
+    """`gpu_memory_lines` for model name -> (plan file, sidecar): the weights are the plan file's size."""
     from golf_rt.machine.environment import gpus
+    from golf_rt.triton.gpu_memory import PlanMemory, gpu_memory_lines
 
-    lines, total = [], 0
-    for name, sidecar in sidecars.items():
-        if not sidecar.profile_memory_bytes:
-            lines.append(f"warning: {name}: its plan's sidecar records no device memory; rebuild it to know")
-            continue
-        per_instance = sum(sidecar.profile_memory_bytes[: spec.gpu_profiles])
-        total += per_instance * spec.instances
-        lines.append(
-            f"{name}: {spec.instances} instance(s) x {spec.gpu_profiles} profile(s) = "
-            f"{per_instance * spec.instances / 2**30:.2f} GiB of execution-context memory "
-            f"({per_instance / 2**30:.2f} GiB per instance)"
-        )
-    memory = next((gpu.get("memory_gib") for gpu in gpus() if gpu.get("memory_gib")), None)
-    budget = GPU_MEMORY_WARNING * memory * 2**30 if memory else 8 * 2**30
-    line = f"in all {total / 2**30:.2f} GiB on each GPU before weights and I/O"
-    if total > budget:
-        where = f"{memory:.0f} GiB GPU" if memory else "GPU of unknown size"
-        line = f"warning: {line}, over {GPU_MEMORY_WARNING:.0%} of a {where}; use fewer instances or narrower profiles"
-    return [*lines, line]
+    memory = {
+        name: PlanMemory(plan.stat().st_size, sidecar.profile_memory_bytes, spec.gpu_profiles)
+        for name, (plan, sidecar) in plans.items()
+    }
+    gib = next((gpu.get("memory_gib") for gpu in gpus() if gpu.get("memory_gib")), None)
+    return gpu_memory_lines(spec.instances, memory, gib)
 
 
 def _weights_config(spec: RepositorySpec, name: str, part: str) -> ModelConfig:

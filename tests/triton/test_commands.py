@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 pytest.importorskip("tritonclient", reason="tritonclient is not installed (pip install -e '.[client]')")
 
 from golf_rt.cli import app  # noqa: E402
+from golf_rt.errors import ConfigurationError  # noqa: E402
 from golf_rt.triton.parser import read_config  # noqa: E402
 from golf_rt.triton.ports import free_ports  # noqa: E402
 from golf_rt.triton.workdirs import process_group_running  # noqa: E402
@@ -34,6 +35,22 @@ def test_repository_command_copies_the_onnx_files(tmp_path: Path, onnx_dir: Path
     assert (tmp_path / "golf_f" / "1" / "f.onnx").is_file()
     assert (tmp_path / "golf_g" / "1" / "g.onnx").is_file()
     assert (tmp_path / "golf_g" / "1" / "model.py").is_file()
+
+
+@pytest.mark.parametrize("target", ["cpu", "gpu"], ids=["cpu-target", "gpu-target"])  # "gpu" alone marks a GPU test
+def test_repository_command_writes_the_instance_count_into_every_model(tmp_path: Path, target: str) -> None:
+    result = CliRunner().invoke(app, ["repository", "--target", target, "--instances", "3", "--configs-only",
+                                      "--output", str(tmp_path)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for model in ("golf_f", "golf_g_x3"):
+        assert read_config(tmp_path / model).instance_group.count == 3
+
+
+def test_repository_command_refuses_fewer_than_one_instance(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["repository", "--instances", "0", "--configs-only", "--output", str(tmp_path)])
+    assert result.exit_code == 1 and isinstance(result.exception, ConfigurationError)
+    assert str(result.exception) == "--instances must be at least 1 (copies of each model per server), got 0"
+    assert not (tmp_path / "golf").exists()
 
 
 def test_gpu_repository_without_plans_says_how_to_get_them(tmp_path: Path) -> None:

@@ -77,6 +77,20 @@ def test_gpu_configs_are_tensorrt_plans_on_gpu_instances_with_dynamic_batching(l
         assert proto.HasField("dynamic_batching")
 
 
+def test_the_serving_doc_says_what_the_gpu_repository_serves() -> None:
+    """docs/serving.md's GPU section agrees with the written configs and build-engine's default profile."""
+    from golf_rt.artifacts.engines import DEFAULT_PROFILES
+
+    doc = (ROOT / "docs" / "serving.md").read_text()
+    gpu = doc[doc.index("## GPU: NVIDIA's tritonserver container") : doc.index("## Kubernetes")]
+    config = read_config(FIXTURES / "gpu-ensemble" / "golf_f")
+    listed = ", ".join(f'"{p}"' for p in config.instance_group.profiles)
+    (tile,) = DEFAULT_PROFILES
+    assert f"`max_batch_size` {config.max_batch_size}" in gpu and f"`profile: [ {listed} ]`" in gpu
+    assert f"from {tile.min[2]} x {tile.min[3]} to {tile.max[2]} x {tile.max[3]} pixels" in gpu
+    assert f"batches of up to {tile.max[0]}" in gpu
+
+
 def test_steps_ensemble_calls_g_once_per_iteration() -> None:
     golf = model_configs(RepositorySpec(ensemble_style="steps", iterations=3))[0]
     assert isinstance(golf, EnsembleConfig)

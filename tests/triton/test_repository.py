@@ -85,18 +85,48 @@ def test_cached_repository_is_built_once_per_checkpoint(checkpoint_path: Path, c
     assert cached_repository(RepositorySpec(layout="fused", threads=1), checkpoint=checkpoint_path) != first
 
 
-def test_gpu_memory_is_reported_per_model_and_warned_over_budget():
-    from golf_rt.triton.repository import RepositorySpec, gpu_memory_lines
-    from tests.sidecars import sidecar
+GIB = 2**30
 
-    spec = RepositorySpec(target="gpu", instances=2)
-    small = {"golf_f": sidecar(profile_memory_bytes=(2**30,)), "golf_g_x3": sidecar(profile_memory_bytes=(2**29,))}
-    lines = gpu_memory_lines(spec, small)
+
+def test_gpu_memory_is_instances_times_weights_plus_one_largest_profile_context_per_profile():
+    """Triton's TensorRT backend gives each instance its own engine (dynamic shapes are not shared) and one
+    execution context per listed profile, each allocated statically for the largest profile."""
+    from golf_rt.triton.gpu_memory import PlanMemory, gpu_memory_lines
+
+    plans = {
+        "golf_f": PlanMemory(weights_bytes=GIB // 4, profile_memory_bytes=(1 * GIB, 3 * GIB)),
+        "golf_g_x3": PlanMemory(weights_bytes=GIB // 2, profile_memory_bytes=(GIB // 2, GIB)),
+    }
+    assert plans["golf_f"].instance_bytes == GIB // 4 + 2 * 3 * GIB
+    lines = gpu_memory_lines(2, plans, gpu_memory_gib=80)
     assert lines[0] == (
-        "golf_f: 2 instance(s) x 1 profile(s) = 2.00 GiB of execution-context memory (1.00 GiB per instance)"
+        "golf_f: 2 instance(s) x (256 MiB weights + 2 profile context(s) x 3.00 GiB, the largest profile's"
+        " activations) = 12.50 GiB"
     )
-    assert lines[-1].startswith("in all 3.00 GiB")
-    large = {"golf_f": sidecar(profile_memory_bytes=(40 * 2**30,)), "golf_g_x3": sidecar()}
-    lines = gpu_memory_lines(spec, large)
-    assert lines[1].startswith("warning: golf_g_x3: its plan's sidecar records no device memory")
-    assert lines[-1].startswith("warning: in all 80.00 GiB")
+    assert lines[1].endswith("= 5.00 GiB")  # 2 x (0.5 + 2 x 1); summing the profiles would say 3 + 1 GiB in all
+    assert lines[-1] == "in all 17.50 GiB on each GPU before I/O buffers"
+
+
+def test_gpu_memory_over_half_the_gpu_is_a_warning_that_names_the_flag():
+    from golf_rt.triton.gpu_memory import PlanMemory, gpu_memory_lines
+
+    plans = {"golf": PlanMemory(weights_bytes=GIB, profile_memory_bytes=(10 * GIB,))}
+    assert gpu_memory_lines(3, plans, gpu_memory_gib=80)[-1] == "in all 33.00 GiB on each GPU before I/O buffers"
+    assert gpu_memory_lines(4, plans, gpu_memory_gib=80)[-1] == (
+        "warning: in all 44.00 GiB on each GPU before I/O buffers, over 50% of a 80 GiB GPU;"
+        " use fewer instances (--instances N) or fewer or narrower profiles (golf-rt build-engine --profile)"
+    )
+    unknown = gpu_memory_lines(1, {"golf": PlanMemory(weights_bytes=0, profile_memory_bytes=())}, gpu_memory_gib=None)
+    assert unknown[0] == "warning: golf: its plan's sidecar records no device memory; rebuild it to know"
+
+
+def test_a_gpu_repository_estimates_from_the_plan_files_and_their_sidecars(tmp_path, caplog):
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    for name in ("f_fp16.plan", "g_x3_fp16.plan"):
+        (plans / name).write_bytes(b"w" * (2**20))  # 1 MiB of weights
+        write_sidecar(plans / name, sidecar(profile_memory_bytes=(3 * 2**20,)))
+    with caplog.at_level("WARNING", logger="golf_rt.triton.repository"):
+        write_repository(RepositorySpec(target="gpu", instances=3), tmp_path / "repo", models=plans)
+    assert "golf_f: 3 instance(s) x (1 MiB weights + 1 profile context(s) x 3 MiB, the largest" in caplog.text
+    assert "in all 24 MiB on each GPU" in caplog.text  # 2 models x 3 x (1 + 3) MiB

@@ -74,6 +74,31 @@ def test_sixteen_concurrent_requests_all_succeed_in_order(ensemble_server, in_pr
         assert np.abs(result.astype(int) - expected.astype(int)).max() <= 1
 
 
+@pytest.mark.parametrize(("face", "protocol"), [("sync", "http"), ("async", "grpc")])
+def test_a_list_larger_than_the_servers_max_batch_goes_in_batches(ensemble_server, in_process, images, face, protocol):
+    import tritonclient.http
+
+    config = tritonclient.http.InferenceServerClient(ensemble_server.config.http_url[len("http://") :])
+    max_batch = config.get_model_config("golf")["max_batch_size"]
+    batch = [images[0]] * 10 + [images[3]] * 3  # one size, more than the server takes at once
+    assert len(batch) > max_batch
+    if face == "sync":
+        with GolfClient(_url(ensemble_server, protocol)) as client:
+            results = client.deblur(batch)
+    else:
+
+        async def run() -> list:
+            async with AsyncGolfClient(_url(ensemble_server, protocol)) as client:
+                return await client.deblur(batch)
+
+        results = asyncio.run(run())
+    prepared = prepare(batch)
+    expected = prepared.restore(in_process.deblur(prepared.batch))
+    assert len(results) == len(batch)
+    for got, want in zip(results, expected, strict=True):
+        assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_async_client_keeps_requests_in_flight_and_in_order(ensemble_server, images, protocol) -> None:
     async def run() -> tuple[list, bool, dict]:

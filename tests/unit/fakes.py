@@ -23,13 +23,22 @@ from golf_rt.errors import ServerError
 
 
 class Script:
-    """What each call of a method answers, in order; the last answer repeats. Records every call."""
+    """What each call of a method answers, in order; the last answer repeats. Records every call.
+
+    `batch_sizes` lists the batch of every `infer` call in order; a callable answer is called with
+    the script, so `echo` answers each request with an output of its own shape.
+    """
 
     def __init__(self, **answers: list[Any]) -> None:
         """`answers`: method name -> its answers (an exception is raised, anything else returned)."""
         self.answers = {name: list(values) for name, values in answers.items()}
         self.calls: list[str] = []
         self.connections: list[FakeTritonClient] = []
+        self.shapes: list[tuple[int, ...]] = []
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        return [shape[0] for shape in self.shapes]
 
     def answer(self, method: str) -> Any:
         self.calls.append(method)
@@ -52,6 +61,11 @@ class FakeResult:
         return self.array
 
 
+def echo(script: Script) -> FakeResult:
+    """An `infer` answer of the request's own shape, every value the request's number (1, 2, ...) / 8."""
+    return FakeResult(np.full(script.shapes[-1], len(script.shapes) / 8, np.float32))
+
+
 class FakeTritonClient:
     """A synchronous `InferenceServerClient`: each call answers from `script`."""
 
@@ -62,6 +76,7 @@ class FakeTritonClient:
         self.script.connections.append(self)
 
     def infer(self, model: str, inputs: list[Any], outputs: list[Any] | None = None, **options: Any) -> Any:
+        self.script.shapes.append(tuple(inputs[0].shape()))
         return self.script.answer("infer")
 
     def is_server_ready(self, **options: Any) -> bool:
@@ -72,6 +87,9 @@ class FakeTritonClient:
 
     def get_model_metadata(self, model: str, **options: Any) -> dict:
         return self.script.answer("get_model_metadata")
+
+    def get_model_config(self, model: str, **options: Any) -> dict:
+        return self.script.answer("get_model_config")
 
     def close(self) -> None:
         self.closed = True
@@ -87,6 +105,7 @@ class FakeAsyncTritonClient(FakeTritonClient):
         return value
 
     async def infer(self, model: str, inputs: list[Any], outputs: list[Any] | None = None, **options: Any) -> Any:
+        self.script.shapes.append(tuple(inputs[0].shape()))
         return await self._answer("infer")
 
     async def is_server_ready(self, **options: Any) -> bool:
@@ -97,6 +116,9 @@ class FakeAsyncTritonClient(FakeTritonClient):
 
     async def get_model_metadata(self, model: str, **options: Any) -> dict:
         return await self._answer("get_model_metadata")
+
+    async def get_model_config(self, model: str, **options: Any) -> dict:
+        return await self._answer("get_model_config")
 
     async def close(self) -> None:
         self.closed = True

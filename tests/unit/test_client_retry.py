@@ -7,77 +7,30 @@ mid-request); these tests cover each decision in milliseconds, for `GolfClient` 
 
 from __future__ import annotations
 
-import asyncio
 import socket
-from types import SimpleNamespace
-from typing import Any
 
 import numpy as np
 import pytest
 
 pytest.importorskip("tritonclient.http", reason="tritonclient is not installed (pip install -e '.[client]')")
 
-import tritonclient.grpc  # noqa: E402
-import tritonclient.grpc.aio  # noqa: E402
-import tritonclient.http  # noqa: E402
-import tritonclient.http.aio  # noqa: E402
 from tritonclient.utils import InferenceServerException  # noqa: E402
 
 from golf_rt.client import (  # noqa: E402
-    AsyncGolfClient,
     ClientTimeoutError,
-    GolfClient,
     ImageRejectedError,
     ServerSideError,
     ServerUnreachableError,
 )
-from golf_rt.client import aio as aio_module  # noqa: E402
-from golf_rt.client import golf_client as sync_module  # noqa: E402
 from golf_rt.client.endpoint import RetryPolicy  # noqa: E402
 
-from .fakes import FakeAsyncTritonClient, FakeResult, FakeTritonClient, Script  # noqa: E402
+from .client_harness import harness  # noqa: E402
+from .fakes import FakeResult  # noqa: E402
 
-FACES = ["sync", "async"]
 BATCH = np.full((1, 3, 8, 8), 0.5, np.float32)
 SHARP = np.full((1, 3, 8, 8), 0.25, np.float32)
 REFUSED = ConnectionRefusedError(111, "Connection refused")
 UNAVAILABLE = InferenceServerException("failed to connect to all addresses", status="StatusCode.UNAVAILABLE")
-
-
-class Harness:
-    """A client of one face on a scripted server, and the waits its retry loop asked for."""
-
-    def __init__(self, face: str, script: Script, monkeypatch: pytest.MonkeyPatch, url: str, **settings: Any) -> None:
-        self.face, self.script, self.waits = face, script, []
-        for module in (tritonclient.http, tritonclient.grpc):
-            monkeypatch.setattr(module, "InferenceServerClient", type("Fake", (FakeTritonClient,), {"script": script}))
-        for module in (tritonclient.http.aio, tritonclient.grpc.aio):
-            fake = type("FakeAsync", (FakeAsyncTritonClient,), {"script": script})
-            monkeypatch.setattr(module, "InferenceServerClient", fake)
-        if face == "sync":
-            monkeypatch.setattr(sync_module, "time", SimpleNamespace(sleep=self.waits.append))
-            self.client = GolfClient(url, shared_memory=False, **settings)
-        else:
-
-            async def sleep(seconds: float) -> None:
-                self.waits.append(seconds)
-
-            monkeypatch.setattr(aio_module, "asyncio", SimpleNamespace(**{**vars(asyncio), "sleep": sleep}))
-            self.client = AsyncGolfClient(url, **settings)
-
-    def run(self, method: str, *args: Any) -> Any:
-        result = getattr(self.client, method)(*args)
-        return asyncio.run(result) if self.face == "async" else result
-
-
-@pytest.fixture(params=FACES)
-def face(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-def harness(face: str, monkeypatch: pytest.MonkeyPatch, url: str = "http://127.0.0.1:8000", **answers: list[Any]):
-    settings = answers.pop("settings", {})
-    return Harness(face, Script(**answers), monkeypatch, url, **settings)
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "grpc://127.0.0.1:8001"])
