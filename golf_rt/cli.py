@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from golf_rt.commands import deblur, engines, info, quantize, report, serving, verify
+from golf_rt.commands import deblur, engines, info, quantize, report, serving, tune, verify
 from golf_rt.errors import GolfError
 
 app = typer.Typer(
@@ -39,6 +39,7 @@ quantize.register(app)
 deblur.register(app)
 serving.register(app)
 report.register(app)
+tune.register(app)
 
 
 def one_line(error: GolfError) -> str:

@@ -12,6 +12,7 @@ COMMANDS = [
     ("verify", "--json", "/proc/golf-rt-test/verify.json"),
     ("repository", "--output", "/proc/golf-rt-test"),
     ("report", "missing.json", "--output", "/proc/golf-rt-test"),
+    ("tune", "--budget-ms", "100", "--output", "/proc/golf-rt-test"),
 ]
 
 

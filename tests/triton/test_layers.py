@@ -29,7 +29,7 @@ def _imports(layer: str) -> dict[str, set[str]]:
     return found
 
 
-@pytest.mark.parametrize(("layer", "other"), [("triton", "client"), ("client", "triton")])
+@pytest.mark.parametrize(("layer", "other"), [("triton", "client"), ("client", "triton"), ("tuning", "client")])
 def test_the_server_and_client_layers_do_not_import_each_other(layer: str, other: str) -> None:
     crossing = {m: sorted(n for n in names if n.startswith(f"golf_rt.{other}")) for m, names in _imports(layer).items()}
     assert not {m: n for m, n in crossing.items() if n}

@@ -11,14 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.load import (
-    TRITONCLIENT_WITH_PERF_ANALYZER,
-    PerfAnalyzerUnavailableError,
-    input_data,
-    perf_analyzer,
-    soak,
-    sweep,
-)
+from benchmarks.load import soak, sweep
+from golf_rt.errors import BackendUnavailableError
+from golf_rt.tuning.load import TRITONCLIENT_WITH_PERF_ANALYZER, input_data, perf_analyzer
 
 from .conftest import start_server
 
@@ -32,7 +27,7 @@ def data(tmp_path_factory) -> Path:
     """Valid input for perf_analyzer; skipped only where its wheel cannot be downloaded (anything else fails)."""
     try:
         perf_analyzer()
-    except PerfAnalyzerUnavailableError as exc:
+    except BackendUnavailableError as exc:
         pytest.skip(f"perf_analyzer is not here and could not be downloaded: {exc}")
     return input_data(tmp_path_factory.mktemp("load"), 32, 32)
 
