@@ -68,7 +68,7 @@ class BackendRecord:
 
 
 RECORDS = (
-    BackendRecord("tensorrt", "TensorRT", ("tensorrt", "tensorrt-cu12", "tensorrt-cu13"), "gpu",
+    BackendRecord("tensorrt", "TensorRT", ("tensorrt-cu13", "tensorrt", "tensorrt-cu12"), "gpu",
                   {"cuda": ("fp32", "fp16")}, {"cuda": "fp16"}, cpu_rank=0, gpu_rank=0,
                   loader="golf_rt.backends.tensorrt.loader", runner="golf_rt.backends.tensorrt.runner",
                   runs="plan", gpu_only=True),

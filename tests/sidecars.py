@@ -2,7 +2,7 @@
 
 from golf_rt.artifacts.engines import DEFAULT_PROFILES, Machine, Sidecar
 
-H100 = Machine("10.8.0.43", "NVIDIA H100 80GB HBM3", "9.0", "12.8")
+H100 = Machine("10.13.3.9", "NVIDIA H100 80GB HBM3", "9.0", "13.0")
 
 
 def sidecar(**changes) -> Sidecar:

@@ -113,3 +113,9 @@ def test_describe_lists_the_gpus_and_imports_no_inference_library():
     described = environment.describe()
     assert described["gpus"] == list(environment.gpus())
     assert described["cpu"]["peak_gflops"] == environment.cpu_peak_gflops()
+
+
+def test_first_package_version_is_that_of_the_first_name_installed():
+    """One library under several names (tensorrt-cu13, tensorrt): the first installed one answers."""
+    assert environment.first_package_version(("no-such-distribution", "numpy", "pytest")) == version("numpy")
+    assert environment.first_package_version(("no-such-distribution",)) is None

@@ -98,8 +98,8 @@ def test_build_options_validate_and_key_the_timing_cache_by_machine(monkeypatch,
     monkeypatch.setenv("GOLF_RT_CACHE", str(tmp_path))
     default = BuildOptions().timing_cache_path(H100)
     assert default == default_timing_cache_path(H100)
-    assert default == tmp_path / "tensorrt" / "timing-trt10.8.0.43-nvidia-h100-80gb-hbm3-sm90-cuda12.8.cache"
-    other_cuda = BuildOptions().timing_cache_path(replace(H100, cuda_version="13.0"))
+    assert default == tmp_path / "tensorrt" / "timing-trt10.13.3.9-nvidia-h100-80gb-hbm3-sm90-cuda13.0.cache"
+    other_cuda = BuildOptions().timing_cache_path(replace(H100, cuda_version="13.1"))
     other_trt = BuildOptions().timing_cache_path(replace(H100, tensorrt_version="11.4.0.106"))
     assert len({default, other_cuda, other_trt}) == 3
     assert BuildOptions(timing_cache="my.cache").timing_cache_path(H100).name == "my.cache"
@@ -115,12 +115,12 @@ def test_cached_engines_are_keyed_by_onnx_hash_tensorrt_and_gpu(monkeypatch, tmp
     monkeypatch.setenv("GOLF_RT_CACHE", str(tmp_path))
     fp16 = BuildOptions("fp16")
     path = cached_engine_path("onnx/fused_x3.onnx", "ab" * 32, H100, fp16)
-    assert path.parent == tmp_path / "engines" / "trt10.8.0.43-nvidia-h100-80gb-hbm3-sm90"
+    assert path.parent == tmp_path / "engines" / "trt10.13.3.9-nvidia-h100-80gb-hbm3-sm90"
     assert path.name.startswith("fused_x3-abababababab_fp16-p") and path.suffix == ".plan"
     others = {
         cached_engine_path("onnx/fused_x3.onnx", "cd" * 32, H100, fp16),
-        cached_engine_path("onnx/fused_x3.onnx", "ab" * 32, replace(H100, tensorrt_version="10.9.0.34"), fp16),
-        cached_engine_path("onnx/fused_x3.onnx", "ab" * 32, Machine("10.8.0.43", "NVIDIA L4", "8.9"), fp16),
+        cached_engine_path("onnx/fused_x3.onnx", "ab" * 32, replace(H100, tensorrt_version="10.14.1.48"), fp16),
+        cached_engine_path("onnx/fused_x3.onnx", "ab" * 32, Machine("10.13.3.9", "NVIDIA L4", "8.9"), fp16),
         cached_engine_path("onnx/fused_x3.onnx", "ab" * 32, H100, BuildOptions("fp16", version_compatible=True)),
         cached_engine_path("onnx/fused_x3.onnx", "ab" * 32, H100, BuildOptions("fp16", (TWO_PROFILES[1],))),
     }
@@ -165,8 +165,8 @@ def test_matching_machine_is_accepted():
 @pytest.mark.parametrize(
     ("running", "message"),
     [
-        (replace(H100, tensorrt_version="10.7.0.23"), r"TensorRT 10.8.0.43 \(running 10.7.0.23\)"),
-        (Machine("10.8.0.43", "NVIDIA L4", "8.9"), r"compute capability 9.0 \(running 8.9\)"),
+        (replace(H100, tensorrt_version="10.12.0.36"), r"TensorRT 10.13.3.9 \(running 10.12.0.36\)"),
+        (Machine("10.13.3.9", "NVIDIA L4", "8.9"), r"compute capability 9.0 \(running 8.9\)"),
         (replace(H100, gpu_name="NVIDIA H100 PCIe"), "GPU 'NVIDIA H100 80GB HBM3'"),
     ],
 )
@@ -178,17 +178,17 @@ def test_mismatch_is_refused_with_the_reason(running, message):
 
 def test_version_compatible_plans_run_on_later_tensorrt_of_the_same_major():
     portable = sidecar(version_compatible=True)
-    check_sidecar(portable, replace(H100, tensorrt_version="10.13.0.35"))
-    for running in ("10.7.0.23", "11.4.0.106"):
-        with pytest.raises(EngineMismatchError, match="TensorRT 10.8.0.43"):
+    check_sidecar(portable, replace(H100, tensorrt_version="10.16.1.11"))
+    for running in ("10.12.0.36", "11.4.0.106"):
+        with pytest.raises(EngineMismatchError, match="TensorRT 10.13.3.9"):
             check_sidecar(portable, replace(H100, tensorrt_version=running))
 
 
 def test_stale_reasons_name_what_changed():
     options = BuildOptions("fp16")
     assert stale_reasons(sidecar(), H100, "ab" * 32, options) == []
-    reasons = stale_reasons(sidecar(), replace(H100, tensorrt_version="10.9.0.34"), "cd" * 32, options)
-    assert reasons == ["TensorRT 10.8.0.43 (running 10.9.0.34)", "ONNX file abababababab (now cdcdcdcdcdcd)"]
+    reasons = stale_reasons(sidecar(), replace(H100, tensorrt_version="10.14.1.48"), "cd" * 32, options)
+    assert reasons == ["TensorRT 10.13.3.9 (running 10.14.1.48)", "ONNX file abababababab (now cdcdcdcdcdcd)"]
     narrow = BuildOptions("fp16", profiles=TWO_PROFILES[:1], version_compatible=True)
     reasons = stale_reasons(sidecar(), H100, "ab" * 32, narrow)
     assert reasons[0].startswith("profiles 1x3x4x4:4x3x384x384:4x3x384x384 (asked 1x3x4x4:1x3x256x256")

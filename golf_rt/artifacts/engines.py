@@ -117,11 +117,11 @@ class Machine:
     tensorrt_version: str
     gpu_name: str
     compute_capability: str  # "9.0"
-    cuda_version: str = ""  # "12.8"
+    cuda_version: str = ""  # "13.0"
 
     @property
     def key(self) -> str:
-        """trt10.8.0.43-nvidia-h100-80gb-hbm3-sm90: the engine cache folder of this machine."""
+        """trt10.13.3.9-nvidia-h100-80gb-hbm3-sm90: the engine cache folder of this machine."""
         gpu = re.sub(r"[^a-z0-9]+", "-", self.gpu_name.lower()).strip("-") or "gpu"
         return f"trt{self.tensorrt_version}-{gpu}-sm{self.compute_capability.replace('.', '')}"
 

@@ -37,7 +37,7 @@ from golf_rt.backends.base import Runner, validate_batch
 from golf_rt.catalog import BACKENDS, backend_record
 from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS, TOLERANCE
 from golf_rt.errors import BackendUnavailableError, ConfigurationError
-from golf_rt.machine.environment import installed, package_version
+from golf_rt.machine.environment import first_package_version, installed
 from golf_rt.machine.extras import missing_package_error
 
 AUTO = "auto"
@@ -100,7 +100,7 @@ def backends_here(checkpoint: str | Path | None = None, iterations: int = DEFAUL
 
     report: dict[str, dict] = {}
     for backend in BACKENDS:
-        version = next(filter(None, map(package_version, backend_record(backend).distributions)), None)
+        version = first_package_version(backend_record(backend).distributions)
         entry: dict[str, Any] = {"version": version, "devices": {}}
         if version:
             entry["devices"] = {device: list(runs) for device, runs in precisions_here(backend).items()}

@@ -11,6 +11,7 @@ import importlib.util
 import os
 import platform
 import sys
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -27,6 +28,11 @@ def package_version(distribution: str) -> str | None:
         return version(distribution)
     except PackageNotFoundError:
         return None
+
+
+def first_package_version(distributions: Iterable[str]) -> str | None:
+    """The version of the first of `distributions` installed here (one library published under several names)."""
+    return next(filter(None, map(package_version, distributions)), None)
 
 
 @lru_cache(maxsize=1)

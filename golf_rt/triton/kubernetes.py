@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from golf_rt.backends.gpu.stack import TRITON_RELEASE
 from golf_rt.contract import API_KEY_ENV, MODEL_NAME
 from golf_rt.errors import ConfigurationError
 from golf_rt.machine.atomic_files import write_bytes_atomically
@@ -34,8 +35,6 @@ from golf_rt.triton.server_config import ServerConfig
 
 LOGGER = logging.getLogger(__name__)
 
-TRITON_RELEASE = "25.01"
-"""NVIDIA's tritonserver container whose TensorRT (10.8) the `gpu` extra pins."""
 TRITON_IMAGE = f"nvcr.io/nvidia/tritonserver:{TRITON_RELEASE}-py3"
 CPU_IMAGE = "golf-rt-triton:latest"
 """What `image/Dockerfile` builds by default; push it to a registry the cluster reads and pass its name."""

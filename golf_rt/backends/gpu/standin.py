@@ -30,13 +30,14 @@ from typing import Any
 import numpy as np
 
 from golf_rt.artifacts.engines import Machine, Profile
+from golf_rt.backends.gpu.stack import TENSORRT
 from golf_rt.contract import INPUT_NAME, OUTPUT_NAME
 from golf_rt.errors import ExportError, InferenceError, StandInError
 from golf_rt.machine.extras import require
 
 PLAN_MAGIC = b"GOLF-RT-STANDIN-PLAN\n"
 TIMING_MAGIC = b"GOLF-RT-STANDIN-TIMING\n"
-STANDIN_MACHINE = Machine("10.8.0.43+standin", "golf-rt CPU stand-in", "0.0", "0.0")
+STANDIN_MACHINE = Machine(f"{TENSORRT}+standin", "golf-rt CPU stand-in", "0.0", "0.0")
 BYTES_PER_ACTIVATION = {"fp32": 4, "fp16": 2}
 LIVE_FEATURE_MAPS = 4
 """Feature maps of 32 channels alive at once in F: the stand-in's estimate of activation memory."""

@@ -1,7 +1,9 @@
 """The real device behind `golf_rt.backends.gpu.door`: TensorRT 10 and cuda-python on an NVIDIA GPU.
 
 Only this module imports tensorrt, cuda-python and Polygraphy's TensorRT backend. Each method is
-one or two library calls; what to do with them is decided above the door.
+one or two library calls; what to do with them is decided above the door. Every name it (and the
+TensorRT loader and runner) uses of them is listed in `golf_rt.backends.gpu.stack`, beside the
+pinned versions, and checked against those versions' bindings without a GPU.
 """
 
 from __future__ import annotations
@@ -26,11 +28,8 @@ def tensorrt() -> Any:
 
 
 def cudart() -> Any:
-    try:
-        from cuda.bindings import runtime  # cuda-python >= 12.6
-    except ImportError:
-        runtime = require("cuda.cudart", "TensorRT's CUDA calls", extra="gpu")  # older cuda-python
-    return runtime
+    """cuda-python's CUDA runtime module, `cuda.bindings.runtime` (cuda-python 13 has no `cuda.cudart`)."""
+    return require("cuda.bindings.runtime", "TensorRT's CUDA calls", extra="gpu")
 
 
 def check_cuda(result: Any) -> Any:

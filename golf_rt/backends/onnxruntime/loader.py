@@ -81,11 +81,11 @@ def provider_cache_dir() -> Path:
     The provider's engines and timings are valid for those only, and it creates just the last
     level of a cache path, so the folder is made here before a session starts.
     """
-    from golf_rt.machine.environment import gpus, package_version
+    from golf_rt.machine.environment import first_package_version, gpus
     from golf_rt.machine.paths import cache_dir
 
     versions = [f"ort{_ort().__version__}"]
-    versions.append(f"trt{package_version('tensorrt') or package_version('tensorrt-cu12') or 'none'}")
+    versions.append(f"trt{first_package_version(backend_record('tensorrt').distributions) or 'none'}")
     found = gpus()
     name = "standin" if standin_active() else (found[0]["name"] if found else "gpu")
     key = re.sub(r"[^a-z0-9.]+", "-", "-".join([*versions, name]).lower()).strip("-")
