@@ -4,6 +4,7 @@ Everything above `golf_rt.backends.gpu.door` is real: engine caches and sidecars
 buffers, locks, threads, fallback, deactivation. Each test names the failure it guards against.
 """
 
+import gc
 import os
 import subprocess
 import sys
@@ -17,12 +18,17 @@ from golf_rt.backends.gpu.door import gpu, standin_active
 from golf_rt.errors import InferenceError, StandInError
 from golf_rt.images.files import load_image, save_image
 from golf_rt.machine.environment import installed
+from golf_rt.machine.paths import shipped_models_dir
 from tests.threads import results_from_threads
 
 pytest.importorskip("onnxruntime", reason="the GPU stand-in runs engines with ONNX Runtime")
 
 RNG = np.random.default_rng(3)
 CUSTOM = (Profile((1, 3, 8, 8), (1, 3, 64, 64), (2, 3, 96, 96)),)
+SMALL_AND_LARGE = (
+    Profile((1, 3, 8, 8), (1, 3, 32, 32), (1, 3, 64, 64)),
+    Profile((1, 3, 8, 8), (1, 3, 96, 96), (2, 3, 256, 256)),
+)
 
 
 def skip_where_tensorrt_is_installed() -> None:
@@ -103,13 +109,53 @@ def test_auto_steps_down_when_the_gpu_is_held_by_another_process(standin, caplog
         Deblurrer(backend="tensorrt").deblur(photo(32, 32))  # named explicitly: no fallback
 
 
-def test_auto_steps_down_when_the_engine_build_runs_out_of_memory(standin, caplog):
+def test_auto_steps_down_when_the_context_does_not_fit_in_memory(standin, caplog):
     from golf_rt.deblur.deblurrer import Deblurrer
 
     standin.memory_limit_bytes = 64 << 20
     with caplog.at_level("WARNING"):
         deblurrer = Deblurrer()
-    assert deblurrer.backend != "tensorrt" and "out of memory" in caplog.text
+    assert deblurrer.backend != "tensorrt" and "could not create an execution context" in caplog.text
+
+
+def test_activation_memory_is_checked_as_tensorrt_does_at_the_context_and_at_a_profile_switch():
+    """The stand-in failed the build, sized by the largest profile: TensorRT builds, then the context fails."""
+    from golf_rt.backends.gpu.standin import StandInDevice, profile_memory_estimate
+
+    small, large = SMALL_AND_LARGE
+    need = [profile_memory_estimate(p, "fp32") for p in (small, large)]
+    device = StandInDevice(memory_limit_bytes=(need[0] + need[1]) // 2)
+    plan, _ = device.build_plan(shipped_models_dir() / "f.onnx", (small, large), 4096, False, b"")  # builds
+    engine = device.load_engine(plan, False)
+    with pytest.raises(InferenceError, match="could not create an execution context.*out of memory"):
+        device.create_context(engine, strategy="STATIC")  # sized by the largest profile
+    context, stream = device.create_context(engine), device.create_stream()  # ON_PROFILE_CHANGE: profile 0's size
+    assert device.activation_bytes() == need[0]
+    assert not context.set_optimization_profile_async(1, stream), "profile 1's memory does not fit"
+    assert context.set_optimization_profile_async(0, stream) and device.activation_bytes() == need[0]
+    with pytest.raises(InferenceError, match="out of memory"):
+        device.malloc(device.memory_limit_bytes - need[0] + 1)  # buffers and activations share the memory
+    del context
+    assert device.activation_bytes() == 0, "a context's memory goes with it"
+    device.memory_limit_bytes = need[0] - 1
+    with pytest.raises(InferenceError, match="could not create an execution context"):
+        device.create_context(engine)
+    with pytest.raises(StandInError, match="USER_MANAGED"):
+        device.create_context(engine, strategy="USER_MANAGED")
+
+
+def test_the_runner_reports_a_profile_whose_memory_does_not_fit(standin):
+    from golf_rt.backends.gpu.standin import profile_memory_estimate
+    from golf_rt.backends.tensorrt.runner import TensorRTRunner
+
+    small, large = SMALL_AND_LARGE
+    plan, _ = standin.build_plan(shipped_models_dir() / "f.onnx", (small, large), 64, False, b"")
+    gc.collect()  # contexts of earlier tests, if any, give their memory back
+    standin.memory_limit_bytes = standin.allocated_bytes() + profile_memory_estimate(small, "fp32") + (8 << 20)
+    with TensorRTRunner(standin.load_engine(plan, False), profiles=(small, large)) as runner:
+        assert runner.deblur(np.zeros((1, 3, 32, 32), np.float32)).shape == (1, 3, 32, 32)
+        with pytest.raises(InferenceError, match="refused optimization profile 1"):
+            runner.deblur(np.zeros((1, 3, 96, 96), np.float32))
 
 
 def test_engines_built_with_other_profiles_are_used_not_rebuilt(standin):
@@ -167,6 +213,40 @@ def test_the_standin_fails_loudly_on_what_it_does_not_model(standin, onnx_files,
     context._running.acquire()
     with pytest.raises(StandInError, match="two threads at once"):
         context.execute_async_v3(stream)
+
+
+def test_provider_options_onnx_runtime_does_not_document_are_refused(standin, monkeypatch):
+    """The stand-in took any option: a misspelt one (which ONNX Runtime refuses) passed CI."""
+    from golf_rt.backends.onnxruntime.loader import provider_options, session_options
+
+    monkeypatch.setenv("NVIDIA_TF32_OVERRIDE", "0")  # fp32 on the TensorRT provider: see the TF32 test
+    f = shipped_models_dir() / "f.onnx"
+    for device in ("cuda", "tensorrt"):  # golf-rt's own options are documented ones
+        assert standin.onnxruntime_session(f, session_options(1), provider_options(device)).get_providers()
+    wrong = {
+        "trt_tf32_enable": [("TensorrtExecutionProvider", {"trt_tf32_enable": "0"}), "CPUExecutionProvider"],
+        "cudnn_conv_algo": [("CUDAExecutionProvider", {"cudnn_conv_algo": "EXHAUSTIVE"}), "CPUExecutionProvider"],
+        "ROCMExecutionProvider": ["ROCMExecutionProvider", "CPUExecutionProvider"],
+    }
+    for name, providers in wrong.items():
+        with pytest.raises(StandInError, match=name):
+            standin.onnxruntime_session(f, session_options(1), providers)
+
+
+def test_fp32_on_the_tensorrt_provider_is_refused_unless_tf32_is_off_for_the_process(standin, monkeypatch):
+    """The provider's engines compute fp32 files in TF32 (TensorRT's default); only NVIDIA_TF32_OVERRIDE=0 stops it."""
+    from golf_rt.backends.onnxruntime.loader import provider_options, session_from_onnx, session_options
+    from golf_rt.errors import BackendUnavailableError
+
+    monkeypatch.delenv("NVIDIA_TF32_OVERRIDE", raising=False)
+    f = shipped_models_dir() / "f.onnx"
+    with pytest.raises(BackendUnavailableError, match="TF32.*NVIDIA_TF32_OVERRIDE=0"):
+        session_from_onnx(f, "tensorrt")
+    with pytest.raises(StandInError, match="TF32.*NVIDIA_TF32_OVERRIDE=0"):  # below the loader too
+        standin.onnxruntime_session(f, session_options(1), provider_options("tensorrt"))
+    assert session_from_onnx(f, "cuda").get_providers()[0] == "CUDAExecutionProvider"  # use_tf32=0 per session
+    monkeypatch.setenv("NVIDIA_TF32_OVERRIDE", "0")
+    assert session_from_onnx(f, "tensorrt").get_providers()[0] == "TensorrtExecutionProvider"
 
 
 def test_where_tensorrt_is_installed_the_standin_tests_skip_with_the_reason(monkeypatch):

@@ -1,7 +1,9 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from golf_rt.contract import TOLERANCE
@@ -134,7 +136,8 @@ def test_a_provider_that_fails_to_start_is_not_called_an_unreadable_file(monkeyp
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("device", ["cuda", "tensorrt"])
-def test_gpu_session_really_runs_on_the_gpu(device, onnx_files, blurry_batch, reference_output):
+def test_gpu_session_really_runs_on_the_gpu(device, onnx_files, blurry_batch, reference_output, tmp_path):
+    """fp32 within fp32's tolerance: TF32 off, per session on the CUDA provider, for the process on TensorRT's."""
     import onnxruntime as ort
 
     from golf_rt.backends.gpu.door import standin_active
@@ -142,6 +145,22 @@ def test_gpu_session_really_runs_on_the_gpu(device, onnx_files, blurry_batch, re
 
     if PROVIDERS[device][0] not in ort.get_available_providers() and not standin_active():
         pytest.skip(f"this ONNX Runtime has no {PROVIDERS[device][0]} (pip install '.[gpu-onnxruntime]')")
+    if device == "tensorrt":  # TF32 unless the process starts with NVIDIA_TF32_OVERRIDE=0: fp32 runs in a child
+        np.save(tmp_path / "batch.npy", blurry_batch)
+        code = (
+            "import sys, numpy as np; from golf_rt.backends import create_runner; "
+            f"runner = create_runner('onnxruntime', precision='fp32', model_file={str(onnx_files['fused'])!r}, "
+            "device='tensorrt'); "
+            f"print(runner.activate()._session.get_providers()[0], runner.deblur(np.load({str(tmp_path)!r} + "
+            "'/batch.npy')).tobytes().hex())"
+        )
+        env = {**os.environ, "NVIDIA_TF32_OVERRIDE": "0"}  # LD_LIBRARY_PATH and the rest as they are
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        provider, output = done.stdout.split()
+        output = np.frombuffer(bytes.fromhex(output), np.float32).reshape(reference_output.shape)
+        assert provider == PROVIDERS[device][0] and abs(output - reference_output).max() <= TOLERANCE["fp32"]
+        return
     with create_runner("onnxruntime", precision="fp32", model_file=onnx_files["fused"], device=device) as runner:
         assert runner._session.get_providers()[0] == PROVIDERS[device][0]
-        assert abs(runner.deblur(blurry_batch) - reference_output).max() <= TOLERANCE["fp32"]  # TF32 off
+        assert abs(runner.deblur(blurry_batch) - reference_output).max() <= TOLERANCE["fp32"]  # use_tf32=0

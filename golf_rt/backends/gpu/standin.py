@@ -8,11 +8,16 @@ It models what golf-rt's GPU code relies on, and checks it the way the real devi
   outside the active profile, `set_tensor_address` takes device memory only, `execute_async_v3`
   needs every address and a buffer large enough for the shape, and one context run by two threads
   at once is an error (on a GPU: corrupt results);
-- device memory as host arrays, with a capacity (`memory_limit_bytes`): an allocation or an
-  engine build over it fails as CUDA's out-of-memory does; `busy = True` makes the device refuse
+- device memory as host arrays, with a capacity (`memory_limit_bytes`) that buffers and
+  contexts share, failing where TensorRT and CUDA fail: an engine always builds; a context takes
+  its activation memory when it is created (ON_PROFILE_CHANGE: the profile in use, again at each
+  profile switch, which returns False when it does not fit; STATIC: the largest profile), and an
+  allocation over the capacity fails as cudaMalloc does. `busy = True` makes the device refuse
   work as a GPU in exclusive-process mode held by another process does;
-- ONNX Runtime's GPU providers as CPU sessions that report the provider asked for; the TensorRT
-  provider's cache folders must have an existing parent (the provider creates one level only).
+- ONNX Runtime's GPU providers as CPU sessions that report the provider asked for, given only the
+  option names ONNX Runtime's parser takes (`PROVIDER_OPTIONS`); the TensorRT provider's cache
+  folders must have an existing parent (the provider creates one level only), and it runs an fp32
+  file only with NVIDIA_TF32_OVERRIDE=0 (otherwise TensorRT would compute it in TF32).
 
 Anything else raises `StandInError` naming the call, so the stand-in cannot pass for a GPU where
 golf-rt starts to use something it does not model.
@@ -24,12 +29,14 @@ import hashlib
 import itertools
 import json
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from golf_rt.artifacts.engines import Machine, Profile
+from golf_rt.backends.gpu.door import TF32_OVERRIDE, tf32_off_in_this_process
 from golf_rt.backends.gpu.stack import TENSORRT
 from golf_rt.contract import INPUT_NAME, OUTPUT_NAME
 from golf_rt.errors import ExportError, InferenceError, StandInError
@@ -41,6 +48,35 @@ STANDIN_MACHINE = Machine(f"{TENSORRT}+standin", "golf-rt CPU stand-in", "0.0", 
 BYTES_PER_ACTIVATION = {"fp32": 4, "fp16": 2}
 LIVE_FEATURE_MAPS = 4
 """Feature maps of 32 channels alive at once in F: the stand-in's estimate of activation memory."""
+PROVIDER_OPTIONS = {
+    # ONNX Runtime's `cuda::provider_option_names` (onnxruntime/core/providers/cuda/cuda_execution_provider_info.cc)
+    "CUDAExecutionProvider": frozenset({
+        "device_id", "has_user_compute_stream", "user_compute_stream", "gpu_mem_limit", "arena_extend_strategy",
+        "cudnn_conv_algo_search", "do_copy_in_default_stream", "gpu_external_alloc", "gpu_external_free",
+        "gpu_external_empty_cache", "cudnn_conv_use_max_workspace", "enable_cuda_graph", "cudnn_conv1d_pad_to_nc1d",
+        "tunable_op_enable", "tunable_op_tuning_enable", "tunable_op_max_tuning_duration_ms",
+        "enable_skip_layer_norm_strict_mode", "prefer_nhwc", "use_ep_level_unified_stream", "use_tf32",
+    }),
+    # ONNX Runtime's `tensorrt::provider_option_names`
+    # (onnxruntime/core/providers/tensorrt/tensorrt_execution_provider_info.cc, 1.20 and later)
+    "TensorrtExecutionProvider": frozenset({
+        "device_id", "has_user_compute_stream", "user_compute_stream", "trt_max_partition_iterations",
+        "trt_min_subgraph_size", "trt_max_workspace_size", "trt_fp16_enable", "trt_int8_enable",
+        "trt_int8_calibration_table_name", "trt_int8_use_native_calibration_table", "trt_dla_enable", "trt_dla_core",
+        "trt_dump_subgraphs", "trt_engine_cache_enable", "trt_engine_cache_path", "trt_weight_stripped_engine_enable",
+        "trt_onnx_model_folder_path", "trt_engine_cache_prefix", "trt_engine_decryption_enable",
+        "trt_engine_decryption_lib_path", "trt_force_sequential_engine_build", "trt_context_memory_sharing_enable",
+        "trt_layer_norm_fp32_fallback", "trt_timing_cache_enable", "trt_timing_cache_path", "trt_force_timing_cache",
+        "trt_detailed_build_log", "trt_build_heuristics_enable", "trt_sparsity_enable",
+        "trt_builder_optimization_level", "trt_auxiliary_streams", "trt_tactic_sources", "trt_extra_plugin_lib_paths",
+        "trt_profile_min_shapes", "trt_profile_max_shapes", "trt_profile_opt_shapes", "trt_cuda_graph_enable",
+        "trt_ep_context_embed_mode", "trt_ep_context_file_path", "trt_dump_ep_context_model",
+        "trt_engine_hw_compatible", "trt_onnx_bytestream", "trt_onnx_bytestream_size",
+        "trt_external_data_bytestream", "trt_external_data_bytestream_size", "trt_op_types_to_exclude",
+    }),
+    "CPUExecutionProvider": frozenset(),
+}  # fmt: skip
+"""The option names ONNX Runtime's parser takes per provider; it refuses any other (ProviderOptionsParser)."""
 _OUT_OF_MEMORY = "CUDA error: out of memory"
 _BUSY = "CUDA error: all CUDA-capable devices are busy or unavailable"
 
@@ -59,6 +95,22 @@ def _checked_buffer(table: dict[int, np.ndarray], pointer: int, nbytes: int, kin
     if buffer.nbytes < nbytes:
         raise StandInError(f"buffer {pointer:#x} holds {buffer.nbytes} bytes; {nbytes} were needed")
     return buffer
+
+
+def check_provider_options(providers: list) -> None:
+    """StandInError for a provider the stand-in does not model, or an option its ONNX Runtime parser would refuse."""
+    for provider in providers:
+        name, options = provider if isinstance(provider, tuple) else (provider, {})
+        if name not in PROVIDER_OPTIONS:
+            raise StandInError(
+                f"the GPU stand-in does not model {name}; it stands in for {', '.join(PROVIDER_OPTIONS)}"
+            )
+        unknown = sorted(set(options) - PROVIDER_OPTIONS[name])
+        if unknown:
+            raise StandInError(
+                f"{name} has no option {', '.join(unknown)} (ONNX Runtime refuses it); "
+                f"its options: {', '.join(sorted(PROVIDER_OPTIONS[name])) or 'none'}"
+            )
 
 
 class _Named:
@@ -106,14 +158,19 @@ class StandInEngine(_Strict):
 class StandInContext(_Strict):
     """The subset of `tensorrt.IExecutionContext` golf-rt uses; checks what a GPU would punish."""
 
-    def __init__(self, engine: StandInEngine) -> None:
+    def __init__(self, engine: StandInEngine, memory_bytes: int, resized: bool) -> None:
         self._engine, self._device = engine, engine._device
         self._profile, self._shape, self._addresses = 0, None, {}
         self._running = threading.Lock()
+        self.memory_bytes, self._resized = memory_bytes, resized
 
     def set_optimization_profile_async(self, index: int, stream: Any) -> bool:
+        """False, as TensorRT's, for an index out of range or (ON_PROFILE_CHANGE) memory that does not fit."""
         self._device.check_stream(stream)
         if not 0 <= index < self._engine.num_optimization_profiles:
+            return False
+        needed = self._engine.get_device_memory_size_for_profile_v2(index)
+        if self._resized and not self._device.resize_context(self, needed):
             return False
         self._profile, self._shape = index, None
         return True
@@ -190,6 +247,7 @@ class StandInDevice(_Strict):
         self._device: dict[int, np.ndarray] = {}
         self._host: dict[int, np.ndarray] = {}
         self._streams: set[int] = set()
+        self._contexts: weakref.WeakSet[StandInContext] = weakref.WeakSet()  # a context's memory goes with it
         self._next = itertools.count(1)
 
     # -- the machine, engines and contexts
@@ -209,9 +267,6 @@ class StandInDevice(_Strict):
             ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime's parse errors share no base class
             raise ExportError(f"TensorRT failed to build an engine from {Path(onnx_path).name}: {exc}") from exc
-        largest = max(profile_memory_estimate(p, precision) for p in profiles)
-        if largest + (workspace_mib << 20) > self.memory_limit_bytes:
-            raise ExportError(f"TensorRT failed to build an engine from {Path(onnx_path).name}: {_OUT_OF_MEMORY}")
         header = {"profiles": [str(p) for p in profiles], "version_compatible": version_compatible,
                   "precision": precision}  # fmt: skip
         plan = PLAN_MAGIC + json.dumps(header).encode() + b"\n" + onnx_bytes
@@ -233,16 +288,53 @@ class StandInDevice(_Strict):
             return None  # a version-compatible plan needs engine_host_code_allowed
         return StandInEngine(self, onnx_bytes, profiles, header["precision"])
 
-    def create_context(self, engine: StandInEngine) -> StandInContext:
+    def create_context(self, engine: StandInEngine, strategy: str = "ON_PROFILE_CHANGE") -> StandInContext:
+        """A context whose activation memory is taken now, as TensorRT's `create_execution_context(strategy)` does.
+
+        `strategy`, a member of TensorRT's ExecutionContextAllocationStrategy: ON_PROFILE_CHANGE
+        (what `TensorRTDevice.create_context` asks for) takes the memory of the profile in use
+        (0 at first) and again at each switch; STATIC takes the largest profile's at once.
+        InferenceError, as the real device's for a None context, when it does not fit.
+        """
         self._refuse_when_busy()
-        return StandInContext(engine)
+        if strategy not in ("ON_PROFILE_CHANGE", "STATIC"):
+            raise StandInError(f"the GPU stand-in does not model ExecutionContextAllocationStrategy.{strategy}")
+        profiles = range(engine.num_optimization_profiles) if strategy == "STATIC" else [0]
+        needed = max(engine.get_device_memory_size_for_profile_v2(i) for i in profiles)
+        with self._lock:
+            if not self._fits(needed):
+                raise InferenceError(
+                    "TensorRT could not create an execution context (see the TensorRT log): "
+                    f"{needed >> 20} MiB of activation memory, {self._free() >> 20} MiB free: {_OUT_OF_MEMORY}"
+                )
+            context = StandInContext(engine, needed, resized=strategy == "ON_PROFILE_CHANGE")
+            self._contexts.add(context)
+        return context
+
+    def resize_context(self, context: StandInContext, nbytes: int) -> bool:
+        """Give `context` `nbytes` of activation memory instead of what it holds; False when they do not fit."""
+        with self._lock:
+            if not self._fits(nbytes - context.memory_bytes):
+                return False
+            context.memory_bytes = nbytes
+            return True
+
+    def activation_bytes(self) -> int:
+        """Activation memory of the contexts alive now."""
+        return sum(context.memory_bytes for context in list(self._contexts))
+
+    def _free(self) -> int:
+        return self.memory_limit_bytes - self.allocated_bytes() - self.activation_bytes()
+
+    def _fits(self, nbytes: int) -> bool:
+        return nbytes <= self._free()
 
     # -- memory and streams
 
     def malloc(self, nbytes: int) -> int:
         with self._lock:
             self._refuse_when_busy()
-            if sum(b.nbytes for b in self._device.values()) + nbytes > self.memory_limit_bytes:
+            if not self._fits(nbytes):
                 raise InferenceError(_OUT_OF_MEMORY)
             pointer = next(self._next) << 20
             self._device[pointer] = np.zeros(nbytes, np.uint8)
@@ -315,10 +407,17 @@ class StandInDevice(_Strict):
         ort = require("onnxruntime", "the GPU stand-in")
         fail = ort.capi.onnxruntime_pybind11_state.Fail
         names = [p[0] if isinstance(p, tuple) else p for p in providers]
+        check_provider_options(providers)
         if self.busy:
             raise fail(f"{names[0]}: {_BUSY}")
         for provider in providers:
             if isinstance(provider, tuple) and provider[0] == "TensorrtExecutionProvider":
+                fp16 = Path(path).stem.endswith("_fp16") or str(provider[1].get("trt_fp16_enable")) in ("True", "1")
+                if not fp16 and not tf32_off_in_this_process():
+                    raise StandInError(
+                        f"TensorrtExecutionProvider would run {Path(path).name} in TF32, not fp32 (TensorRT's "
+                        f"default, with no provider option against it): start the process with {TF32_OVERRIDE}=0"
+                    )
                 for key in ("trt_engine_cache_path", "trt_timing_cache_path"):
                     folder = provider[1].get(key)
                     if folder and not Path(folder).parent.is_dir():

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from golf_rt.artifacts.names import check_file_precision, existing_onnx, file_precision
 from golf_rt.backends.base import check_model_io
-from golf_rt.backends.gpu.door import gpu, gpu_visible, standin_active
+from golf_rt.backends.gpu.door import TF32_OVERRIDE, gpu, gpu_visible, standin_active, tf32_off_in_this_process
 from golf_rt.catalog import backend_record
 from golf_rt.contract import INPUT_NAME
 from golf_rt.errors import BackendUnavailableError, ModelFileError
@@ -97,6 +97,8 @@ def provider_options(device: str) -> list:
 
     fp32 means fp32: TF32 off on the CUDA provider (`use_tf32`, on by default for convolutions on
     Ampere and later; the fp16 files keep their image statistics in fp32, which stay exact too).
+    The TensorRT provider has no such option: `session_from_onnx` runs fp32 on it only in a process
+    started with NVIDIA_TF32_OVERRIDE=0.
     The TensorRT provider builds from the ONNX file
     as it is (the fp16 files are already FP16), with the engine profiles of
     `golf_rt.artifacts.engines.DEFAULT_PROFILES` and caches in `provider_cache_dir()`.
@@ -147,6 +149,11 @@ def session_from_onnx(onnx_path: str | Path, device: str = "cpu", threads: int |
             f"GPU visible: {gpu_visible()}); install onnxruntime-gpu on a machine with an NVIDIA GPU{mixed}"
         )
     path = existing_onnx(onnx_path)
+    if device == "tensorrt" and file_precision(path) == "fp32" and not tf32_off_in_this_process():
+        raise BackendUnavailableError(
+            f"fp32 on ONNX Runtime's TensorrtExecutionProvider would be TF32 (TensorRT's default; the provider has no "
+            f"option to turn it off): start the process with {TF32_OVERRIDE}=0, or use fp16, or the 'cuda' device"
+        )
     state = ort.capi.onnxruntime_pybind11_state
     try:
         if device == "cpu":
