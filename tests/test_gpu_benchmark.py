@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,32 @@ def test_the_benchmark_process_keeps_this_environment(monkeypatch):
     run("--help")
     assert seen["env"]["LD_LIBRARY_PATH"] == "/opt/cuda/lib64" and seen["env"]["PATH"] == os.environ["PATH"]
     assert seen["env"]["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)
+
+
+@pytest.mark.slow
+def test_a_killed_run_keeps_what_it_measured(tmp_path):
+    """The result file was written at the end only: a run stopped by its timeout brought nothing back.
+
+    Each measurement is a line appended to gpu.jsonl as it is made (a SIGKILL keeps them too);
+    on SIGTERM, `timeout`'s signal, gpu.json is written with what was measured.
+    """
+    output = tmp_path / "gpu.json"
+    command = [sys.executable, "benchmarks/gpu_torch.py", "--device", "cpu", "--precisions", "fp32", "--batch", "1",
+               "--sizes", "32x32,40x40,48x48,56x56", "--seconds", "120", "--output", str(output)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = output.with_suffix(".jsonl")
+    began = time.monotonic()
+    while not (lines.is_file() and lines.read_text().count("\n") >= 1) and time.monotonic() - began < 120:
+        assert process.poll() is None, process.communicate()[1][-2000:]
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)  # what `timeout` sends
+    process.communicate(timeout=60)
+    kept = [json.loads(line) for line in lines.read_text().splitlines()]
+    assert kept and all(line["kind"] == "timing" and line["mean_ms"] > 0 for line in kept)
+    from golf_rt.report.results import load_result_file
+
+    assert len(load_result_file(output).results) == len(kept), "the result file holds what was measured"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")

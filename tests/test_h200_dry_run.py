@@ -1,6 +1,7 @@
-"""The lent H200 machine's one call, dry-run on the CPU with that machine's imports (tests/fixtures/h200).
+"""The lent GPU machine's two calls, dry-run on the CPU with that machine's imports (tests/fixtures/h200).
 
-The preflight, `training.gpu_run` on a seconds budget and `benchmarks/gpu_check.sh` run as there:
+The preflight, `training.gpu_run` on a seconds budget, `benchmarks/gpu_check.sh` and
+`benchmarks/gpu_train.sh` run as there:
 golf-rt not installed (PYTHONPATH), ONNX Runtime, OpenVINO, the Triton client and TensorRT absent,
 the repository's code allowed only the H200's packages and pypng (whose wheel travels with the
 call; MODEL_CARD.md, GPU run). Without a GPU the run must finish and the checks must fail cleanly,
@@ -39,6 +40,7 @@ class DryRun:
     preflight: subprocess.CompletedProcess
     run: subprocess.CompletedProcess
     check: subprocess.CompletedProcess
+    train: subprocess.CompletedProcess
     imports: list[list[str]]  # kind, module, importing file, command line
 
 
@@ -52,7 +54,7 @@ def dry_run(tmp_path_factory) -> DryRun:
     (programs / "python3").chmod(0o755)
     env = {**os.environ, "PATH": f"{programs}:{os.environ['PATH']}", "PYTHONPATH": f"{H200_IMPORTS}:{ROOT}",
            "GOLF_RT_IMPORT_LOG": str(log), "GOLF_RT_H200_EXTRA": CARRIED, "OMP_NUM_THREADS": "1",
-           "PYTHONUNBUFFERED": "1", "OUT": str(out)}  # fmt: skip
+           "PYTHONUNBUFFERED": "1", "OUT": str(out), "GPU_WHEELS": str(folder / "no-wheels")}  # fmt: skip
 
     def call(*command: str) -> subprocess.CompletedProcess:
         return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -61,8 +63,9 @@ def dry_run(tmp_path_factory) -> DryRun:
     run = call("python3", "-m", "training.gpu_run", *RUN_ARGS, "--photos", str(folder / "none"),
                "--output", str(out / "gpu"))  # fmt: skip
     check = call("bash", "benchmarks/gpu_check.sh")
+    train = call("bash", "benchmarks/gpu_train.sh")
     imports = [line.split("\t") for line in log.read_text().splitlines()] if log.exists() else []
-    return DryRun(out, preflight, run, check, imports)
+    return DryRun(out, preflight, run, check, train, imports)
 
 
 def test_the_preflight_names_the_missing_gpu_and_photos(dry_run):
@@ -80,17 +83,28 @@ def test_the_training_run_finishes_with_its_files(dry_run):
 def test_the_checks_fail_cleanly_on_no_gpu(dry_run):
     assert dry_run.check.returncode == 1, dry_run.check.stdout[-3000:]
     summary = (dry_run.out / "gpu-check-summary.txt").read_text().splitlines()
-    assert summary[:2] == ["gpu_check: 3 of 5 steps failed", "FAILED preflight: exit 1"]
+    log = (dry_run.out / "gpu" / "log.jsonl").read_text()
+    timed = '"kind": "timing"' in log  # a busy CPU spends the run's seconds before the timing, which is then skipped
+    later = ["FAILED gpu-benchmark: exit 2"] + ([] if timed else ["FAILED report: exit 1"])
+    assert summary[:2] == [f"gpu_check: {2 + len(later)} of 5 steps failed", "FAILED preflight: exit 1"]
     assert summary[2].startswith("FAILED nvidia-smi: exit ")  # 127 where it is not installed
-    assert summary[3:] == ["FAILED gpu-benchmark: exit 2"]
+    assert summary[3:] == later
     assert "nothing measured" in (dry_run.out / "gpu_torch.md").read_text()
-    assert (dry_run.out / "report" / "report.md").is_file(), "the training run's timing is reported"
+    assert (dry_run.out / "report" / "report.md").is_file() == timed, "the training run's timing is reported"
+
+
+def test_the_training_call_stops_after_its_preflight_on_no_gpu(dry_run):
+    assert dry_run.train.returncode == 1, dry_run.train.stdout[-3000:]
+    summary = (dry_run.out / "gpu-train-summary.txt").read_text().splitlines()
+    assert summary == ["gpu_train: 2 of 2 steps failed", "FAILED preflight: exit 1",
+                       "FAILED training: not started, since an earlier step failed"]  # fmt: skip
 
 
 def test_nothing_ends_in_a_traceback(dry_run):
     logs = {path.name: path.read_text() for path in dry_run.out.glob("*.*") if path.suffix in (".txt", ".md", ".csv")}
     outputs = {"preflight": dry_run.preflight.stderr, "gpu_run": dry_run.run.stderr, "gpu_check": dry_run.check.stdout,
-               "gpu_check stderr": dry_run.check.stderr, **logs}  # fmt: skip
+               "gpu_check stderr": dry_run.check.stderr, "gpu_train": dry_run.train.stdout + dry_run.train.stderr,
+               **logs}  # fmt: skip
     for name, text in outputs.items():
         assert "Traceback" not in text and "ModuleNotFoundError" not in text, f"{name}:\n{text[-3000:]}"
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import logging
 import os
 import platform
 import time
@@ -36,6 +37,8 @@ import torch
 from golf_rt.backends.torch.runner import tf32_off
 from golf_rt.contract import DEFAULT_ITERATIONS, F_FILTERS, G_FILTERS
 from golf_rt.model.facts import gflop
+
+logger = logging.getLogger(__name__)
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 SCHEMA = 1  # the extra_info layout of benchmarks/conftest.py that golf_rt.report reads
@@ -57,6 +60,7 @@ class Timing:
     iterations: int
     on_gpu: bool | None = None  # None: as cuda_graph (graphs are only captured on a GPU)
     timed: str = "module"  # a key of TIMED: the module alone, or TorchRunner.deblur end to end
+    batch: int = 1  # images per call
 
     def __post_init__(self) -> None:
         if self.timed not in TIMED:
@@ -78,7 +82,7 @@ class Timing:
     def gflop(self) -> float:
         """FLOPs of one call (2 per multiply-accumulate), as the report counts them."""
         h, w = self.size
-        return gflop(F_FILTERS, h, w) + self.iterations * gflop(G_FILTERS, h, w)
+        return self.batch * (gflop(F_FILTERS, h, w) + self.iterations * gflop(G_FILTERS, h, w))
 
 
 @contextmanager
@@ -141,7 +145,11 @@ def _rounds(run: Callable[[], object], on_gpu: bool, seconds: float, min_rounds:
 
 def _cases(sizes: Sequence[tuple[int, int]], precisions: Sequence[str],
            seconds: float) -> Iterator[tuple[tuple[int, int], str, float]]:  # fmt: skip
-    """Each (size, precision) with the time.monotonic() by which to measure it: a fair share of what is left."""
+    """Each (size, precision) with the time.monotonic() by which to measure it: a fair share of what is left.
+
+    A case's set-up (the copy, warm-up calls, cuDNN's autotuning, graph capture) counts in its
+    share. No case starts once the seconds are spent: the ones left are named in a warning.
+    """
     unknown = [p for p in precisions if p not in PRECISIONS]
     if unknown:
         raise ValueError(f"unknown precision {unknown[0]!r}; choose from {', '.join(PRECISIONS)}")
@@ -149,16 +157,20 @@ def _cases(sizes: Sequence[tuple[int, int]], precisions: Sequence[str],
     deadline = time.monotonic() + seconds
     for index, (size, precision) in enumerate(cases):
         now = time.monotonic()
-        yield size, precision, now + max(0.0, deadline - now) / (len(cases) - index)
+        if now >= deadline:
+            logger.warning("timing: no time left for %s", ", ".join(f"{h}x{w} {p}" for (h, w), p in cases[index:]))
+            return
+        yield size, precision, now + (deadline - now) / (len(cases) - index)
 
 
 def time_model(model: torch.nn.Module, device: torch.device, sizes: Sequence[tuple[int, int]],
-               precisions: Sequence[str], seconds: float, min_rounds: int = 3,
-               cuda_graph: bool = True) -> list[Timing]:  # fmt: skip
+               precisions: Sequence[str], seconds: float, min_rounds: int = 3, cuda_graph: bool = True,
+               batch: int = 1, on_timing: Callable[[Timing], None] | None = None) -> list[Timing]:  # fmt: skip
     """Time the forward of `model` (left untouched) at every size and precision, sharing `seconds` between them.
 
     On CUDA (channels_last, cuDNN's autotuner on) each call is a CUDA-graph replay, or with
-    `cuda_graph=False` a plain eager call, timed by CUDA events.
+    `cuda_graph=False` a plain eager call, timed by CUDA events. `batch` images per call;
+    `on_timing` gets each timing as soon as it is measured.
     """
     on_gpu = device.type == "cuda"
     layout = torch.channels_last if on_gpu else torch.contiguous_format  # TorchRunner's on each device
@@ -166,7 +178,7 @@ def time_model(model: torch.nn.Module, device: torch.device, sizes: Sequence[tup
     for (h, w), precision, end in _cases(sizes, precisions, seconds):
         dtype = PRECISIONS[precision]
         net = copy.deepcopy(model).eval().to(device=device, dtype=dtype, memory_format=layout)
-        x = torch.rand((1, 3, h, w), generator=torch.Generator().manual_seed(0)).to(device=device, dtype=dtype)
+        x = torch.rand((batch, 3, h, w), generator=torch.Generator().manual_seed(0)).to(device=device, dtype=dtype)
         x = x.contiguous(memory_format=layout)
         with torch.no_grad(), exact_fp32(precision == "fp32"), cudnn_autotuner(on_gpu):
             graphed = on_gpu and cuda_graph
@@ -176,7 +188,9 @@ def time_model(model: torch.nn.Module, device: torch.device, sizes: Sequence[tup
                     run()
             ms = _rounds(run, on_gpu, end - time.monotonic(), min_rounds)
         iterations = int(getattr(model, "iterations", DEFAULT_ITERATIONS))
-        timings.append(Timing((h, w), precision, tuple(ms), on_gpu and cuda_graph, iterations, on_gpu))
+        timings.append(Timing((h, w), precision, tuple(ms), on_gpu and cuda_graph, iterations, on_gpu, batch=batch))
+        if on_timing:
+            on_timing(timings[-1])
         del net, x, run
         if on_gpu:
             torch.cuda.empty_cache()
@@ -185,12 +199,14 @@ def time_model(model: torch.nn.Module, device: torch.device, sizes: Sequence[tup
 
 def time_runner(checkpoint: str | Path | None, device: torch.device, sizes: Sequence[tuple[int, int]],
                 precisions: Sequence[str], seconds: float, min_rounds: int = 3, cuda_graph: bool = False,
-                iterations: int = DEFAULT_ITERATIONS) -> list[Timing]:  # fmt: skip
+                iterations: int = DEFAULT_ITERATIONS, batch: int = 1,
+                on_timing: Callable[[Timing], None] | None = None) -> list[Timing]:  # fmt: skip
     """Time the torch runner's `deblur` (`create_runner("torch")`) end to end, numpy in and out, per size and precision.
 
     What the SDK's user waits for: the input check, the copies through pinned host memory, the
     forward (channels_last, cuDNN's autotuner on, TF32 off for fp32; a CUDA-graph replay with
     `cuda_graph=True`) and the wait for the GPU, by the wall clock. `checkpoint` None: the shipped one.
+    `batch` and `on_timing` as in `time_model`.
     """
     from golf_rt.backends import create_runner
     from golf_rt.backends.torch.runner import TorchOptions
@@ -199,15 +215,17 @@ def time_runner(checkpoint: str | Path | None, device: torch.device, sizes: Sequ
     graphed = cuda_graph and on_gpu
     timings = []
     for (h, w), precision, end in _cases(sizes, precisions, seconds):
-        batch = np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32)
+        images = np.random.default_rng(0).random((batch, 3, h, w), dtype=np.float32)
         runner = create_runner("torch", precision=precision, iterations=iterations, checkpoint=checkpoint,
                                device=device.type, options=TorchOptions(cuda_graph=graphed))  # fmt: skip
         with runner:
-            run = partial(runner.deblur, batch)
+            run = partial(runner.deblur, images)
             for _ in range(3 if on_gpu else 1):  # loading, first-call allocations, cuDNN's choices, the graph
                 run()
             ms = _rounds(run, False, end - time.monotonic(), min_rounds)
-        timings.append(Timing((h, w), precision, tuple(ms), graphed, iterations, on_gpu, timed="runner"))
+        timings.append(Timing((h, w), precision, tuple(ms), graphed, iterations, on_gpu, timed="runner", batch=batch))
+        if on_timing:
+            on_timing(timings[-1])
         del runner, run
         if on_gpu:
             torch.cuda.empty_cache()
@@ -246,7 +264,7 @@ def label(timing: Timing) -> str:
     """
     notes = (["TF32 off"] if timing.gpu and timing.precision == "fp32" else []) + (
         ["CUDA graph"] if timing.cuda_graph else []
-    )
+    ) + ([f"batch {timing.batch}"] if timing.batch > 1 else [])
     kind = "cuda" if timing.gpu else "cpu"
     if timing.timed == "runner":
         what, name = "numpy in and out", "golf-rt torch"
@@ -266,16 +284,18 @@ def result_document(timings: Sequence[Timing], checkpoint: Path, note: str) -> d
         h, w = timing.size
         kind = "cuda" if timing.gpu else "cpu"
         path = "torchrunner" if timing.timed == "runner" else "torch"
-        name = f"gpu_run[{path}-{kind}-{timing.precision}-{h}x{w}{'-graph' if timing.cuda_graph else ''}]"
+        shape = f"{timing.batch}x{h}x{w}" if timing.batch > 1 else f"{h}x{w}"
+        name = f"gpu_run[{path}-{kind}-{timing.precision}-{shape}{'-graph' if timing.cuda_graph else ''}]"
         extra = {
             "label": label(timing), "backend": "torch", "precision": timing.precision, "route": "in-process",
-            "part": "fused", "shape": [1, 3, h, w], "golf_rt_schema": SCHEMA, "iterations": timing.iterations,
+            "part": "fused", "shape": [timing.batch, 3, h, w], "golf_rt_schema": SCHEMA,
+            "iterations": timing.iterations,
             "device": device_name(timing.gpu), "device_kind": "gpu" if timing.gpu else "cpu",
             **identity, "quick": False, "rounds": len(timing.ms), "ms": _stats(timing.ms),
             "cuda_graph": timing.cuda_graph, "timer": timing.timer, "timed": TIMED[timing.timed],
         }  # fmt: skip
         options = {"timer": extra["timer"], "warmup": True, "min_rounds": 1, "disable_gc": False}
-        benchmarks.append({"group": f"full model {h}x{w}", "name": name, "fullname": f"training/gpu_timing.py::{name}",
+        benchmarks.append({"group": f"full model {shape}", "name": name, "fullname": f"training/gpu_timing.py::{name}",
                            "params": None, "param": None, "extra_info": extra, "options": options,
                            "stats": _pytest_stats(timing.ms)})  # fmt: skip
     machine = {

@@ -23,6 +23,7 @@ from training.gpu_timing import markdown as timing_markdown
 TIMING_SHARE = 0.125  # of the whole budget at most: a minute of an 8-minute run
 WRITE_MARGIN = 5.0  # seconds kept for writing the files at the end
 UNTIMED_SECONDS = 10.0  # timing time without a budget
+NO_TIMING = "no time was left for the timing: benchmark-gpu.json holds no result"
 
 
 def write_report(model: torch.nn.Module, config: Any, device: torch.device, stages: Mapping[str, Any],
@@ -41,11 +42,18 @@ def write_report(model: torch.nn.Module, config: Any, device: torch.device, stag
 
     budget = (config.minutes or 0) * 60
     seconds = min(deadline - time.monotonic() - WRITE_MARGIN, TIMING_SHARE * budget) if deadline else UNTIMED_SECONDS
-    timings = time_model(model, device, config.timing_sizes, config.timing_precisions, max(seconds, 0.0))
+
+    def logged(timing: Timing) -> None:  # each case in the log as it is measured: a killed run keeps it
+        log.write("timing", size=f"{timing.size[0]}x{timing.size[1]}", precision=timing.precision,
+                  cuda_graph=timing.cuda_graph, mean_ms=timing.mean, rounds=len(timing.ms))  # fmt: skip
+
+    timings = time_model(model, device, config.timing_sizes, config.timing_precisions, max(seconds, 0.0),
+                         on_timing=logged)  # fmt: skip
+    if not timings:
+        log.write("note", message=NO_TIMING)
     note = f"training.train: the checkpoint trained in this run ({config.minutes or 0:g} minutes)"
     files["benchmark"] = output / "benchmark-gpu.json"
     files["benchmark"].write_text(json.dumps(result_document(timings, checkpoint, note), indent=2))
-    log.write("timing", **{f"{t.size[0]}x{t.size[1]} {t.precision} ms": t.mean for t in timings})
     files["summary"] = output / "summary.md"
     total = time.monotonic() - log.started
     files["summary"].write_text(summary_markdown(config, command, startup, stages, evaluation, timings, total))
@@ -117,5 +125,5 @@ def summary_markdown(config: Any, command: str, startup: Mapping[str, Any], stag
         lines += [f"## {titles.get(name, name)}: {data['pairs']} crops of {data['size']} px", "", data["markdown"], ""]
         if worst is not None:
             lines += [f"Worst per-image change at 3 iterations: {worst:+.2f} dB.", ""]
-    lines += ["## Timing: F + G x 3 on one image", "", timing_markdown(timings), ""]
+    lines += ["## Timing: F + G x 3 on one image", "", timing_markdown(timings) if timings else NO_TIMING + ".", ""]
     return "\n".join(lines)

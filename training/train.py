@@ -48,6 +48,7 @@ from training.data import (
     image_sources,  # fmt: skip
 )
 from training.device_pairs import DevicePairs, PairConfig
+from training.distributed import from_rank_0, gathered, rank_seed
 from training.losses import FiniteSteps, NonFiniteTrainingError, PerceptualLoss, stage_loss
 from training.procedural import make_procedural
 from training.run_files import BEST, LOG, STATE, RunLog, load_optimizer, read_state, save_state
@@ -192,7 +193,7 @@ class Run:
                                      quantize=config.quantize,
                                      procedural_fraction=config.procedural_fraction)  # fmt: skip
             return DevicePairs(self.sources.training, self.leaves, self.kernels, pair_config, self.device,
-                               seed * 1_000_003 + start).batch  # fmt: skip
+                               rank_seed(seed * 1_000_003 + start, self.world, self.rank)).batch  # fmt: skip
         steps = config.of("steps", stage)
         if config.data.startswith("gopro:"):
             train_set = GoProPairs(config.data.split(":", 1)[1], "train", crop, seed=seed + self.rank)
@@ -296,16 +297,20 @@ class Run:
             last["val"] = clock()
             return time.monotonic() - start
 
-        validation_cost = validate() if not resumed else 0.0
+        validation_cost, first_sums = validate() if not resumed else 0.0, []
         while result.steps < steps:
             now = time.monotonic()
             step_cost = (now - window["start"]) / window["steps"] if window["steps"] else 0.0
-            if deadline and result.steps > step and now + 1.2 * validation_cost + 2 * step_cost >= deadline:
+            late = bool(deadline and result.steps > step and now + 1.2 * validation_cost + 2 * step_cost >= deadline)
+            late, fraction = from_rank_0([late, progress()], self.device, self.distributed)  # one clock for all ranks
+            if late:
                 break
             for group in optimizer.param_groups:
-                group["lr"] = config.of("lr", name) * config.final_lr_fraction ** progress()
+                group["lr"] = config.of("lr", name) * config.final_lr_fraction**fraction
             try:
                 blurry, sharp = draw(result.batch)
+                if self.distributed and not first_sums:  # each rank draws crops of its own: sums differ
+                    first_sums = gathered(blurry.double().sum().item(), self.device, True)
                 pairs = (blurry.contiguous(memory_format=self.memory_format), sharp)
                 loss = train_step(model, net, optimizer, pairs, name, config, finite, result.steps + 1, self.perceptual)
             except torch.cuda.OutOfMemoryError:  # halve the batch: a batch too large costs one step, not the run
@@ -323,6 +328,7 @@ class Run:
             result.crops += result.batch
             window.update(steps=window["steps"] + 1, crops=window["crops"] + result.batch, loss=window["loss"] + loss)
             validation_due = clock() - last["val"] >= every["val"] and result.steps < steps
+            (validation_due,) = from_rank_0([validation_due], self.device, self.distributed)
             if window["steps"] and (validation_due or clock() - last["log"] >= every["log"]):
                 write_progress()
             if validation_due:
@@ -330,6 +336,8 @@ class Run:
                 window["start"] = time.monotonic()
         if window["steps"]:
             write_progress()
+        if self.distributed:  # every rank stopped at rank 0's step
+            log.write("ranks", stage=name, steps=gathered(result.steps, self.device, True), batch_sums=first_sums)
         validate(done=True)
         best = checkpoint.load(self.output / BEST)  # every process: the best state, written by the first
         trained.load_state_dict((best.f if name == "F" else best.g).state_dict())
@@ -343,9 +351,13 @@ class Run:
         return result
 
 
-def train(config: TrainConfig, output: Path, resume: bool = False, command: str = "") -> dict[str, Path]:
-    """Run every stage of `config` (the ones a resumed run finished are skipped); returns the files by kind."""
-    started = time.monotonic()
+def train(config: TrainConfig, output: Path, resume: bool = False, command: str = "",
+          started: float | None = None) -> dict[str, Path]:  # fmt: skip
+    """Run every stage of `config` (the ones a resumed run finished are skipped); returns the files by kind.
+
+    `started`: the time.monotonic() from which `config.minutes` count (None: now).
+    """
+    started = time.monotonic() if started is None else started
     config = config.resolved()
     run = Run(config, Path(output), resume, command, started)
     deadline = started + config.minutes * 60 if config.by_time else None
@@ -380,7 +392,8 @@ def train(config: TrainConfig, output: Path, resume: bool = False, command: str 
     return files
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m training.train", preset: str = "cpu") -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m training.train", preset: str = "cpu",
+         started: float | None = None) -> int:  # fmt: skip
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     try:
         config, args = parse_args(argv, prog, preset)
@@ -388,7 +401,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m training.train", 
         print(f"error: {exc}", file=sys.stderr)
         return 1
     command = f"{prog} " + " ".join(sys.argv[1:] if argv is None else argv)
-    files = train(config, args.output, resume=args.resume, command=command)
+    files = train(config, args.output, resume=args.resume, command=command, started=started)
     if int(os.environ.get("RANK", "0")) == 0:
         for kind, path in files.items():
             print(kind, path)

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,9 @@ def run_folder(tmp_path_factory):
             "--val-every", "6", "--photos", str(folder / "no-photos"), "--output", str(folder / "out"),
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}  # busy cores: no spinning threads
+    began = time.monotonic()
     subprocess.run([sys.executable, "-m", "training.gpu_run", *argv], cwd=ROOT, env=env, check=True)
+    (folder / "wall_seconds").write_text(str(time.monotonic() - began))
     return folder / "out"
 
 
@@ -44,8 +47,13 @@ def records(folder, kind):
 @pytest.mark.slow
 def test_the_run_writes_its_files_flat_and_in_time(run_folder):
     assert {p.name for p in run_folder.iterdir()} == OUTPUTS
-    (done,) = records(run_folder, "done")
-    assert done["total_seconds"] < 30 + 5
+    (done,), (startup,) = records(run_folder, "done"), records(run_folder, "startup")
+    wall = float((run_folder.parent / "wall_seconds").read_text())
+    assert done["budget_seconds"] == 30 and wall - done["total_seconds"] <= 3, "the budget counts from the start of "
+    "the process: importing torch and the start-up are in it"
+    assert all(r["seconds"] <= 30 + 2 for r in records(run_folder, "timing")), "no timing after the budget"
+    if startup["seconds"] < 10:  # busier, the fixed work (a step and two validations a stage, evaluation) cannot fit
+        assert done["total_seconds"] <= 30 + 5
 
 
 @pytest.mark.slow
@@ -83,6 +91,11 @@ def test_the_evaluation_covers_every_iteration_and_sharp_input(run_folder):
 
 @pytest.mark.slow
 def test_the_report_reads_the_timing(run_folder, tmp_path):
+    summary = (run_folder / "summary.md").read_text()
+    if not records(run_folder, "timing"):  # a CPU this busy spends the half minute before the timing
+        assert "no time was left for the timing" in summary and json.loads(
+            (run_folder / "benchmark-gpu.json").read_text())["benchmarks"] == []  # fmt: skip
+        pytest.skip("no time was left for the timing on this machine")
     written = write_report([run_folder / "benchmark-gpu.json"], tmp_path)
     markdown = written["markdown"].read_text()
     assert "| torch module cpu fp32 (the forward alone) | in-process |" in markdown
@@ -90,7 +103,6 @@ def test_the_report_reads_the_timing(run_folder, tmp_path):
     from golf_rt.machine.environment import cpu_has_native_bf16
 
     assert ("| torch module cpu bf16 (the forward alone) |" in markdown) is cpu_has_native_bf16()
-    summary = (run_folder / "summary.md").read_text()
     assert "## Stages" in summary and "| F |" in summary and "torch module cpu fp32" in summary
 
 

@@ -20,7 +20,7 @@ from training.gpu_timing import (
 
 def test_cpu_timings_become_a_result_file_the_report_reads(tmp_path, one_thread):
     model = seeded_random_model(0)
-    timings = time_model(model, torch.device("cpu"), [(32, 48)], ["fp32", "bf16"], seconds=0.5, min_rounds=2)
+    timings = time_model(model, torch.device("cpu"), [(32, 48)], ["fp32", "bf16"], seconds=2.0, min_rounds=2)
     assert [(t.size, t.precision) for t in timings] == [((32, 48), "fp32"), ((32, 48), "bf16")]
     assert all(len(t.ms) >= 2 and min(t.ms) > 0 for t in timings)
     assert next(model.parameters()).dtype == torch.float32, "the timed model is a copy"
@@ -61,6 +61,20 @@ def test_the_runner_is_timed_end_to_end_and_labelled_apart_from_the_module(tmp_p
     (loaded,) = load_result_files([results_file])
     assert {r.label for r in loaded.results} == {label(t) for t in timings}
     assert {r.route for r in loaded.results} == {"in-process"}
+
+
+def test_no_case_starts_once_the_seconds_are_spent_and_each_is_handed_on_as_it_is_measured(tmp_path, one_thread):
+    """Warm-ups and three rounds of every case ran whatever was left: a run past its budget timed all of them."""
+    model, cpu = seeded_random_model(0), torch.device("cpu")
+    path = checkpoint.save(model, tmp_path / "golf.safetensors", {})
+    assert time_model(model, cpu, [(32, 32), (48, 48)], ["fp32"], seconds=0.0) == []
+    assert time_runner(path, cpu, [(32, 32)], ["fp32"], seconds=0.0) == []
+    seen = []
+    timings = time_model(model, cpu, [(32, 32)], ["fp32"], seconds=0.2, min_rounds=2, batch=2, on_timing=seen.append)
+    assert seen == timings and timings[0].batch == 2 and timings[0].gflop() == 2 * Timing((32, 32), "fp32", (1.0,),
+                                                                                             False, 3).gflop()
+    assert result_document(timings, path, "batch")["benchmarks"][0]["extra_info"]["shape"] == [2, 3, 32, 32]
+    assert label(timings[0]) == "torch module cpu fp32 (the forward alone; batch 2)"
 
 
 def test_gpu_labels_say_what_was_timed():
