@@ -1,14 +1,19 @@
+import threading
+
 import numpy as np
 import pytest
 from PIL import Image
 
 import golf_rt
+from golf_rt.artifacts.engines import BuildOptions, Profile
 from golf_rt.backends import precisions_here
+from golf_rt.backends.gpu.door import standin_active
 from golf_rt.contract import TOLERANCE
 from golf_rt.deblur.deblurrer import Deblurrer, auto_backend, auto_backends
 from golf_rt.errors import BackendUnavailableError, ConfigurationError, InvalidImageError
 
 from .conftest import needs_torch
+from .threads import results_from_threads
 
 pytestmark = needs_torch
 
@@ -131,3 +136,62 @@ def test_one_photo_in_bands_of_rows_equals_the_whole_batch_in_tiles(make, checkp
         batched = prepared.restore(deblurrer.deblur_batch(prepared.batch))
     assert type(streamed) is type(batched)
     np.testing.assert_array_equal(np.asarray(streamed), np.asarray(batched))
+
+
+SMALL_PROFILE = (Profile((1, 3, 8, 8), (1, 3, 64, 64), (2, 3, 96, 96)),)
+"""What `golf-rt build-engine --profile 1x3x8x8:1x3x64x64:2x3x96x96` builds for: no 384 x 384 tile fits."""
+
+
+def on_the_standin(monkeypatch, tmp_path) -> None:
+    """TensorRT on the CPU stand-in of the GPU (GOLF_RT_GPU_STANDIN=1), with an engine cache of this test's own."""
+    pytest.importorskip("onnxruntime", reason="the GPU stand-in runs engines with ONNX Runtime")
+    monkeypatch.setenv("GOLF_RT_GPU_STANDIN", "1")
+    monkeypatch.setenv("GOLF_RT_CACHE", str(tmp_path))
+    if not standin_active():
+        pytest.skip("TensorRT is installed here, so the real GPU is used, not the stand-in")
+
+
+def test_a_cached_engine_that_cannot_take_the_tiles_is_passed_over(monkeypatch, tmp_path, caplog):
+    """After `build-engine --profile` with a small profile, every tile of a 900 x 700 photo went to OpenVINO."""
+    from golf_rt.artifacts.supply import ensure_onnx
+    from golf_rt.backends.tensorrt.loader import engines_from_onnx_files
+
+    on_the_standin(monkeypatch, tmp_path)
+    engines_from_onnx_files({"fused": ensure_onnx("fused", 3)}, None, 3, BuildOptions("fp32", SMALL_PROFILE))
+    assert Deblurrer("tensorrt", precision="fp32", tile=64).runner.profiles == SMALL_PROFILE, "it takes 64 px tiles"
+    assert Deblurrer("tensorrt", precision="fp32", tile=0).runner.profiles == SMALL_PROFILE, "whole images: any"
+    tiles = [(n, 3, 384, 384) for n in range(1, 5)]
+    with caplog.at_level("WARNING"):
+        named = Deblurrer("tensorrt", precision="fp32")
+    assert all(named.runner.takes(shape) for shape in tiles) and "the tiles of 384 x 384" in caplog.text
+    auto = Deblurrer(precision="fp32")
+    assert auto.backend == "tensorrt" and all(auto.runner.takes(shape) for shape in tiles)
+    auto.close()
+
+
+def test_threads_outside_the_engines_profiles_start_one_fallback_runner(monkeypatch, tmp_path, caplog):
+    """Two threads met a shape the engine does not take at once, and each started a runner of the next backend."""
+    import golf_rt.deblur.deblurrer as deblurrer_module
+
+    on_the_standin(monkeypatch, tmp_path)
+    deblurrer = Deblurrer(precision="fp32", tile=0)  # whole images: a side over 384 is outside the default profile
+    assert deblurrer.backend == "tensorrt"
+    started, both_inside = [], threading.Barrier(2, timeout=0.3)
+    start_first = deblurrer_module.start_first
+
+    def counted(candidates, **settings):
+        started.append(candidates)
+        try:
+            both_inside.wait()  # both threads starting a fallback at once: possible only without a lock
+        except threading.BrokenBarrierError:
+            pass
+        return start_first(["onnxruntime"], **settings)  # which one does not matter here: the quickest to start
+
+    monkeypatch.setattr(deblurrer_module, "start_first", counted)
+    image = (np.random.default_rng(2).random((8, 390, 3)) * 255).astype(np.uint8)
+    with caplog.at_level("WARNING"):
+        results = results_from_threads(lambda: deblurrer.deblur(image), count=2)
+    deblurrer.close()
+    assert len(started) == 1 and all(result.shape == image.shape for result in results)
+    assert "deblurring such batches with" in caplog.text
+    assert "backend 'auto'" not in caplog.text, "the note advised the backend already in use"

@@ -92,15 +92,24 @@ class Profile:
         return f"{format_shape(self.min)}:{format_shape(self.opt)}:{format_shape(self.max)}"
 
 
-DEFAULT_PROFILES = (
-    Profile(
-        (1, 3, SMALLEST_SIDE, SMALLEST_SIDE), (GPU_TILE_BATCH, 3, TILE_SIZE, TILE_SIZE),
-        (GPU_TILE_BATCH, 3, TILE_SIZE, TILE_SIZE),
-    ),
-)  # fmt: skip
+def around_tile(tile: int) -> Profile:
+    """The profile of batches of up to GPU_TILE_BATCH tiles of `tile` pixels a side, and of anything smaller."""
+    most = (GPU_TILE_BATCH, CHANNELS, tile, tile)
+    return Profile((1, CHANNELS, SMALLEST_SIDE, SMALLEST_SIDE), most, most)
+
+
+DEFAULT_PROFILES = (around_tile(TILE_SIZE),)
 """One profile around the tile: images are deblurred in tiles (`golf_rt.images.tiles`), so an engine sees
 batches of up to GPU_TILE_BATCH tiles, or one image smaller than a tile; its context reserves
 memory for that shape only, whatever the photo's size."""
+
+
+def tile_profiles(tile: int) -> tuple[Profile, ...]:
+    """Profiles that take batches of up to GPU_TILE_BATCH tiles of `tile` pixels a side, and anything smaller.
+
+    The default ones for tiles up to TILE_SIZE (`Deblurrer(tile=...)`), else one around the larger tile.
+    """
+    return DEFAULT_PROFILES if tile <= TILE_SIZE else (around_tile(tile),)
 
 
 def check_profiles(profiles: tuple[Profile, ...]) -> tuple[Profile, ...]:

@@ -32,6 +32,7 @@ from golf_rt.errors import (
     InferenceError,
     InvalidImageError,
     ModelFileError,
+    ShapeOutsideProfilesError,
 )
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,14 @@ def check_model_io(path: object, inputs: list[tuple[str, int]], outputs: list[tu
         )
 
 
+def outside_profiles(shape: tuple[int, ...], profiles: tuple[Any, ...], remedy: str) -> ShapeOutsideProfilesError:
+    """The error for a batch no optimization profile takes, naming the profiles and what to do."""
+    listed = ", ".join(str(p) for p in profiles)
+    return ShapeOutsideProfilesError(
+        f"batch {'x'.join(map(str, shape))} is outside every optimization profile of the engine ({listed}); {remedy}"
+    )
+
+
 class Runner(abc.ABC):
     """Deblurs batches with one backend at one precision."""
 
@@ -107,6 +116,11 @@ class Runner(abc.ABC):
     """Whether every tile should be the full tile size (one engine shape, one CUDA graph), not as even as they go."""
     max_batch: int | None = None
     """The largest batch the runner takes in one call (None: any); larger batches are split."""
+    profiles: tuple[Any, ...] = ()
+    """The optimization profiles (`golf_rt.artifacts.engines.Profile`) of the engine it runs, which bound the
+    shape of every call (TensorRT, ONNX Runtime's TensorRT provider); (): any shape."""
+    profiles_remedy: ClassVar[str] = "use backend 'auto', which falls back"
+    """What to do about a batch outside `profiles`, said in its `ShapeOutsideProfilesError`."""
 
     def __init__(self, precision: str = "fp32") -> None:
         """`precision`: what the runner runs at, one of `golf_rt.contract.PRECISIONS`."""
@@ -119,6 +133,10 @@ class Runner(abc.ABC):
     @property
     def is_active(self) -> bool:
         return self._active
+
+    def takes(self, shape: tuple[int, ...]) -> bool:
+        """Whether one call may be a batch of `shape`: inside one of `profiles`, where the runner has any."""
+        return not self.profiles or any(profile.accepts(tuple(shape)) for profile in self.profiles)
 
     def activate(self) -> Runner:
         """Load the model; idempotent, and once only when threads race to the first call."""
@@ -141,10 +159,13 @@ class Runner(abc.ABC):
         `check_inputs=False`: the caller checked the values already (`golf_rt.images.prepare`, a
         server's request check), so they are not scanned again; the shape always is.
 
+        A batch outside the runner's `profiles` is a ShapeOutsideProfilesError before the runtime sees it.
         A runtime's own failure on a valid batch (out of memory, a device error) becomes an
         InferenceError; any other exception is a bug and passes through untouched.
         """
         batch = validate_batch(batch, check_values=check_inputs)
+        if not self.takes(batch.shape):
+            raise outside_profiles(batch.shape, self.profiles, self.profiles_remedy)
         self.activate()
         try:
             with contextlib.nullcontext() if self.concurrent_calls else self._lock:

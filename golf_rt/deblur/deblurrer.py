@@ -7,7 +7,9 @@ The order is static, from measurements, not a race at start-up (which would cost
 give different backends on a busy machine):
 
 - TensorRT, when there is an NVIDIA GPU: a GPU beats every CPU path by an order of magnitude;
-  a shape outside its engines' optimization profiles goes to the next backend here instead;
+  its engine must take the batches of tiles it will be sent (a cached one built for other
+  profiles that does not is passed over for one that does); a shape outside its engine's
+  optimization profiles goes to the next backend here instead;
 - PyTorch on CUDA, when there is a GPU and torch has CUDA (TensorRT not installed);
 - OpenVINO on the CPU: 1.15-1.3x faster than ONNX Runtime at fp32 and 2.2x at bf16 on an
   AVX512-BF16 processor (F + 3 G at 1x3x256x256, `benchmarks/test_cpu_backends.py`);
@@ -21,14 +23,15 @@ steps down to the next one. A backend named explicitly raises instead.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import golf_rt.images as images
 from golf_rt.backends import AUTO, Runner, available_backends, create_runner, validate_batch
-from golf_rt.catalog import CPU_ORDER, GPU_ORDER
-from golf_rt.contract import DEFAULT_ITERATIONS, PRECISIONS
+from golf_rt.catalog import CPU_ORDER, GPU_ORDER, backend_record
+from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, PRECISIONS
 from golf_rt.errors import (
     BackendUnavailableError,
     ConfigurationError,
@@ -38,7 +41,7 @@ from golf_rt.errors import (
     ShapeOutsideProfilesError,
 )
 from golf_rt.images.arrays import Photo, checked_photo, is_one_image
-from golf_rt.images.tiles import Progress, Tiling, run_in_strips, run_in_tiles, tiles_per_call, tiling_from
+from golf_rt.images.tiles import WHOLE, Progress, Tiling, run_in_strips, run_in_tiles, tiles_per_call, tiling_from
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +72,41 @@ def auto_backend(precision: str = AUTO, skip: tuple[str, ...] = ()) -> str:
     return auto_backends(precision, skip)[0]
 
 
-def start_first(candidates: list[str], *, precision: str, iterations: int, checkpoint: Any) -> Runner:
-    """The first of `candidates` whose runner can be made and activated here; each failure is logged."""
-    failures = []
+def tile_batches(runner: Runner, tiling: Tiling) -> list[tuple[int, ...]]:
+    """The shapes of the batches of whole tiles `tiling` hands `runner`: 1 to its tiles per call ([]: whole images)."""
+    most = tiles_per_call(runner.tile_batch, runner.max_batch) if tiling.size else 0
+    return [(n, CHANNELS, tiling.size, tiling.size) for n in range(1, most + 1)]
+
+
+def runner_for_tiles(backend: str, tiling: Tiling, **settings: Any) -> Runner:
+    """`create_runner(backend, **settings)`, whose engine takes every batch of tiles `tiling` will send it.
+
+    A TensorRT engine left in the cache for other profiles (`golf-rt build-engine --profile`) is used
+    as built where it takes them; where not, with one note, the engine of the tile's profiles
+    (`tile_profiles`: the default ones for the default tile), built the first time.
+    """
+    runner = create_runner(backend, **settings)
+    if backend_record(backend).runs != "plan" or all(map(runner.takes, tile_batches(runner, tiling))):
+        return runner
+    from golf_rt.artifacts.engines import BuildOptions, tile_profiles
+
+    profiles = tile_profiles(tiling.size)
+    logger.warning(
+        "the cached %s engine (profiles %s) cannot take the tiles of %d x %d, up to %d per call; using the engine "
+        "of profiles %s instead (built now if there is none)", backend, ", ".join(map(str, runner.profiles)),
+        tiling.size, tiling.size, len(tile_batches(runner, tiling)), ", ".join(map(str, profiles)),
+    )  # fmt: skip
+    return create_runner(backend, **settings, build=BuildOptions(profiles=profiles))
+
+
+def start_first(
+    candidates: list[str], *, precision: str, iterations: int, checkpoint: Any, tiling: Tiling = WHOLE
+) -> Runner:
+    """The first of `candidates` whose runner can be made and activated here, for `tiling`; each failure is logged."""
+    failures, settings = [], {"precision": precision, "iterations": iterations, "checkpoint": checkpoint}
     for backend in candidates:
         try:
-            runner = create_runner(backend, precision=precision, iterations=iterations, checkpoint=checkpoint)
-            return runner.activate()
+            return runner_for_tiles(backend, tiling, **settings).activate()
         except STEP_DOWN as exc:
             logger.warning("%s could not start here (%s); trying the next backend", backend, exc)
             failures.append(f"{backend}: {exc}")
@@ -112,12 +143,13 @@ class Deblurrer:
         self.tiling = tiling_from(tile)
         self.iterations, self.checkpoint = iterations, checkpoint
         self._fallback: Runner | None = None
+        self._fallback_lock = threading.Lock()
         settings = {"precision": precision, "iterations": iterations, "checkpoint": checkpoint}
         self._fallback_settings = settings if backend == "auto" else None
         if backend == "auto":
-            self.runner: Runner = start_first(auto_backends(precision), **settings)
+            self.runner: Runner = start_first(auto_backends(precision), **settings, tiling=self.tiling)
         else:
-            self.runner = create_runner(backend, **settings, device=device, options=options)
+            self.runner = runner_for_tiles(backend, self.tiling, **settings, device=device, options=options)
         self.backend, self.precision = self.runner.name, self.runner.precision
         if self.runner.fixed_tile_shape:
             self.tiling = replace(self.tiling, even=False)
@@ -158,23 +190,30 @@ class Deblurrer:
     def _run(self, batch: Any) -> Any:
         try:
             return self.runner.deblur(batch, check_inputs=False)
-        except ShapeOutsideProfilesError as exc:
+        except ShapeOutsideProfilesError:
             if self._fallback_settings is None:
                 raise
-            return self._fallback_runner(exc).deblur(batch, check_inputs=False)
+            return self._fallback_runner(batch.shape).deblur(batch, check_inputs=False)
 
-    def _fallback_runner(self, why: Exception) -> Runner:
-        """The next backend of the auto order, for the shapes TensorRT's engines do not take (made once)."""
-        if self._fallback is None:
-            settings = self._fallback_settings
-            self._fallback = start_first(auto_backends(settings["precision"], skip=(self.backend,)), **settings)
-            logger.warning("%s; deblurring such images with %s %s", why, self._fallback.name, self._fallback.precision)
-        return self._fallback
+    def _fallback_runner(self, shape: tuple[int, ...]) -> Runner:
+        """The next backend of the auto order, for the shapes the engine does not take (made once, by one thread)."""
+        with self._fallback_lock:
+            if self._fallback is None:
+                settings = self._fallback_settings
+                self._fallback = start_first(auto_backends(settings["precision"], skip=(self.backend,)), **settings,
+                                             tiling=self.tiling)  # fmt: skip
+                logger.warning(
+                    "batch %s is outside every optimization profile of the %s engine (%s); deblurring such batches "
+                    "with %s %s", "x".join(map(str, shape)), self.backend, ", ".join(map(str, self.runner.profiles)),
+                    self._fallback.name, self._fallback.precision,
+                )  # fmt: skip
+            return self._fallback
 
     def close(self) -> None:
         self.runner.deactivate()
-        if self._fallback is not None:
-            self._fallback.deactivate()
+        with self._fallback_lock:
+            if self._fallback is not None:
+                self._fallback.deactivate()
 
     def __enter__(self) -> Deblurrer:
         self.runner.activate()

@@ -164,3 +164,25 @@ def test_gpu_session_really_runs_on_the_gpu(device, onnx_files, blurry_batch, re
     with create_runner("onnxruntime", precision="fp32", model_file=onnx_files["fused"], device=device) as runner:
         assert runner._session.get_providers()[0] == PROVIDERS[device][0]
         assert abs(runner.deblur(blurry_batch) - reference_output).max() <= TOLERANCE["fp32"]  # use_tf32=0
+
+
+def test_the_tensorrt_provider_takes_what_its_profiles_hold_and_says_so_before_running(monkeypatch, tmp_path):
+    """Without limits, a batch outside the provider's profiles was an InferenceError the Deblurrer could not fall
+    back from, and tiles went four at a time to no engine shape in particular."""
+    from golf_rt.artifacts.engines import DEFAULT_PROFILES
+    from golf_rt.backends.gpu.door import standin_active
+    from golf_rt.deblur.deblurrer import Deblurrer
+    from golf_rt.errors import ShapeOutsideProfilesError
+
+    monkeypatch.setenv("GOLF_RT_GPU_STANDIN", "1")
+    monkeypatch.setenv("GOLF_RT_CACHE", str(tmp_path))
+    if not standin_active():
+        pytest.skip("TensorRT is installed here, so the real GPU is used, not the stand-in")
+    runner = create_runner("onnxruntime", precision="fp32", device="tensorrt")
+    assert runner.profiles == DEFAULT_PROFILES and runner.max_batch == runner.tile_batch == 4
+    assert runner.fixed_tile_shape and runner.takes((4, 3, 384, 384)) and not runner.takes((1, 3, 8, 390))
+    with pytest.raises(ShapeOutsideProfilesError, match="outside every optimization profile"):
+        runner.deblur(np.zeros((1, 3, 8, 390), np.float32))
+    on_cpu = create_runner("onnxruntime", precision="fp32", device="cpu")
+    assert on_cpu.profiles == () and on_cpu.max_batch is None and on_cpu.takes((9, 3, 8, 390))
+    assert not Deblurrer("onnxruntime", precision="fp32", device="tensorrt").tiling.even, "one engine shape"

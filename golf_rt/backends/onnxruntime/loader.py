@@ -196,8 +196,10 @@ def precisions_of_file(onnx_path: str | Path) -> tuple[str, ...]:
 
 
 def runner_keywords(onnx_path: str | Path) -> dict[str, Any]:
-    """What the runner must know of the file before it is loaded: nothing beyond its precision."""
-    return {}
+    """What the runner must know before a session is made: the profiles the TensorRT provider builds for."""
+    from golf_rt.artifacts.engines import DEFAULT_PROFILES
+
+    return {"provider_profiles": DEFAULT_PROFILES}
 
 
 def loader_of(

@@ -1,4 +1,10 @@
-"""ONNX Runtime's runner: runs an `InferenceSession` it is handed (`golf_rt.backends.onnxruntime.loader`)."""
+"""ONNX Runtime's runner: runs an `InferenceSession` it is handed (`golf_rt.backends.onnxruntime.loader`).
+
+On the TensorRT provider (device "tensorrt") the session runs engines built for the optimization
+profiles the loader gave the provider, so the runner has the TensorRT runner's limits: those
+profiles bound every call (a batch outside them is a `ShapeOutsideProfilesError`, from which
+`Deblurrer(backend="auto")` falls back), and tiles go `GPU_TILE_BATCH` at a time, all of one shape.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import numpy as np
 
 from golf_rt.backends.base import Runner, loaded, positive_threads
 from golf_rt.catalog import backend_record
-from golf_rt.contract import INPUT_NAME, OUTPUT_NAME
+from golf_rt.contract import GPU_TILE_BATCH, INPUT_NAME, OUTPUT_NAME
 from golf_rt.errors import ConfigurationError
 
 DEVICES = tuple(backend_record("onnxruntime").precisions)
@@ -31,16 +37,36 @@ class OnnxRuntimeRunner(Runner):
 
     name = "onnxruntime"
     concurrent_calls = True  # InferenceSession.run is thread-safe
+    profiles_remedy = (
+        "ONNX Runtime's TensorRT provider builds engines for these only: deblur in tiles (the default), "
+        "or on device 'cuda'"
+    )
     Options = OnnxRuntimeOptions
 
     def __init__(
-        self, session: Any, *, precision: str = "fp32", device: str = "cpu", options: OnnxRuntimeOptions | None = None
+        self,
+        session: Any,
+        *,
+        precision: str = "fp32",
+        device: str = "cpu",
+        options: OnnxRuntimeOptions | None = None,
+        provider_profiles: tuple[Any, ...] = (),
     ) -> None:
-        """`session`: an `onnxruntime.InferenceSession`, or a callable that returns one."""
+        """`session`: an `onnxruntime.InferenceSession`, or a callable that returns one.
+
+        `provider_profiles`: the optimization profiles the TensorRT provider builds its engines for
+        (`golf_rt.artifacts.engines.Profile`s); on device "tensorrt" they bound every call.
+        """
         if device not in DEVICES:
             raise ConfigurationError(f"unknown ONNX Runtime device {device!r}; choose one of {', '.join(DEVICES)}")
+        if device == "tensorrt" and not provider_profiles:
+            raise ConfigurationError("the TensorRT provider needs the optimization profiles it builds engines for")
         super().__init__(precision)
         self.device, self.options = device, options or OnnxRuntimeOptions()
+        if device == "tensorrt":
+            self.profiles = tuple(provider_profiles)
+            self.max_batch = max(profile.max[0] for profile in self.profiles)
+            self.tile_batch, self.fixed_tile_shape = GPU_TILE_BATCH, True
         self._load, self._session = session, None
 
     def _activate(self) -> None:

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from golf_rt.backends.base import Runner, loaded
+from golf_rt.backends.base import Runner, loaded, outside_profiles
 from golf_rt.backends.gpu.door import gpu
 from golf_rt.contract import GPU_TILE_BATCH, INPUT_NAME, OUTPUT_NAME
-from golf_rt.errors import ConfigurationError, InferenceError, ShapeOutsideProfilesError
+from golf_rt.errors import ConfigurationError, InferenceError
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +48,7 @@ def choose_profile(shape: tuple[int, ...], profiles: tuple[Any, ...]) -> int:
     """
     fits = [i for i, profile in enumerate(profiles) if profile.accepts(shape)]
     if not fits:
-        listed = ", ".join(str(p) for p in profiles)
-        raise ShapeOutsideProfilesError(
-            f"batch {'x'.join(map(str, shape))} is outside every optimization profile of the engine ({listed}); "
-            f"rebuild with `golf-rt build-engine --profile MIN:OPT:MAX`, or use backend 'auto', which falls back"
-        )
+        raise outside_profiles(shape, profiles, TensorRTRunner.profiles_remedy)
     pixels = math.prod(shape)
     return min(fits, key=lambda i: abs(math.log(pixels / math.prod(profiles[i].opt))))
 
@@ -92,6 +88,9 @@ class TensorRTRunner(Runner):
     name = "tensorrt"
     tile_batch = GPU_TILE_BATCH
     fixed_tile_shape = True  # one shape: the engine's optimum and one CUDA graph
+    profiles_remedy = (
+        "rebuild with `golf-rt build-engine --profile MIN:OPT:MAX`, or use backend 'auto', which falls back"
+    )
     Options = TensorRTOptions
 
     def __init__(
