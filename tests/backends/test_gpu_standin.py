@@ -22,6 +22,7 @@ from golf_rt.machine.paths import shipped_models_dir
 from tests.threads import results_from_threads
 
 pytest.importorskip("onnxruntime", reason="the GPU stand-in runs engines with ONNX Runtime")
+pytestmark = pytest.mark.gpu  # the GPU tier, run on the stand-in even where no GPU is (tests/conftest.py)
 
 RNG = np.random.default_rng(3)
 CUSTOM = (Profile((1, 3, 8, 8), (1, 3, 64, 64), (2, 3, 96, 96)),)
@@ -118,7 +119,7 @@ def test_auto_steps_down_when_the_context_does_not_fit_in_memory(standin, caplog
     assert deblurrer.backend != "tensorrt" and "could not create an execution context" in caplog.text
 
 
-def test_activation_memory_is_checked_as_tensorrt_does_at_the_context_and_at_a_profile_switch():
+def test_activation_memory_is_checked_as_tensorrt_does_at_the_context_and_at_a_profile_switch(standin):
     """The stand-in failed the build, sized by the largest profile: TensorRT builds, then the context fails."""
     from golf_rt.backends.gpu.standin import StandInDevice, profile_memory_estimate
 
@@ -249,7 +250,13 @@ def test_fp32_on_the_tensorrt_provider_is_refused_unless_tf32_is_off_for_the_pro
     assert session_from_onnx(f, "tensorrt").get_providers()[0] == "TensorrtExecutionProvider"
 
 
-def test_where_tensorrt_is_installed_the_standin_tests_skip_with_the_reason(monkeypatch):
+def test_the_standin_tests_are_in_the_gpu_tier_and_run_without_a_gpu(standin, request):
+    """`-m gpu` left them out: the GPU tier on the stand-in ran ten tests, and none of these."""
+    assert request.node.get_closest_marker("gpu") is not None
+    assert request.node.get_closest_marker("skip") is None, "they need no GPU: the stand-in is their device"
+
+
+def test_where_tensorrt_is_installed_the_standin_tests_skip_with_the_reason(standin, monkeypatch):
     """They errored there instead: the fixture asserted that the stand-in was in use."""
     monkeypatch.setattr(sys.modules[__name__], "installed", lambda module: module == "tensorrt")
     with pytest.raises(pytest.skip.Exception, match="TensorRT is installed here"):
