@@ -33,6 +33,7 @@ MODULES = {
     "pytest": "pytest (the GPU tests)",
     "markdown_it": "markdown-it-py (tests/examples.py, collected with the GPU tests; typer's rich brings it)",
     "rich": "rich (typer brings it; tests/test_cli.py reads each command's help as rich renders it)",
+    "packaging": "packaging (pytest brings it; tests/test_gpu_bindings.py reads the gpu extra's pins with it)",
 }
 """Every third-party module that gpu_run and gpu_check import, and what needs it."""
 OPTIONAL = {

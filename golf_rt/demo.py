@@ -1,8 +1,9 @@
 """The end-to-end job: build the CPU repository, start Triton, deblur a sample through `GolfClient`, report.
 
 A held-out photo crop, blurred by a synthetic camera-shake kernel so that its sharp original is
-known (a dead-leaves image where the held-out photos are not installed), goes through the server; the input | output comparison is written as a PNG, and PSNR against the ground truth
-and the client's latency are returned.
+known (a dead-leaves image where the held-out photos are not installed), goes through the server;
+the input | output comparison is written as a PNG, and PSNR against the ground truth and the
+client's latency are returned.
 """
 
 from __future__ import annotations

@@ -261,3 +261,16 @@ def describe() -> dict:
         "gpus": list(gpus()),
         "cuda_devices": cuda_device_count(),
     }
+
+
+TF32_OVERRIDE = "NVIDIA_TF32_OVERRIDE"
+
+
+def tf32_off_in_this_process() -> bool:
+    """NVIDIA_TF32_OVERRIDE=0: cuBLAS, cuDNN and TensorRT leave TF32 off, whatever a library asks for.
+
+    It is the only switch for the engines ONNX Runtime's TensorRT provider builds (TensorRT turns
+    TF32 on by default and the provider has no option for it). The libraries read it when they
+    start, so it must be in the environment the process starts with.
+    """
+    return os.environ.get(TF32_OVERRIDE, "").strip() == "0"

@@ -71,8 +71,11 @@ def test_no_case_starts_once_the_seconds_are_spent_and_each_is_handed_on_as_it_i
     assert time_runner(path, cpu, [(32, 32)], ["fp32"], seconds=0.0) == []
     seen = []
     timings = time_model(model, cpu, [(32, 32)], ["fp32"], seconds=0.2, min_rounds=2, batch=2, on_timing=seen.append)
-    assert seen == timings and timings[0].batch == 2 and timings[0].gflop() == 2 * Timing((32, 32), "fp32", (1.0,),
-                                                                                             False, 3).gflop()
+    assert (
+        seen == timings
+        and timings[0].batch == 2
+        and timings[0].gflop() == 2 * Timing((32, 32), "fp32", (1.0,), False, 3).gflop()
+    )
     assert result_document(timings, path, "batch")["benchmarks"][0]["extra_info"]["shape"] == [2, 3, 32, 32]
     assert label(timings[0]) == "torch module cpu fp32 (the forward alone; batch 2)"
 

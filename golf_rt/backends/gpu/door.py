@@ -34,7 +34,6 @@ from golf_rt.machine.environment import cuda_device_count, installed
 logger = logging.getLogger(__name__)
 
 STANDIN_VARIABLE = "GOLF_RT_GPU_STANDIN"
-TF32_OVERRIDE = "NVIDIA_TF32_OVERRIDE"
 _lock = threading.Lock()
 _devices: dict[str, Any] = {}
 
@@ -52,16 +51,6 @@ def standin_active() -> bool:
         logger.warning("%s=1 is ignored: TensorRT is installed here, so the real GPU is used", STANDIN_VARIABLE)
         return False
     return True
-
-
-def tf32_off_in_this_process() -> bool:
-    """NVIDIA_TF32_OVERRIDE=0: cuBLAS, cuDNN and TensorRT leave TF32 off, whatever a library asks for.
-
-    It is the only switch for the engines ONNX Runtime's TensorRT provider builds (TensorRT turns
-    TF32 on by default and the provider has no option for it). The libraries read it when they
-    start, so it must be in the environment the process starts with.
-    """
-    return os.environ.get(TF32_OVERRIDE, "").strip() == "0"
 
 
 def gpu_visible() -> bool:

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from golf_rt.artifacts.names import check_file_precision, existing_onnx, file_precision
 from golf_rt.backends.base import check_model_io
-from golf_rt.backends.gpu.door import TF32_OVERRIDE, gpu, gpu_visible, standin_active, tf32_off_in_this_process
+from golf_rt.backends.gpu.door import gpu, gpu_visible, standin_active
 from golf_rt.catalog import backend_record
 from golf_rt.contract import INPUT_NAME
 from golf_rt.errors import BackendUnavailableError, ModelFileError
-from golf_rt.machine.environment import installed
+from golf_rt.machine.environment import TF32_OVERRIDE, installed, tf32_off_in_this_process
 from golf_rt.machine.extras import require
 
 if TYPE_CHECKING:
