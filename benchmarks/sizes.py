@@ -1,6 +1,10 @@
 """Time and peak memory of the default path by image size, read against a compute peak measured in the same run.
 
     python benchmarks/sizes.py --output docs/results/sizes.json --markdown docs/results/sizes.md
+    python benchmarks/sizes.py --sizes 256x256,12 --tilings 384/32,384/16 --output tilings.json
+
+With several tilings (SIZE/OVERLAP), each size runs once per tiling back to back, so that their
+times come from the same minutes of a shared machine, and the table compares them.
 
 Each size runs `Deblurrer().deblur` on a synthetic photo in a fresh process (so its peak RSS is its
 own, over the process at rest after start-up), after warm-up calls on a 256x256 image and on one
@@ -22,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from golf_rt.contract import TILE_SIZE
+from golf_rt.contract import TILE_OVERLAP, TILE_SIZE
 
 SIZES = ("256x256", "0.25", "1", "4", "12", "24", "50", "100")
 """A size is HxW, or megapixels of a 4:3 photo."""
@@ -31,12 +35,12 @@ _CHILD = r"""
 import json, resource, sys, time
 import numpy as np
 from golf_rt.deblur.deblurrer import Deblurrer
-side = int(sys.argv[1]); width = int(sys.argv[2]); tile = int(sys.argv[3])
-deblurrer = Deblurrer(tile=tile)
+from golf_rt.images.tiles import WHOLE, Tiling
+side, width, tile, overlap = map(int, sys.argv[1:5])
+deblurrer = Deblurrer(tile=Tiling(tile, overlap) if tile else WHOLE)
 deblurrer.deblur(np.zeros((256, 256, 3), np.uint8))
 if tile:  # this photo's tile shape is compiled once per process, as in a folder of such photos: not timed
     from golf_rt.images.tiles import tile_span
-    overlap = deblurrer.tiling.overlap
     deblurrer.deblur(np.zeros((tile_span(side, tile, overlap), tile_span(width, tile, overlap), 3), np.uint8))
 rest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 rng = np.random.default_rng(0)
@@ -94,36 +98,51 @@ def shape_of(megapixels: float) -> tuple[int, int]:
     return height, round(height * 4 / 3)
 
 
-def measure(size: str, tile: int = TILE_SIZE) -> dict:
+def measure(size: str, tiling: tuple[int, int] = (TILE_SIZE, TILE_OVERLAP)) -> dict:
     height, width = map(int, size.split("x")) if "x" in size else shape_of(float(size))
     megapixels = round(height * width / 1e6, 3)
-    command = [sys.executable, "-c", _CHILD, str(height), str(width), str(tile)]
+    command = [sys.executable, "-c", _CHILD, str(height), str(width), *map(str, tiling)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{megapixels} MP failed: {done.stderr[-2000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     pixels = height * width
     result.update(megapixels=megapixels, height=height, width=width, us_per_pixel=result["seconds"] / pixels * 1e6,
-                  gflops=FLOP_PER_PIXEL * pixels / result["seconds"] / 1e9)  # fmt: skip
+                  gflops=FLOP_PER_PIXEL * pixels / result["seconds"] / 1e9, tiling=tiling_name(tiling))  # fmt: skip
     return result
 
 
-def markdown(peak: float, int8_peak: float, rows: list[dict], machine: str, tile: int = TILE_SIZE) -> str:
-    base = rows[0]["us_per_pixel"]
+def tiling_name(tiling: tuple[int, int]) -> str:
+    return f"{tiling[0]}/{tiling[1]}" if tiling[0] else "whole"
+
+
+def parse_tilings(text: str) -> list[tuple[int, int]]:
+    """ "384/32,384/16" -> [(384, 32), (384, 16)]; "0" is whole images."""
+    tilings = []
+    for part in text.split(","):
+        size, _, overlap = part.partition("/")
+        tilings.append((int(size), int(overlap or (min(TILE_OVERLAP, int(size) // 4) if int(size) else 0))))
+    return tilings
+
+
+def markdown(peak: float, int8_peak: float, rows: list[dict], machine: str) -> str:
+    tilings = list(dict.fromkeys(r["tiling"] for r in rows))
+    first = {t: next(r for r in rows if r["tiling"] == t)["us_per_pixel"] for t in tilings}
     lines = [
-        f"Default path (`Deblurrer()`, {rows[0]['backend']}, tiles of {tile}) on {machine}, "
+        f"Default path (`Deblurrer()`, {rows[0]['backend']}; tiles SIZE/OVERLAP: {', '.join(tilings)}) on {machine}, "
         f"{time.strftime('%Y-%m-%d')}; peaks measured in the same run: fp32 SGEMM {peak:.0f} GFLOP/s, "
         f"int8 GEMM (u8 x s8, ONNX Runtime) {int8_peak:.0f} GOP/s.",
         "",
-        f"| size | pixels | time | per pixel | vs {rows[0]['width']} x {rows[0]['height']} | peak RSS over rest "
-        "| GFLOP/s | of int8 peak | of fp32 peak |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| size | pixels | tiles | time | per pixel | vs {rows[0]['width']} x {rows[0]['height']} "
+        "| peak RSS over rest | GFLOP/s | of int8 peak | of fp32 peak |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['megapixels']} MP | {r['width']} x {r['height']} | {r['seconds']:.2f} s | "
-            f"{r['us_per_pixel']:.2f} us | {r['us_per_pixel'] / base:.2f}x | {r['rss_over_rest_gib']:.2f} GiB | "
-            f"{r['gflops']:.0f} | {r['gflops'] / int8_peak:.0%} | {r['gflops'] / peak:.0%} |"
+            f"| {r['megapixels']} MP | {r['width']} x {r['height']} | {r['tiling']} | {r['seconds']:.2f} s | "
+            f"{r['us_per_pixel']:.2f} us | {r['us_per_pixel'] / first[r['tiling']]:.2f}x | "
+            f"{r['rss_over_rest_gib']:.2f} GiB | {r['gflops']:.0f} | {r['gflops'] / int8_peak:.0%} | "
+            f"{r['gflops'] / peak:.0%} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -133,21 +152,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=",".join(SIZES), help="HxW or megapixels, comma-separated.")
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--markdown", type=Path, default=None)
-    parser.add_argument("--tile", type=int, default=TILE_SIZE, help="Tile side (0: whole images).")
+    parser.add_argument(
+        "--tilings",
+        default=f"{TILE_SIZE}/{TILE_OVERLAP}",
+        help="SIZE/OVERLAP, comma-separated (0: whole images); each size runs once per tiling.",
+    )
     args = parser.parse_args(argv)
     from golf_rt.machine.environment import device_name
 
     peak, int8_peak = sgemm_gflops(), int8_gemm_gops()
     rows = []
     for size in args.sizes.split(","):
-        rows.append(measure(size, args.tile))
-        print(json.dumps(rows[-1]), flush=True)
+        for tiling in parse_tilings(args.tilings):
+            rows.append(measure(size, tiling))
+            print(json.dumps(rows[-1]), flush=True)
     machine = device_name(on_gpu=False)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    report = {"machine": machine, "sgemm_fp32_gflops": peak, "int8_gemm_gops": int8_peak, "tile": args.tile,
+    report = {"machine": machine, "sgemm_fp32_gflops": peak, "int8_gemm_gops": int8_peak, "tilings": args.tilings,
               "rows": rows}  # fmt: skip
     args.output.write_text(json.dumps(report, indent=2) + "\n")
-    text = markdown(peak, int8_peak, rows, machine, args.tile)
+    text = markdown(peak, int8_peak, rows, machine)
     print(text)
     if args.markdown:
         args.markdown.write_text(text)

@@ -44,6 +44,12 @@ TILE_SIZE = 384
 shapes are bounded by the tile, not the photo. An image no larger than one tile runs whole."""
 TILE_OVERLAP = 32
 """Pixels that neighbouring tiles share; their outputs are blended linearly across it."""
+CPU_TILE_SIZE = 768
+"""Tile side for runners that take any input shape (the CPU backends); TILE_SIZE stays the side of
+GPU engines' profiles and of the tiles a client sends. With the shipped checkpoint, tiles of 384
+left their overlaps 0.18 dB worse than the rest of the photo against whole-image deblurring, and
+tiles of 768 0.07 dB (the gate allows 0.1 dB: `training.tile_quality`); fewer overlaps also
+redo less work (`benchmarks/sizes.py --tilings`)."""
 GPU_TILE_BATCH = 4
 """Tiles per call on a GPU (enough to fill it); CPU backends take one tile per call, which keeps
 each tile's feature maps in the caches."""

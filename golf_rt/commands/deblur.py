@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from golf_rt.catalog import backend_help, precision_help
-from golf_rt.contract import DEFAULT_ITERATIONS, TILE_SIZE
+from golf_rt.contract import CPU_TILE_SIZE, DEFAULT_ITERATIONS, TILE_SIZE
 
 if TYPE_CHECKING:
     from golf_rt.deblur.folder import FolderPlan, RunSummary
@@ -40,8 +40,11 @@ def deblur(
         2, min=1, help="Threads that read and write images while the model runs (in each worker, with --ray)."
     ),
     compare: bool = typer.Option(False, "--compare", help="Also write <name>_compare.png: input | output."),
-    tile: int = typer.Option(
-        TILE_SIZE, min=0, help="Tile side in pixels for images larger than one tile; 0: every image whole."
+    tile: int | None = typer.Option(
+        None,
+        min=0,
+        help=f"Tile side in pixels for images larger than one tile; 0: every image whole. Default: "
+        f"{CPU_TILE_SIZE} on CPU backends, {TILE_SIZE} for GPU engines.",
     ),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Deblur again the images whose results are already in the output folder."

@@ -31,7 +31,7 @@ from typing import Any
 import golf_rt.images as images
 from golf_rt.backends import AUTO, Runner, available_backends, create_runner, validate_batch
 from golf_rt.catalog import CPU_ORDER, GPU_ORDER, backend_record
-from golf_rt.contract import CHANNELS, DEFAULT_ITERATIONS, PRECISIONS
+from golf_rt.contract import CHANNELS, CPU_TILE_SIZE, DEFAULT_ITERATIONS, PRECISIONS
 from golf_rt.errors import (
     BackendUnavailableError,
     ConfigurationError,
@@ -116,8 +116,9 @@ def start_first(
 class Deblurrer:
     """Deblur numpy arrays, PIL images, paths or batches of them; results come back as given.
 
-    Images larger than a tile (`tile`, default `golf_rt.contract.TILE_SIZE`) are deblurred in
-    tiles, so memory stays bounded whatever their size; `tile=0` runs every image whole.
+    Images larger than a tile (`tile`; by default `golf_rt.contract.CPU_TILE_SIZE` for runners
+    that take any shape, `TILE_SIZE` for GPU engines) are deblurred in tiles, so memory stays
+    bounded whatever their size; `tile=0` runs every image whole.
     `device` and `options` (the backend's options dataclass, `golf_rt.backends.options_for`) go to
     the runner of a named backend (`golf_rt.backends.create_runner`); "auto" takes the defaults.
 
@@ -151,6 +152,8 @@ class Deblurrer:
         else:
             self.runner = runner_for_tiles(backend, self.tiling, **settings, device=device, options=options)
         self.backend, self.precision = self.runner.name, self.runner.precision
+        if tile is None and not self.runner.fixed_tile_shape:  # takes any shape: the tile measured for CPUs
+            self.tiling = Tiling(CPU_TILE_SIZE)
         if self.runner.fixed_tile_shape:
             self.tiling = replace(self.tiling, even=False)
         logger.info("deblurring with %s at %s, %d iterations of G", self.backend, self.precision, iterations)
