@@ -152,10 +152,10 @@ class Deblurrer:
         else:
             self.runner = runner_for_tiles(backend, self.tiling, **settings, device=device, options=options)
         self.backend, self.precision = self.runner.name, self.runner.precision
-        if tile is None and not self.runner.fixed_tile_shape:  # takes any shape: the tile measured for CPUs
-            self.tiling = Tiling(CPU_TILE_SIZE)
         if self.runner.fixed_tile_shape:
             self.tiling = replace(self.tiling, even=False)
+        elif tile is None:  # a runner that takes any shape: the tile measured for CPUs
+            self.tiling = Tiling(CPU_TILE_SIZE)
         logger.info("deblurring with %s at %s, %d iterations of G", self.backend, self.precision, iterations)
 
     def deblur(self, image: images.ImageLike, progress: Progress | None = None) -> Any:
